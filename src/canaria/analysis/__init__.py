@@ -1,0 +1,1 @@
+"""Pure analysis: window data in, verdict out. No I/O, no clock."""
