@@ -1,0 +1,62 @@
+"""Wiring: config → store, platform, metrics provider, controller. One place builds the object graph."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass
+
+from canaria.config import CanariaConfig
+from canaria.controller.clock import Clock
+from canaria.controller.events import EventSink
+from canaria.controller.lock import ControllerLock
+from canaria.controller.machine import Controller
+from canaria.metrics import create_provider
+from canaria.metrics.base import MetricsProvider
+from canaria.platforms import create_platform
+from canaria.platforms.base import Platform
+from canaria.store import Store
+
+__all__ = ["App", "open_app", "default_actor"]
+
+
+def default_actor() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    return os.environ.get("CANARIA_ACTOR") or user
+
+
+@dataclass
+class App:
+    config: CanariaConfig
+    store: Store
+    platform: Platform
+    metrics: MetricsProvider
+    controller: Controller
+    lock: ControllerLock
+
+    async def close(self) -> None:
+        await self.metrics.close()
+        await self.platform.close()
+        self.store.close()
+
+
+def open_app(
+    config: CanariaConfig,
+    *,
+    owned: bool = False,
+    clock: Clock | None = None,
+    sink: EventSink | None = None,
+    lang: str = "en",
+    actor: str | None = None,
+    platform: Platform | None = None,
+    metrics: MetricsProvider | None = None,
+) -> App:
+    store = Store.for_state_dir(config.state_path)
+    platform = platform or create_platform(config, owned=owned)
+    metrics = metrics or create_provider(config, platform)
+    controller = Controller(config, store, platform, metrics, clock=clock, sink=sink,
+                            actor=actor or "canaria", lang=lang)
+    return App(config, store, platform, metrics, controller, ControllerLock(config.state_path, config.service))

@@ -1,0 +1,1 @@
+"""The control plane: phases and their legal transitions, one reconcile tick, operator actions."""

@@ -1,0 +1,109 @@
+"""Operator actions: the same code for the CLI, the web API and scripts. Each checks the transition
+table first, acts through the controller, and records who did it and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from canaria.controller.lock import ControllerLock
+from canaria.controller.machine import Controller
+from canaria.controller.phases import Outcome, Phase, check_transition
+from canaria.errors import RolloutActiveError, StateError, UsageError
+from canaria.store import Rollout
+
+__all__ = ["Operator", "ActionResult"]
+
+
+@dataclass
+class ActionResult:
+    rollout: Rollout | None
+    changed: bool
+    message: str
+    steps: list[str] | None = None
+
+
+class Operator:
+    def __init__(self, controller: Controller, *, actor: str) -> None:
+        self.ctrl = controller
+        self.actor = actor
+
+    def _require_active(self, action: str) -> Rollout:
+        rollout = self.ctrl.active()
+        if rollout is None:
+            raise StateError(f"`{action}`: {self.ctrl.config.service} has no active rollout")
+        return rollout
+
+    async def approve(self, *, reason: str = "") -> ActionResult:
+        rollout = self._require_active("approve")
+        if rollout.phase != Phase.AWAITING_APPROVAL.value:
+            raise StateError(f"`approve` is only possible at an approval gate; the rollout is {rollout.phase}")
+        await self.ctrl.record("approved", rollout, actor=self.actor, message=reason or "approved",
+                               data={"stage_index": rollout.stage_index + 1})
+        rollout = await self.ctrl.advance(rollout, actor=self.actor, approved=True)
+        return ActionResult(rollout, True, f"approved: {rollout.phase} at {rollout.traffic:g}%")
+
+    async def promote(self, *, reason: str = "") -> ActionResult:
+        """Go to the next stage now, whatever the hold says (a person's GO)."""
+        rollout = self._require_active("promote")
+        check_transition(rollout.phase, Phase.PROGRESSING if rollout.stage_index + 1 < len(self.ctrl.stages)
+                         else Phase.PROMOTING, action="promote")
+        await self.ctrl.record("manual_promote", rollout, actor=self.actor, message=reason or "promoted by hand")
+        rollout = await self.ctrl.advance(rollout, actor=self.actor, approved=True)
+        return ActionResult(rollout, True, f"{rollout.phase} at {rollout.traffic:g}%")
+
+    async def pause(self, *, reason: str = "") -> ActionResult:
+        rollout = self._require_active("pause")
+        if rollout.phase == Phase.PAUSED.value:
+            return ActionResult(rollout, False, "already paused")
+        rollout = self.ctrl.transition(rollout, Phase.PAUSED, action="pause", paused_from=rollout.phase)
+        await self.ctrl.record("paused", rollout, actor=self.actor, severity="warning",
+                               message=reason or "paused by an operator")
+        return ActionResult(rollout, True, f"paused at {rollout.traffic:g}%")
+
+    async def resume(self, *, reason: str = "") -> ActionResult:
+        rollout = self._require_active("resume")
+        if rollout.phase != Phase.PAUSED.value:
+            raise StateError(f"`resume` is only possible when paused; the rollout is {rollout.phase}")
+        target = Phase(rollout.paused_from or Phase.PROGRESSING.value)
+        rollout = self.ctrl.transition(rollout, target, action="resume", paused_from=None)
+        await self.ctrl.record("resumed", rollout, actor=self.actor, message=reason or "resumed by an operator")
+        return ActionResult(rollout, True, f"resumed: {rollout.phase}")
+
+    async def rollback(self, *, reason: str = "", dry_run: bool = False, force: bool = False) -> ActionResult:
+        rollout = self.ctrl.active()
+        platform = self.ctrl.platform
+        if dry_run:
+            steps = platform.rollback_plan()
+            return ActionResult(rollout, False, "dry run", steps=steps)
+        if rollout is None:
+            if force:  # the deploy script failed half-way: make sure no traffic reaches a canary
+                try:
+                    await platform.rollback(keep_canary=self.ctrl.config.platform.keep_canary_on_rollback)
+                except Exception as exc:  # noqa: BLE001 - force reports what it could not do
+                    return ActionResult(None, False, f"nothing active; forced reset failed: {exc}")
+                return ActionResult(None, True, "nothing active; forced all traffic to stable")
+            return ActionResult(None, False, "nothing to roll back")
+        why = reason or "rolled back by an operator"
+        rollout = await self.ctrl.rollback(rollout, reason=why, actor=self.actor, outcome=Outcome.ABORTED)
+        return ActionResult(rollout, True, "rolled back")
+
+    async def enable_canary(self, traffic: float, *, lock: ControllerLock) -> ActionResult:
+        if not 0 < traffic <= 100:
+            raise UsageError(f"--traffic must be between 0 (exclusive) and 100, got {traffic:g}; routing unchanged")
+        rollout = self.ctrl.active()
+        if rollout is None:
+            rollout = await self.ctrl.start(traffic=traffic, actor=self.actor)
+            return ActionResult(rollout, True, f"canary started at {traffic:g}%")
+        if lock.is_held():
+            raise RolloutActiveError(
+                f"`canaria run` (pid {lock.holder_pid()}) is driving the rollout of {self.ctrl.config.service}; "
+                "use pause/approve/promote/rollback instead of moving traffic by hand"
+            )
+        check_transition(rollout.phase, Phase.PROGRESSING, action="enable-canary")
+        await self.ctrl.platform.set_canary_weight(traffic)
+        stage_index = self.ctrl._stage_for(traffic)  # noqa: SLF001 - same module family
+        rollout = self.ctrl.transition(rollout, Phase.PROGRESSING, stage_index=stage_index, traffic=traffic,
+                                       stage_started_at=self.ctrl.clock.now())
+        await self.ctrl.record("traffic_set", rollout, actor=self.actor, message=f"canary traffic set to {traffic:g}%",
+                               data={"traffic": traffic, "stage_index": stage_index})
+        return ActionResult(rollout, True, f"canary traffic set to {traffic:g}%")

@@ -1,0 +1,66 @@
+"""Client of the embedded gateway's admin API (bearer token), with httpx errors mapped to GatewayError."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from canaria.config import CanariaConfig, parse_address
+from canaria.errors import GatewayError
+
+__all__ = ["GatewayClient"]
+
+
+class GatewayClient:
+    def __init__(self, config: CanariaConfig, *, timeout: float = 5.0) -> None:
+        host, port = parse_address(config.gateway.admin_listen)
+        self.base_url = f"http://{host}:{port}"
+        self._headers = {"Authorization": f"Bearer {config.gateway.admin_token}"}
+        self._client = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, headers=self._headers)
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def _call(self, method: str, path: str, json: Any = None) -> dict[str, Any]:
+        try:
+            response = await self._client.request(method, path, json=json)
+        except httpx.HTTPError as exc:
+            raise GatewayError(f"gateway admin API at {self.base_url} did not answer: {exc}") from None
+        if response.status_code == 401:
+            raise GatewayError("gateway refused the admin token (gateway.admin_token differs from the gateway's)")
+        if response.status_code >= 400:
+            raise GatewayError(f"gateway answered {response.status_code} to {method} {path}: {response.text[:200]}")
+        data = response.json()
+        return data if isinstance(data, dict) else {"data": data}
+
+    async def alive(self) -> bool:
+        try:
+            response = await self._client.get("/admin/health", timeout=1.0)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
+    async def health(self) -> dict[str, Any]:
+        return await self._call("GET", "/admin/health")
+
+    async def state(self) -> dict[str, Any]:
+        return await self._call("GET", "/admin/state")
+
+    async def set_weight(self, canary_percent: float) -> dict[str, Any]:
+        return await self._call("PUT", "/admin/weights", {"canary": canary_percent})
+
+    async def set_upstreams(self, stable: str, canary: str | None) -> dict[str, Any]:
+        return await self._call("PUT", "/admin/upstreams", {"stable": stable, "canary": canary})
+
+    async def window(self, *, cut: bool) -> dict[str, Any]:
+        return await self._call("POST" if cut else "GET", "/admin/window/cut" if cut else "/admin/window")
+
+    async def totals(self) -> dict[str, Any]:
+        return await self._call("GET", "/admin/totals")
+
+    async def shutdown(self) -> None:
+        try:
+            await self._client.post("/admin/shutdown", timeout=2.0)
+        except httpx.HTTPError:
+            pass

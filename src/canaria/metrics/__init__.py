@@ -1,0 +1,19 @@
+"""Where window measurements come from: builtin (the gateway) or Prometheus. One file per provider."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from canaria.config import CanariaConfig
+    from canaria.metrics.base import MetricsProvider
+    from canaria.platforms.base import Platform
+
+
+def create_provider(config: CanariaConfig, platform: Platform) -> MetricsProvider:
+    """Factory keyed by `metrics.provider`."""
+    if config.metrics.provider == "builtin":
+        from canaria.metrics.builtin import BuiltinMetricsProvider
+
+        return BuiltinMetricsProvider(config, platform)
+    raise ValueError(f"unknown metrics provider {config.metrics.provider}")

@@ -1,0 +1,31 @@
+"""The interface of a metrics provider: one window of control-vs-canary measurements per tick."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from canaria.analysis.window import Window
+
+__all__ = ["MetricsProvider", "ProviderCheck"]
+
+
+@dataclass
+class ProviderCheck:
+    name: str
+    ok: bool
+    detail: str
+
+
+class MetricsProvider(ABC):
+    @abstractmethod
+    async def read_window(self, *, start: float, end: float, stage_index: int, canary_weight: float,
+                          cut: bool = True) -> Window:
+        """Measurements for [start, end]. `cut=False` peeks without closing the window (for `metrics`)."""
+
+    @abstractmethod
+    async def check(self) -> list[ProviderCheck]:
+        """Pre-flight: the provider answers and has data for both variants."""
+
+    async def close(self) -> None:
+        """Release clients."""

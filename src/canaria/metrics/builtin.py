@@ -1,0 +1,105 @@
+"""Builtin provider: request counts and latency histograms from the embedded gateway, memory and CPU
+of each version's process (psutil), else the memory figure its /health/detailed reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psutil
+
+from canaria.analysis.window import VariantWindow, Window
+from canaria.config import CanariaConfig
+from canaria.errors import GatewayError
+from canaria.gateway_client import GatewayClient
+from canaria.metrics.base import MetricsProvider, ProviderCheck
+from canaria.platforms.base import Platform, Variant
+
+__all__ = ["BuiltinMetricsProvider"]
+
+
+class BuiltinMetricsProvider(MetricsProvider):
+    def __init__(self, config: CanariaConfig, platform: Platform) -> None:
+        self.config = config
+        self.platform = platform
+        self.gateway = GatewayClient(config)
+        self._procs: dict[int, psutil.Process] = {}
+
+    async def close(self) -> None:
+        await self.gateway.close()
+
+    def _limit(self, variant: Variant) -> int | None:
+        spec = self.config.platform.stable if variant == "stable" else self.config.platform.canary
+        return spec.memory_limit
+
+    def _process(self, pid: int) -> psutil.Process | None:
+        proc = self._procs.get(pid)
+        if proc is None:
+            try:
+                proc = psutil.Process(pid)
+                proc.cpu_percent(None)  # prime: the next call measures since now
+            except psutil.Error:
+                return None
+            self._procs[pid] = proc
+        return proc
+
+    def _tree_usage(self, pid: int) -> tuple[int, float] | None:
+        """RSS bytes and CPU % (of one core) of a process and its children (shell-started commands)."""
+        root = self._process(pid)
+        if root is None:
+            return None
+        try:
+            members = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            members = [root]
+        rss = 0
+        cpu = 0.0
+        for member in members:
+            proc = self._process(member.pid) or member
+            try:
+                rss += proc.memory_info().rss
+                cpu += proc.cpu_percent(None)
+            except psutil.Error:
+                continue
+        return rss, cpu
+
+    async def _saturation(self, variant: Variant) -> tuple[float | None, float | None]:
+        pid = self.platform.pid_of(variant)
+        if pid:
+            usage = self._tree_usage(pid)
+            if usage is not None:
+                rss, cpu = usage
+                limit = self._limit(variant) or psutil.virtual_memory().total
+                return 100.0 * rss / limit, cpu
+        result = await self.platform.health(variant, detailed=True)
+        memory = (result.body or {}).get("memory") if result.ok else None
+        if isinstance(memory, dict) and isinstance(memory.get("percent"), (int, float)):
+            return float(memory["percent"]), None
+        return None, None
+
+    async def _variant(self, data: dict[str, Any], variant: Variant) -> VariantWindow:
+        window = VariantWindow.from_dict(data)
+        window.memory_pct, window.cpu_pct = await self._saturation(variant)
+        return window
+
+    async def read_window(self, *, start: float, end: float, stage_index: int, canary_weight: float,
+                          cut: bool = True) -> Window:
+        data = await self.gateway.window(cut=cut)
+        control = await self._variant(data.get("control", {}), "stable")
+        canary_data = data.get("canary", {})
+        canary = await self._variant(canary_data, "canary")
+        return Window(start=start, end=end, control=control, canary=canary,
+                      canary_weight=canary_weight, stage_index=stage_index)
+
+    async def check(self) -> list[ProviderCheck]:
+        try:
+            state = await self.gateway.state()
+        except GatewayError as exc:
+            return [ProviderCheck("metrics: gateway measurements", False, str(exc))]
+        checks = [ProviderCheck("metrics: gateway measurements", True,
+                                f"gateway answers (canary weight {state.get('canary_weight', 0):g}%)")]
+        for variant in ("stable", "canary"):
+            memory, _cpu = await self._saturation(variant)  # type: ignore[arg-type]
+            checks.append(ProviderCheck(
+                f"metrics: {variant} memory", memory is not None,
+                f"{memory:.1f}%" if memory is not None else "no process and no memory in /health/detailed"))
+        return checks

@@ -1,0 +1,262 @@
+"""Local platform: stable and canary as processes (or URLs) on this machine, behind the embedded gateway.
+
+What runs where is kept in `<state_dir>/local-<service>.json` so a restarted controller adopts the
+processes it started before instead of starting them twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from canaria.config import CanariaConfig, UpstreamConfig, parse_address
+from canaria.errors import GatewayError, PlatformError
+from canaria.gateway_client import GatewayClient
+from canaria.platforms.base import HealthResult, Platform, Variant
+from canaria.platforms.processes import ManagedProcess, ensure_port_free, pid_alive, start_process, stop_pid
+
+__all__ = ["LocalPlatform"]
+
+
+class LocalPlatform(Platform):
+    def __init__(self, config: CanariaConfig, *, owned: bool = False) -> None:
+        self.config = config
+        self.owned = owned
+        self.gateway = GatewayClient(config)
+        self._http = httpx.AsyncClient(timeout=3.0)
+        self._procs: dict[str, ManagedProcess] = {}
+        self._state_file = config.state_path / f"local-{config.service}.json"
+        self._log_dir = config.state_path / "logs"
+        self._state: dict[str, Any] = self._load_state()
+
+    # ------------------------------------------------------------ state
+    def _load_state(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self._state_file.read_text())
+            return data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def _save_state(self) -> None:
+        self._state_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self._state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self._state, indent=2))
+        os.replace(tmp, self._state_file)
+
+    def _upstream_url(self, variant: Variant) -> str | None:
+        entry = self._state.get(variant) or {}
+        if entry.get("url"):
+            return str(entry["url"])
+        spec = self._spec(variant)
+        return spec.base_url if spec else None
+
+    def _spec(self, variant: Variant) -> UpstreamConfig | None:
+        return self.config.platform.stable if variant == "stable" else self.config.platform.canary
+
+    def pid_of(self, variant: Variant) -> int | None:
+        proc = self._procs.get(variant)
+        if proc is not None:
+            return proc.pid if proc.alive() else None
+        pid = (self._state.get(variant) or {}).get("pid")
+        return int(pid) if pid and pid_alive(int(pid)) else None
+
+    # ------------------------------------------------------------ processes
+    def _config_file(self) -> Path:
+        if self.config.source_path:
+            return Path(self.config.source_path).resolve()
+        path = self.config.state_path / f"config-{self.config.service}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.config.model_dump_json(by_alias=True, exclude={"source_path"}))
+        return path
+
+    async def _ensure_gateway(self) -> None:
+        if await self.gateway.alive():
+            return
+        for address in (self.config.gateway.listen, self.config.gateway.admin_listen):
+            host, port = parse_address(address)
+            ensure_port_free(host, port)
+        proc = start_process(
+            "gateway",
+            [sys.executable, "-m", "canaria.gateway", "-c", str(self._config_file())],
+            log_dir=self._log_dir,
+            owned=self.owned,
+        )
+        self._procs["gateway"] = proc
+        self._state["gateway"] = {"pid": proc.pid}
+        self._save_state()
+        deadline = time.monotonic() + 15.0
+        while time.monotonic() < deadline:
+            if await self.gateway.alive():
+                return
+            if not proc.alive():
+                raise PlatformError(f"the gateway exited with code {proc.exit_code()}: {proc.log_tail()}")
+            await asyncio.sleep(0.1)
+        raise PlatformError("the gateway did not answer on its admin port within 15 s")
+
+    async def _ensure_process(self, variant: Variant, spec: UpstreamConfig) -> None:
+        entry = self._state.get(variant) or {}
+        if entry.get("pid") and pid_alive(int(entry["pid"])) and entry.get("command") == spec.command:
+            return  # adopted from an earlier run
+        if spec.command is None:
+            self._state[variant] = {"url": spec.base_url}
+            self._save_state()
+            return
+        assert spec.port is not None
+        ensure_port_free("127.0.0.1", spec.port)
+        env = {"PORT": str(spec.port), **spec.env}
+        if spec.memory_limit:
+            env.setdefault("CANARIA_MEMORY_LIMIT", str(spec.memory_limit))
+        cwd = spec.cwd or str(self.config.base_dir)
+        proc = start_process(f"{variant}", spec.command, log_dir=self._log_dir, env=env, cwd=cwd, owned=self.owned)
+        self._procs[variant] = proc
+        self._state[variant] = {"pid": proc.pid, "command": spec.command, "url": spec.base_url,
+                                "port": spec.port, "memory_limit": spec.memory_limit}
+        self._save_state()
+        await self._wait_healthy(variant, spec, proc)
+
+    async def _wait_healthy(self, variant: Variant, spec: UpstreamConfig, proc: ManagedProcess | None) -> None:
+        deadline = time.monotonic() + spec.startup_timeout
+        last = ""
+        while time.monotonic() < deadline:
+            if proc is not None and not proc.alive():
+                code = proc.exit_code()
+                tail = proc.log_tail(3)
+                raise PlatformError(f"{variant} process exited with code {code}" + (f" ({tail})" if tail else ""))
+            result = await self.health(variant)
+            if result.ok:
+                return
+            last = result.detail
+            await asyncio.sleep(0.1)
+        raise PlatformError(f"{variant} did not pass {spec.health} within {spec.startup_timeout:g} s ({last})")
+
+    # ------------------------------------------------------------ Platform
+    async def ensure_stable(self) -> None:
+        await self._ensure_process("stable", self.config.platform.stable)
+        await self._ensure_gateway()
+        stable_url = self._upstream_url("stable")
+        assert stable_url
+        state = await self.gateway.state()
+        upstreams = state.get("upstreams", {})
+        if upstreams.get("stable") != stable_url:
+            await self.gateway.set_upstreams(stable_url, upstreams.get("canary"))
+
+    async def start_canary(self) -> None:
+        await self._ensure_process("canary", self.config.platform.canary)
+        if self._spec("canary") and self._spec("canary").url:  # type: ignore[union-attr]
+            await self._wait_healthy("canary", self.config.platform.canary, None)
+        stable_url = self._upstream_url("stable")
+        canary_url = self._upstream_url("canary")
+        assert stable_url
+        state = await self.gateway.state()
+        if state.get("upstreams", {}).get("canary") != canary_url:
+            await self.gateway.set_upstreams(stable_url, canary_url)
+
+    async def set_canary_weight(self, percent: float) -> None:
+        await self.gateway.set_weight(percent)
+
+    async def canary_weight(self) -> float:
+        state = await self.gateway.state()
+        return float(state.get("canary_weight", 0.0))
+
+    async def canary_problem(self) -> str | None:
+        spec = self.config.platform.canary
+        if spec.command is None:
+            return None
+        proc = self._procs.get("canary")
+        if proc is not None:
+            if not proc.alive():
+                return f"canary process exited with code {proc.exit_code()}"
+            return None
+        pid = (self._state.get("canary") or {}).get("pid")
+        if pid and not pid_alive(int(pid)):
+            return "canary process is no longer running"
+        return None
+
+    async def rollback(self, *, keep_canary: bool = False) -> None:
+        await self.gateway.set_weight(0.0)
+        if not keep_canary:
+            self._stop("canary")
+
+    def _stop(self, variant: str) -> None:
+        proc = self._procs.pop(variant, None)
+        entry = self._state.get(variant) or {}
+        pid = proc.pid if proc else entry.get("pid")
+        if pid and (entry.get("command") or proc):
+            stop_pid(int(pid), popen=proc.popen if proc else None)
+        if variant in self._state and entry.get("command"):
+            self._state[variant] = {**entry, "pid": None}
+            self._save_state()
+
+    async def promote(self) -> None:
+        canary_url = self._upstream_url("canary")
+        if canary_url is None:
+            raise PlatformError("there is no canary to promote")
+        # every step routes to the new version, so no request lands on a missing upstream
+        await self.gateway.set_weight(100.0)
+        await self.gateway.set_upstreams(canary_url, canary_url)
+        await self.gateway.set_weight(0.0)
+        await self.gateway.set_upstreams(canary_url, None)
+        old_stable = self._procs.pop("stable", None)
+        old_entry = self._state.get("stable") or {}
+        if old_entry.get("command") and (old_entry.get("pid") or old_stable):
+            stop_pid(int(old_entry.get("pid") or old_stable.pid),  # type: ignore[union-attr]
+                     popen=old_stable.popen if old_stable else None)
+        self._state["stable"] = dict(self._state.get("canary") or {"url": canary_url})
+        self._state["canary"] = {}
+        if "canary" in self._procs:
+            self._procs["stable"] = self._procs.pop("canary")
+        self._save_state()
+
+    async def health(self, variant: Variant, *, detailed: bool = False) -> HealthResult:
+        spec = self._spec(variant)
+        url = self._upstream_url(variant)
+        path = (spec.health_detailed if detailed else spec.health) if spec else "/health"
+        if url is None:
+            return HealthResult(variant, path, False, None, "no upstream configured")
+        try:
+            response = await self._http.get(url + path)
+        except httpx.HTTPError as exc:
+            return HealthResult(variant, path, False, None, f"{url}{path}: {type(exc).__name__} {exc}".strip())
+        body: dict[str, object] | None = None
+        try:
+            parsed = response.json()
+            body = parsed if isinstance(parsed, dict) else None
+        except ValueError:
+            pass
+        ok = response.status_code == 200
+        return HealthResult(variant, path, ok, response.status_code, f"{url}{path} → {response.status_code}", body)
+
+    def rollback_plan(self) -> list[str]:
+        steps = [f"set the gateway ({self.config.gateway.admin_listen}) canary weight to 0% (all traffic to stable)"]
+        canary = self._state.get("canary") or {}
+        if self.config.platform.canary.command and not self.config.platform.keep_canary_on_rollback:
+            steps.append(f"stop the canary process (pid {canary.get('pid') or 'not running'})")
+        else:
+            steps.append("leave the canary running for debugging (it gets no traffic)")
+        steps.append(f"check stable {self._upstream_url('stable')}{self.config.platform.stable.health}")
+        return steps
+
+    async def shutdown(self) -> None:
+        for variant in ("canary", "stable"):
+            self._stop(variant)
+        proc = self._procs.pop("gateway", None)
+        pid = proc.pid if proc else (self._state.get("gateway") or {}).get("pid")
+        try:
+            await self.gateway.shutdown()
+        except GatewayError:
+            pass
+        if pid:
+            stop_pid(int(pid), popen=proc.popen if proc else None, timeout=3.0)
+        self._state = {}
+        self._save_state()
+
+    async def close(self) -> None:
+        await self.gateway.close()
+        await self._http.aclose()
