@@ -1,0 +1,336 @@
+"""The command line: a thin Typer layer over the controller (DESIGN.md §3 lists the contract)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import sys
+import time
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from canaria.app import App, default_actor, open_app
+from canaria.config import CanariaConfig, load_config
+from canaria.controller.actions import Operator
+from canaria.errors import CanariaError, UsageError
+from canaria.i18n import resolve_lang, t
+from canaria.status_view import iso, metrics_dict, status_dict
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="canaria — autonomous canary deployments (run `canaria demo` to see it work).")
+err = Console(stderr=True)
+out = Console()
+
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="canaria.yaml to use")]
+LangOpt = Annotated[str | None, typer.Option("--lang", help="ko | en (default: config `lang`, then LANG)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handle_errors(fn: F) -> F:
+    """One clear line and the contract's exit code for every canaria error; nothing half-applied."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CanariaError as exc:
+            err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _lang(flag: str | None, config: CanariaConfig | None = None) -> str:
+    if flag is not None and flag not in ("en", "ko"):
+        raise UsageError(f"--lang must be en or ko, got {flag!r}")
+    return resolve_lang(flag, config.lang if config else None)
+
+
+def _with_app(config_path: Path, lang_flag: str | None, body: Callable[[App, str], Any], *,
+              actor: str | None = None) -> Any:
+    config = load_config(config_path)
+    lang = _lang(lang_flag, config)
+
+    async def main() -> Any:
+        application = open_app(config, lang=lang, actor=actor or default_actor())
+        try:
+            return await body(application, lang)
+        finally:
+            await application.close()
+
+    return asyncio.run(main())
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, default=str), flush=True)
+
+
+# ---------------------------------------------------------------- setup
+@app.command()
+@handle_errors
+def init(config: ConfigOpt = Path("canaria.yaml"), force: Annotated[bool, typer.Option("--force")] = False,
+         lang: LangOpt = None) -> None:
+    """Write a commented example canaria.yaml."""
+    if config.exists() and not force:
+        raise UsageError(f"{config} already exists; pass --force to overwrite it")
+    text = resources.files("canaria").joinpath("templates/canaria.yaml").read_text(encoding="utf-8")
+    config.write_text(text, encoding="utf-8")
+    out.print(f"wrote {config}", highlight=False)
+
+
+@app.command()
+@handle_errors
+def check(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_json: JsonOpt = False) -> None:
+    """Pre-flight checklist: config, dependencies, health endpoints, metrics, rollback dry-run."""
+    from canaria.preflight import run_checks
+
+    async def body(application: App, lg: str) -> None:
+        lines = await run_checks(application)
+        failed = [line for line in lines if not line.ok]
+        if as_json:
+            _print_json({"ok": not failed, "checks": [line.to_dict() for line in lines]})
+        else:
+            for line in lines:
+                out.print(f"{'✅' if line.ok else '❌'} {line.name}: {line.detail}", markup=False, highlight=False)
+            out.print(t("check.ok", lg) if not failed else t("check.failed", lg, n=len(failed)), highlight=False)
+        if failed:
+            raise typer.Exit(1)
+
+    _with_app(config, lang, body)
+
+
+@app.command()
+@handle_errors
+def gateway(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None) -> None:
+    """Run the embedded gateway in the foreground."""
+    from canaria.gateway.server import run_gateway
+
+    run_gateway(load_config(config))
+
+
+# ---------------------------------------------------------------- traffic
+@app.command("enable-canary")
+@handle_errors
+def enable_canary(traffic: Annotated[float, typer.Option("--traffic", help="canary percent (0 < N ≤ 100)")],
+                  config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_json: JsonOpt = False) -> None:
+    """Start the canary at N% (or move it to N%)."""
+    if not 0 < traffic <= 100:
+        raise UsageError(f"--traffic must be between 0 (exclusive) and 100, got {traffic:g}; routing unchanged")
+
+    async def body(application: App, lg: str) -> None:
+        result = await Operator(application.controller, actor=default_actor()).enable_canary(
+            traffic, lock=application.lock)
+        rollout = result.rollout
+        if as_json:
+            _print_json(status_dict(application.config, application.store, rollout, now=time.time()))
+        else:
+            out.print(t("traffic.moved", lg, traffic=f"{rollout.traffic:g}") if rollout and rollout.active
+                      else result.message, highlight=False)
+        if rollout is not None and rollout.phase == "rolled_back":
+            out.print(f"rolled back: {rollout.reason}", highlight=False)
+            raise typer.Exit(3)
+
+    _with_app(config, lang, body)
+
+
+def _operator_command(name: str, method: str, done_key: str) -> None:
+    def command(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_json: JsonOpt = False,
+                reason: Annotated[str, typer.Option("--reason", help="why (goes into the record)")] = "") -> None:
+        async def body(application: App, lg: str) -> None:
+            operator = Operator(application.controller, actor=default_actor())
+            result = await getattr(operator, method)(reason=reason)
+            rollout = result.rollout
+            if as_json:
+                _print_json(status_dict(application.config, application.store, rollout, now=time.time()))
+            elif rollout is not None:
+                out.print(t(done_key, lg, traffic=f"{rollout.traffic:g}", phase=t(f"phase.{rollout.phase}", lg)),
+                          highlight=False)
+
+        _with_app(config, lang, body)
+
+    command.__doc__ = {
+        "promote": "Go to the next stage now (a person's GO).",
+        "approve": "Give the final approver's GO at an approval gate.",
+        "pause": "Hold the rollout at its current traffic.",
+        "resume": "Continue a paused rollout.",
+    }[name]
+    app.command(name)(handle_errors(command))
+
+
+_operator_command("promote", "promote", "promote.done")
+_operator_command("approve", "approve", "approve.done")
+_operator_command("pause", "pause", "paused.done")
+_operator_command("resume", "resume", "resumed.done")
+
+
+@app.command()
+@handle_errors
+def rollback(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None,
+             dry_run: Annotated[bool, typer.Option("--dry-run", help="print the plan, change nothing")] = False,
+             force: Annotated[bool, typer.Option("--force", help="no confirmation; reset routing even "
+                                                 "without an active rollout")] = False,
+             reason: Annotated[str, typer.Option("--reason")] = "", as_json: JsonOpt = False) -> None:
+    """All traffic back to stable."""
+
+    async def body(application: App, lg: str) -> int:
+        operator = Operator(application.controller, actor=default_actor())
+        active = application.controller.active()
+        if not dry_run and active is not None and not force and sys.stdin.isatty():
+            if not typer.confirm(f"Roll back {application.config.service} ({active.traffic:g}% canary)?"):
+                raise typer.Exit(4)
+        result = await operator.rollback(reason=reason, dry_run=dry_run, force=force)
+        if as_json:
+            _print_json({"changed": result.changed, "message": result.message, "steps": result.steps,
+                         "status": status_dict(application.config, application.store, result.rollout,
+                                               now=time.time())})
+        elif dry_run:
+            out.print(t("rollback.dry_run", lg), highlight=False)
+            for i, step in enumerate(result.steps or [], 1):
+                out.print(f"  {i}. {step}", highlight=False, markup=False)
+        elif not result.changed and result.rollout is None:
+            out.print(t("rollback.nothing", lg, service=application.config.service), highlight=False)
+        else:
+            out.print(t("rollback.done", lg) if result.changed else result.message, highlight=False)
+        return 0
+
+    _with_app(config, lang, body)
+
+
+# ---------------------------------------------------------------- reading
+@app.command()
+@handle_errors
+def status(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_json: JsonOpt = False) -> None:
+    """Phase, stage, traffic, last verdicts, next checkpoint."""
+
+    async def body(application: App, lg: str) -> None:
+        rollout = application.controller.active() or application.store.latest_rollout(application.config.service)
+        data = status_dict(application.config, application.store, rollout, now=time.time())
+        if as_json:
+            _print_json(data)
+            return
+        if rollout is None:
+            out.print(t("status.none", lg, service=application.config.service), highlight=False)
+            return
+        stage = data["stage"]
+        out.print(f"{application.config.service} · {rollout.id} · {t('phase.' + rollout.phase, lg)}",
+                  highlight=False)
+        out.print(t("view.stage", lg, n=stage["number"], total=stage["total"], traffic=f"{stage['traffic']:g}",
+                    left=f"{stage['hold_left_s']:g}s"), highlight=False)
+        out.print(t("view.split", lg, control=f"{data['traffic']['control']:g}",
+                    canary=f"{data['traffic']['canary']:g}"), highlight=False)
+        if rollout.reason:
+            out.print(f"reason: {rollout.reason}", highlight=False, markup=False)
+        for v in data["last_verdicts"]:
+            out.print(f"  {v['at']} {v['decision']} {v['score']}/100 {'; '.join(v['reasons'])}",
+                      highlight=False, markup=False)
+        if data["next_checkpoint"]:
+            out.print(f"next checkpoint: {data['next_checkpoint']}", highlight=False)
+
+    _with_app(config, lang, body)
+
+
+@app.command()
+@handle_errors
+def metrics(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_json: JsonOpt = False,
+            watch: Annotated[bool, typer.Option("--watch", help="refresh every 2 s until Ctrl-C")] = False) -> None:
+    """Current window, control vs canary: requests, error rate, P50/P95/P99, RPS, saturation, score."""
+    from canaria.cli_metrics import render_metrics
+
+    async def body(application: App, lg: str) -> None:
+        while True:
+            rollout = application.controller.active() or application.store.latest_rollout(application.config.service)
+            windows = application.store.windows(rollout.id, last=1) if rollout else []
+            start = windows[-1].end if windows else (rollout.stage_started_at if rollout else time.time() - 1)
+            window = await application.metrics.read_window(
+                start=start or time.time(), end=time.time(), stage_index=rollout.stage_index if rollout else 0,
+                canary_weight=rollout.traffic if rollout else 0.0, cut=False)
+            data = metrics_dict(application.config, application.store, rollout, window, now=time.time())
+            if as_json:
+                _print_json(data)
+            else:
+                render_metrics(out, data, lg)
+            if not watch:
+                return
+            await asyncio.sleep(2.0)
+
+    try:
+        _with_app(config, lang, body)
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+
+
+@app.command()
+@handle_errors
+def history(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_json: JsonOpt = False,
+            limit: Annotated[int, typer.Option("--limit")] = 20) -> None:
+    """Past rollouts and their outcomes."""
+
+    async def body(application: App, lg: str) -> None:
+        rollouts = application.store.list_rollouts(application.config.service, limit=limit)
+        rows = [{"rollout_id": r.id, "started_at": iso(r.created_at), "ended_at": iso(r.ended_at),
+                 "phase": r.phase, "outcome": r.outcome, "traffic": r.traffic, "reason": r.reason} for r in rollouts]
+        if as_json:
+            _print_json({"service": application.config.service, "rollouts": rows})
+            return
+        if not rows:
+            out.print(t("history.none", lg), highlight=False)
+            return
+        table = Table("rollout", "started", "ended", "phase", "outcome", "traffic", "reason")
+        for row in rows:
+            table.add_row(row["rollout_id"], row["started_at"] or "", row["ended_at"] or "", row["phase"],
+                          row["outcome"] or "", f"{row['traffic']:g}%", row["reason"] or "")
+        out.print(table)
+
+    _with_app(config, lang, body)
+
+
+# ---------------------------------------------------------------- running
+@app.command()
+@handle_errors
+def run(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_json: JsonOpt = False) -> None:
+    """Run the whole plan autonomously with a live view (resumes an active rollout)."""
+    from canaria.runner import drive, print_final
+    from canaria.view import RolloutView
+
+    async def body(application: App, lg: str) -> int:
+        with RolloutView(application.config, application.store, lang=lg) as view:
+            outcome = await drive(application, lang=lg, view=view)
+        print_final(outcome, as_json=as_json)
+        return outcome.exit_code
+
+    code = _with_app(config, lang, body)
+    raise typer.Exit(code)
+
+
+@app.command()
+@handle_errors
+def stop(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None) -> None:
+    """Stop the gateway and the processes canaria started for this service (the service goes down)."""
+
+    async def body(application: App, lg: str) -> None:
+        if application.lock.is_held():
+            raise UsageError(f"`canaria run` (pid {application.lock.holder_pid()}) is still driving a rollout; "
+                             "stop it first")
+        await application.platform.shutdown()
+        out.print("stopped the gateway and the processes canaria started", highlight=False)
+
+    _with_app(config, lang, body)
+
+
+from canaria import cli_extra  # noqa: E402,F401  (demo, simulate: registered on `app`)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

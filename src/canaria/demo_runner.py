@@ -1,0 +1,111 @@
+"""`canaria demo`: the whole product on the embedded default, on this machine, in about a minute.
+
+Everything it starts (gateway, both versions, load) lives on free loopback ports and is owned:
+it is stopped when the demo ends, on Ctrl-C, and by the kernel if the demo itself is killed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from canaria.app import open_app
+from canaria.config import CanariaConfig, load_config
+from canaria.controller.actions import Operator
+from canaria.controller.machine import TickResult
+from canaria.platforms.processes import free_port
+from canaria.runner import RunOutcome, drive
+from canaria.view import RolloutView
+
+__all__ = ["SCENARIOS", "demo_config", "run_demo"]
+
+SCENARIOS = {"good": "none", "errors": "errors", "latency": "latency", "memory-leak": "memory-leak"}
+
+
+def demo_config(state_dir: Path, scenario: str, *, lang: str) -> dict[str, Any]:
+    """The runbook plan compressed to seconds, with both versions of the bundled sample service."""
+    fault = SCENARIOS[scenario]
+    python = sys.executable
+    ports = [free_port() for _ in range(4)]
+    service = f"{python} -m canaria.demo.service --host 127.0.0.1"
+    return {
+        "service": "ion-api",
+        "lang": lang,
+        "state_dir": str(state_dir),
+        "platform": {
+            "kind": "local",
+            "stable": {"command": f"{service} --port {ports[0]} --version v1", "port": ports[0],
+                       "memory_limit": "256MB", "startup_timeout": "30s"},
+            "canary": {"command": f"{service} --port {ports[1]} --version v2 --fault {fault}", "port": ports[1],
+                       "memory_limit": "256MB", "startup_timeout": "30s"},
+        },
+        "gateway": {"listen": f"127.0.0.1:{ports[2]}", "admin_listen": f"127.0.0.1:{ports[3]}",
+                    "admin_token": secrets.token_urlsafe(16), "sticky": None},
+        "plan": {"stages": [
+            {"traffic": 5, "hold": "10s"},
+            {"traffic": 10, "hold": "10s"},
+            {"traffic": 50, "hold": "10s", "approval": "required"},
+            {"traffic": 100, "hold": "4s"},
+        ]},
+        "analysis": {"interval": "2s", "min_requests": 8, "max_hold_extension": "20s"},
+        "report": {"every": "6s"},
+    }
+
+
+async def _run(config: CanariaConfig, *, lang: str, rps: float, auto_approve: bool, live: bool | None,
+               max_seconds: float) -> RunOutcome:
+    from canaria.demo.load import generate_load
+
+    application = open_app(config, owned=True, lang=lang, actor="demo")
+    public = f"http://{config.gateway.listen}"
+    stop = asyncio.Event()
+    load_task: asyncio.Task[Any] | None = None
+    try:
+        await application.platform.ensure_stable()
+        load_task = asyncio.create_task(generate_load(public, rps=rps, duration_s=max_seconds,
+                                                      max_requests=int(rps * max_seconds), stop=stop))
+        lines = ["Try it while it runs:" if lang == "en" else "실행 중에 직접 확인해 보세요:",
+                 f"  curl {public}/health", f"  curl {public}/health/detailed",
+                 f"  curl {public}/api/v2/canary/metrics", f"  curl {public}/api/v2/canary/status"]
+        operator = Operator(application.controller, actor="final-approver (demo auto-approval)")
+
+        async def on_tick(result: TickResult) -> None:
+            if auto_approve and result.rollout.phase == "awaiting_approval":
+                await operator.approve(reason="demo: the final approver says GO")
+
+        with RolloutView(config, application.store, lang=lang, live=live, extra_lines=lines) as view:
+            outcome = await asyncio.wait_for(drive(application, lang=lang, view=view, on_tick=on_tick),
+                                             timeout=max_seconds)
+        return outcome
+    finally:
+        stop.set()
+        if load_task is not None:
+            load_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await load_task
+        await application.platform.shutdown()
+        await application.close()
+
+
+def run_demo(scenario: str, *, lang: str, rps: float = 120.0, auto_approve: bool = True, live: bool | None = None,
+             keep_state: bool = False, max_seconds: float = 170.0) -> RunOutcome:
+    state_dir = Path(tempfile.mkdtemp(prefix="canaria-demo-"))
+    try:
+        config_file = state_dir / "canaria.yaml"
+        config_file.write_text(yaml.safe_dump(demo_config(state_dir, scenario, lang=lang), sort_keys=False))
+        config = load_config(config_file)
+        return asyncio.run(_run(config, lang=lang, rps=rps, auto_approve=auto_approve, live=live,
+                                max_seconds=max_seconds))
+    finally:
+        if keep_state:
+            print(f"demo state kept in {state_dir}", file=sys.stderr)
+        else:
+            shutil.rmtree(state_dir, ignore_errors=True)

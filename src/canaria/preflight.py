@@ -1,0 +1,91 @@
+"""`canaria check`: the runbook's D-1 rehearsal as a checklist (✅/❌ per line, exit 0 only if all pass)."""
+
+from __future__ import annotations
+
+import importlib.util
+import shlex
+import shutil
+from dataclasses import dataclass
+
+from canaria.app import App
+from canaria.config import UpstreamConfig, parse_address
+from canaria.errors import PortInUseError
+from canaria.platforms.base import Variant
+from canaria.platforms.processes import ensure_port_free
+
+__all__ = ["CheckLine", "run_checks"]
+
+
+@dataclass
+class CheckLine:
+    name: str
+    ok: bool
+    detail: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {"name": self.name, "ok": self.ok, "detail": self.detail}
+
+
+_MODULES = ("uvloop", "httpx", "psutil", "yaml", "rich", "typer", "scipy")
+
+
+def _command_found(spec: UpstreamConfig) -> tuple[bool, str]:
+    assert spec.command
+    try:
+        argv = shlex.split(spec.command)
+    except ValueError as exc:
+        return False, f"cannot parse command: {exc}"
+    words = [w for w in argv if "=" not in w.split("/")[0]]  # skip leading VAR=value
+    exe = words[0] if words else ""
+    found = shutil.which(exe) if exe else None
+    return (found is not None, f"{exe} → {found}" if found else f"{exe!r} not found on PATH")
+
+
+async def _variant_checks(app: App, variant: Variant) -> list[CheckLine]:
+    spec = app.config.platform.stable if variant == "stable" else app.config.platform.canary
+    lines: list[CheckLine] = []
+    running = spec.url is not None or app.platform.pid_of(variant) is not None
+    if spec.command:
+        ok, detail = _command_found(spec)
+        lines.append(CheckLine(f"{variant}: command", ok, detail))
+    if not running:
+        assert spec.port is not None
+        try:
+            ensure_port_free("127.0.0.1", spec.port)
+            lines.append(CheckLine(f"{variant}: port {spec.port}", True, "free (canaria starts the process)"))
+        except PortInUseError as exc:
+            health = await app.platform.health(variant)
+            lines.append(CheckLine(f"{variant}: port {spec.port}", health.ok,
+                                   "already serving /health" if health.ok else str(exc)))
+        return lines
+    for detailed in (False, True):
+        result = await app.platform.health(variant, detailed=detailed)
+        lines.append(CheckLine(f"{variant}: GET {result.path}", result.ok, result.detail))
+    return lines
+
+
+async def run_checks(app: App) -> list[CheckLine]:
+    config = app.config
+    lines = [CheckLine("config", True, f"{config.source_path or 'in memory'}: valid, service {config.service}")]
+    missing = [m for m in _MODULES if importlib.util.find_spec(m) is None]
+    lines.append(CheckLine("dependencies", not missing,
+                           "all Python dependencies importable" if not missing else f"missing: {', '.join(missing)}"))
+    for variant in ("stable", "canary"):
+        lines.extend(await _variant_checks(app, variant))  # type: ignore[arg-type]
+    gateway_up = await app.platform.gateway.alive() if hasattr(app.platform, "gateway") else False
+    if gateway_up:
+        lines.append(CheckLine("gateway", True, f"admin API answers on {config.gateway.admin_listen}"))
+        for check in await app.metrics.check():
+            lines.append(CheckLine(check.name, check.ok, check.detail))
+    else:
+        for label, address in (("gateway public port", config.gateway.listen),
+                               ("gateway admin port", config.gateway.admin_listen)):
+            host, port = parse_address(address)
+            try:
+                ensure_port_free(host, port)
+                lines.append(CheckLine(label, True, f"{address} free (the gateway starts with run/enable-canary)"))
+            except PortInUseError as exc:
+                lines.append(CheckLine(label, False, str(exc)))
+    steps = app.platform.rollback_plan()
+    lines.append(CheckLine("rollback --dry-run", bool(steps), " → ".join(steps)))
+    return lines

@@ -1,0 +1,100 @@
+"""`canaria run`: drive the active rollout (or start one) to its end, with the live view.
+
+Exit codes (DESIGN.md §3): 0 promoted · 1 infrastructure error · 3 rolled back by the judge ·
+4 stopped by an operator (rollback by hand, Ctrl-C) or an approval that timed out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from canaria.app import App
+from canaria.controller.machine import TickResult
+from canaria.i18n import t
+from canaria.status_view import run_summary
+from canaria.store import Rollout
+from canaria.view import RolloutView
+
+__all__ = ["RunOutcome", "drive", "exit_code_for"]
+
+
+@dataclass
+class RunOutcome:
+    rollout: Rollout | None
+    exit_code: int
+    summary: dict[str, Any]
+    message: str
+
+
+def exit_code_for(rollout: Rollout | None, *, interrupted: bool = False) -> int:
+    if rollout is None:
+        return 1
+    if rollout.phase == "succeeded":
+        return 0
+    if rollout.phase == "rolled_back":
+        return 3 if rollout.outcome == "rolled_back" else 4
+    if rollout.phase == "failed":
+        return 1
+    return 4 if interrupted else 1
+
+
+def outcome_message(rollout: Rollout | None, lang: str) -> str:
+    if rollout is None:
+        return t("outcome.failed", lang, reason="no rollout")
+    if rollout.phase == "succeeded":
+        return t("outcome.promoted", lang)
+    key = {"rolled_back": "outcome.rolled_back", "aborted": "outcome.aborted"}.get(rollout.outcome or "",
+                                                                                  "outcome.waiting")
+    if rollout.phase == "failed":
+        key = "outcome.failed"
+    return t(key, lang, reason=rollout.reason or rollout.phase)
+
+
+async def drive(
+    app: App,
+    *,
+    lang: str,
+    view: RolloutView | None = None,
+    on_tick: Callable[[TickResult], Awaitable[None] | None] | None = None,
+    max_ticks: int | None = None,
+) -> RunOutcome:
+    """Take the controller lock and tick the rollout to its end. Ctrl-C stops the controller only:
+    the gateway keeps serving at the current weight and a later `run` continues."""
+    app.lock.acquire(app.config.service)
+    interrupted = False
+
+    async def hook(result: TickResult) -> None:
+        if view is not None:
+            view.on_tick(result)
+        if on_tick is not None:
+            maybe = on_tick(result)
+            if maybe is not None:
+                await maybe
+
+    rollout: Rollout | None = None
+    try:
+        rollout = await app.controller.run(on_tick=hook, max_ticks=max_ticks)
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        interrupted = True
+        rollout = app.controller.active()
+        if rollout is not None:
+            app.store.add_event("controller_stopped", at=app.controller.clock.now(), rollout_id=rollout.id,
+                                severity="warning", message="controller stopped by Ctrl-C; traffic stays as it is")
+    finally:
+        app.lock.release()
+    rollout = app.store.get_rollout(rollout.id) if rollout else app.store.latest_rollout(app.config.service)
+    summary = run_summary(app.store, rollout, app.config) if rollout else {}
+    return RunOutcome(rollout, exit_code_for(rollout, interrupted=interrupted), summary,
+                      outcome_message(rollout, lang))
+
+
+def print_final(outcome: RunOutcome, *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(outcome.summary, ensure_ascii=False), flush=True)
+    else:
+        print(outcome.message, file=sys.stderr if as_json else sys.stdout, flush=True)
