@@ -24,7 +24,9 @@ _SRC = str(Path(canaria.__file__).resolve().parents[1])
 @contextlib.asynccontextmanager
 async def asgi_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """A client that calls the app in-process (no lifespan: unit tests need no background tasks)."""
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://demo.test") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://demo.test"
+    ) as client:
         yield client
 
 
@@ -36,7 +38,9 @@ class RunningService:
 
 
 @contextlib.contextmanager
-def run_service(*args: str, env: dict[str, str] | None = None, ready_timeout_s: float = 10.0) -> Iterator[RunningService]:
+def run_service(
+    *args: str, env: dict[str, str] | None = None, ready_timeout_s: float = 10.0
+) -> Iterator[RunningService]:
     """Start ``python -m canaria.demo.service --port 0 ARGS`` and yield once it announces its URL.
 
     The process is always terminated (then killed) on exit, whatever the test did.
@@ -80,7 +84,7 @@ def _await_ready(process: subprocess.Popen[str], timeout_s: float) -> str:
                 err = process.stderr.read() if process.stderr else ""
                 raise RuntimeError(f"service exited with {process.wait()} before it was ready: {err}")
             if line.startswith(READY_PREFIX):
-                return line[len(READY_PREFIX):].split()[0]
+                return line[len(READY_PREFIX) :].split()[0]
     raise RuntimeError("service did not announce readiness in time")
 
 

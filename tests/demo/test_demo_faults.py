@@ -18,13 +18,23 @@ from canaria.demo.service import create_app
 MB = 2**20
 
 
+def _client(service) -> httpx.Client:
+    # trust_env=False: an HTTP(S)_PROXY in the environment must not intercept loopback calls
+    return httpx.Client(base_url=service.url, trust_env=False)
+
+
 async def test_errors_fault_fails_about_a_fifth_of_api_calls(client_for) -> None:
     app = create_app("v2", "errors", seed=20251022, env={})
     async with client_for(app) as client:
         statuses = [
-            (await client.get("/api/v2/recommendations", params={"user_id": f"u{i}"})).status_code for i in range(500)
+            (await client.get("/api/v2/recommendations", params={"user_id": f"u{i}"})).status_code
+            for i in range(500)
         ]
-        health = [(await client.get(path)).status_code for path in ("/health", "/health/detailed") for _ in range(50)]
+        health = [
+            (await client.get(path)).status_code
+            for path in ("/health", "/health/detailed")
+            for _ in range(50)
+        ]
         failed = await client.get("/api/v2/recommendations")
         while failed.status_code != 500:
             failed = await client.get("/api/v2/recommendations")
@@ -41,7 +51,9 @@ async def test_errors_fault_fails_about_a_fifth_of_api_calls(client_for) -> None
 async def test_error_rate_comes_from_the_environment(client_for) -> None:
     app = create_app("v2", "errors", seed=1, env={"CANARIA_DEMO_ERROR_RATE": "0.5"})
     async with client_for(app) as client:
-        statuses = [(await client.post("/api/v2/chat", json={"message": "hi"})).status_code for _ in range(300)]
+        statuses = [
+            (await client.post("/api/v2/chat", json={"message": "hi"})).status_code for _ in range(300)
+        ]
     assert 0.42 <= statuses.count(500) / len(statuses) <= 0.58
 
 
@@ -98,13 +110,15 @@ def test_leak_cap_can_never_exceed_the_safety_maximum() -> None:
 
 def test_memory_leak_grows_rss_of_the_real_service(service_factory) -> None:
     env = {"CANARIA_DEMO_LEAK_MB_PER_S": "60", "CANARIA_MEMORY_LIMIT": "2Gi"}
-    with service_factory("--version", "v2", "--fault", "memory-leak", env=env) as service:
-        with httpx.Client(base_url=service.url, trust_env=False) as client:
-            before = client.get("/health/detailed").json()
-            time.sleep(1.5)
-            after = client.get("/health/detailed").json()
-            assert client.get("/health").status_code == 200
-            metrics = client.get("/metrics").text
+    with (
+        service_factory("--version", "v2", "--fault", "memory-leak", env=env) as service,
+        _client(service) as client,
+    ):
+        before = client.get("/health/detailed").json()
+        time.sleep(1.5)
+        after = client.get("/health/detailed").json()
+        assert client.get("/health").status_code == 200
+        metrics = client.get("/metrics").text
 
     grown = after["memory"]["rss_bytes"] - before["memory"]["rss_bytes"]
     assert grown >= 50 * MB, f"RSS grew only {grown / MB:.1f} MB"
@@ -115,9 +129,11 @@ def test_memory_leak_grows_rss_of_the_real_service(service_factory) -> None:
 
 
 def test_service_starts_fast_and_reports_its_version(service_factory) -> None:
-    with service_factory("--version", "v2", env={"CANARIA_DEMO_FAULT": "errors"}) as service:
-        with httpx.Client(base_url=service.url, trust_env=False) as client:
-            detailed = client.get("/health/detailed").json()
+    with (
+        service_factory("--version", "v2", env={"CANARIA_DEMO_FAULT": "errors"}) as service,
+        _client(service) as client,
+    ):
+        detailed = client.get("/health/detailed").json()
     assert service.startup_s < 2.5
     assert detailed["version"] == "v2"
     assert detailed["fault"] == "errors"  # from the environment, since no --fault flag was given
@@ -125,9 +141,8 @@ def test_service_starts_fast_and_reports_its_version(service_factory) -> None:
 
 def test_cli_flags_override_the_environment(service_factory) -> None:
     env = {"CANARIA_DEMO_FAULT": "errors", "CANARIA_DEMO_VERSION": "v2"}
-    with service_factory("--fault", "none", env=env) as service:
-        with httpx.Client(base_url=service.url, trust_env=False) as client:
-            detailed = client.get("/health/detailed").json()
+    with service_factory("--fault", "none", env=env) as service, _client(service) as client:
+        detailed = client.get("/health/detailed").json()
     assert (detailed["version"], detailed["fault"]) == ("v2", "none")
 
 
@@ -135,7 +150,11 @@ def test_cli_rejects_a_bad_fault() -> None:
     src = str(Path(canaria.__file__).resolve().parents[1])
     result = subprocess.run(
         [sys.executable, "-m", "canaria.demo.service", "--fault", "explode"],
-        capture_output=True, text=True, timeout=20, env={**os.environ, "PYTHONPATH": src},
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=20,
+        env={**os.environ, "PYTHONPATH": src},
     )
     assert result.returncode == 2
     assert "invalid choice" in result.stderr

@@ -155,9 +155,14 @@ async def test_metrics_expose_the_series(client_for) -> None:
     assert response.headers["content-type"].startswith("text/plain")
     route = "/api/v2/recommendations"
     assert _sample(text, "http_requests_total", method="GET", path=route, status="200", version="v2") == 3
-    assert _sample(text, "http_requests_total", method="POST", path="/api/v2/chat", status="200", version="v2") == 1
+    assert (
+        _sample(text, "http_requests_total", method="POST", path="/api/v2/chat", status="200", version="v2")
+        == 1
+    )
     # unknown paths are grouped, so a scanner cannot blow up label cardinality
-    assert _sample(text, "http_requests_total", method="GET", path="unmatched", status="404", version="v2") == 1
+    assert (
+        _sample(text, "http_requests_total", method="GET", path="unmatched", status="404", version="v2") == 1
+    )
     assert _sample(text, "http_request_duration_seconds_count", path=route, version="v2") == 3
     for bound in REQUEST_BUCKETS_S:
         _sample(text, "http_request_duration_seconds_bucket", path=route, version="v2", le=str(float(bound)))
@@ -174,7 +179,9 @@ async def test_two_apps_in_one_process_keep_separate_registries(client_for) -> N
         stable_text = (await stable_client.get("/metrics")).text
         canary_text = (await canary_client.get("/metrics")).text
     route = "/api/v2/recommendations"
-    assert _sample(stable_text, "http_requests_total", method="GET", path=route, status="200", version="v1") == 1
+    assert (
+        _sample(stable_text, "http_requests_total", method="GET", path=route, status="200", version="v1") == 1
+    )
     assert 'version="v1"' not in canary_text
     with pytest.raises(AssertionError):
         _sample(canary_text, "http_requests_total", method="GET", path=route, status="200", version="v2")

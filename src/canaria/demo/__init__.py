@@ -19,9 +19,13 @@ if TYPE_CHECKING:
     from canaria.demo.load import LoadStats, generate_load
     from canaria.demo.service import create_app
 
-__all__ = ["create_app", "generate_load", "LoadStats"]
+__all__ = ["LoadStats", "create_app", "generate_load"]
 
-_HOMES = {"create_app": "canaria.demo.service", "generate_load": "canaria.demo.load", "LoadStats": "canaria.demo.load"}
+_HOMES = {
+    "create_app": "canaria.demo.service",
+    "generate_load": "canaria.demo.load",
+    "LoadStats": "canaria.demo.load",
+}
 
 
 def __getattr__(name: str) -> Any:

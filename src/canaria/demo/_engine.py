@@ -17,7 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Topic", "TopicStore", "ProfileCache", "RecommendationEngine", "ChatReplier", "TOP_K"]
+__all__ = ["TOP_K", "ChatReplier", "ProfileCache", "RecommendationEngine", "Topic", "TopicStore"]
 
 TOP_K = 5
 _DIMENSIONS = 16

@@ -17,16 +17,16 @@ from dataclasses import dataclass
 import psutil
 
 __all__ = [
-    "FAULTS",
-    "ENV_FAULT",
-    "ENV_VERSION",
     "ENV_ERROR_RATE",
     "ENV_EXTRA_LATENCY_MS",
-    "ENV_LEAK_MB_PER_S",
+    "ENV_FAULT",
     "ENV_LEAK_CAP_MB",
+    "ENV_LEAK_MB_PER_S",
     "ENV_SEED",
-    "FaultSettings",
+    "ENV_VERSION",
+    "FAULTS",
     "FaultInjector",
+    "FaultSettings",
     "MemoryLeak",
 ]
 

@@ -23,12 +23,30 @@ from prometheus_client import (
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["Telemetry", "TelemetryMiddleware", "REQUEST_BUCKETS_S", "ENGINE_BUCKETS_S", "VERSION_HEADER"]
+__all__ = ["ENGINE_BUCKETS_S", "REQUEST_BUCKETS_S", "VERSION_HEADER", "Telemetry", "TelemetryMiddleware"]
 
 #: Dense around the runbook's thresholds (P50 300 ms, P95 500 ms, P99 800 ms) so histogram_quantile
 #: interpolates within a narrow bucket exactly where the guardrails decide.
 REQUEST_BUCKETS_S = (
-    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0, 1.5, 2.0, 5.0,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.075,
+    0.1,
+    0.15,
+    0.2,
+    0.25,
+    0.3,
+    0.4,
+    0.5,
+    0.6,
+    0.7,
+    0.8,
+    1.0,
+    1.5,
+    2.0,
+    5.0,
 )
 #: The engine's target is < 100 ms; most healthy calls take well under a millisecond.
 ENGINE_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -73,8 +91,10 @@ class Telemetry:
             registry=self.registry,
         )
         info = Gauge(
-            "canaria_demo_info", "Constant 1, labelled with the demo version and fault.",
-            ["version", "fault"], registry=self.registry,
+            "canaria_demo_info",
+            "Constant 1, labelled with the demo version and fault.",
+            ["version", "fault"],
+            registry=self.registry,
         )
         info.labels(version=version, fault=fault).set(1)
         self.recent_ms: deque[float] = deque(maxlen=recent_size)
@@ -98,7 +118,12 @@ class Telemetry:
             index = max(0, min(len(values) - 1, int(q * len(values) + 0.999999) - 1))
             return round(values[index], 3)
 
-        return {"window": self.recent_ms.maxlen, "count": len(values), "p50_ms": rank(0.5), "p95_ms": rank(0.95)}
+        return {
+            "window": self.recent_ms.maxlen,
+            "count": len(values),
+            "p50_ms": rank(0.5),
+            "p95_ms": rank(0.95),
+        }
 
 
 class TelemetryMiddleware:

@@ -29,7 +29,7 @@ import httpx
 
 from canaria.histogram import LatencyHistogram
 
-__all__ = ["generate_load", "ensure_loopback", "LoadStats", "REQUEST_MIX", "VARIANT_HEADER", "main"]
+__all__ = ["REQUEST_MIX", "VARIANT_HEADER", "LoadStats", "ensure_loopback", "generate_load", "main"]
 
 VARIANT_HEADER = "X-Canaria-Variant"
 #: (kind, weight): the share of each request type in the generated traffic.
@@ -103,7 +103,12 @@ class LoadStats:
             "errors": dict(sorted(self.errors.items())),
             "elapsed_s": round(self.elapsed_s, 3),
             "achieved_rps": round(self.achieved_rps, 2),
-            "latency_ms": {"p50": ms(0.5), "p95": ms(0.95), "p99": ms(0.99), "max": round(self.latency.max_ms, 2)},
+            "latency_ms": {
+                "p50": ms(0.5),
+                "p95": ms(0.95),
+                "p99": ms(0.99),
+                "max": round(self.latency.max_ms, 2),
+            },
         }
 
 
@@ -146,7 +151,9 @@ async def ensure_loopback(base_url: str) -> None:
         raise ValueError(f"refusing load target {host!r}: cannot resolve it to loopback ({exc})") from None
     addresses = {info[4][0] for info in infos}
     if not addresses or not all(_is_loopback(str(a)) for a in addresses):
-        raise ValueError(f"refusing non-loopback load target {host!r} (resolves to {sorted(map(str, addresses))})")
+        raise ValueError(
+            f"refusing non-loopback load target {host!r} (resolves to {sorted(map(str, addresses))})"
+        )
 
 
 async def _until(awaitable: Awaitable[Any], *, deadline: float, stop: asyncio.Event | None) -> bool:
@@ -161,7 +168,9 @@ async def _until(awaitable: Awaitable[Any], *, deadline: float, stop: asyncio.Ev
     if stopper is not None:
         waiters.add(stopper)
     try:
-        await asyncio.wait(waiters, timeout=max(0.0, deadline - loop.time()), return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(
+            waiters, timeout=max(0.0, deadline - loop.time()), return_when=asyncio.FIRST_COMPLETED
+        )
     finally:
         if stopper is not None:
             stopper.cancel()
@@ -276,7 +285,10 @@ async def _one(
         else:
             response = await client.get("/health/detailed", headers=headers)
         stats._record_response(
-            kind, response.status_code, response.headers.get(VARIANT_HEADER), (time.perf_counter() - started) * 1000
+            kind,
+            response.status_code,
+            response.headers.get(VARIANT_HEADER),
+            (time.perf_counter() - started) * 1000,
         )
     except httpx.HTTPError as exc:
         stats._record_error(type(exc).__name__)
@@ -294,7 +306,9 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("url", help="base URL, e.g. http://127.0.0.1:8000 (loopback only)")
     parser.add_argument("--rps", type=float, default=50.0, help="target requests per second (default 50)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds to send for (default 10)")
-    parser.add_argument("--max-requests", type=int, default=None, help="stop after this many (default no limit)")
+    parser.add_argument(
+        "--max-requests", type=int, default=None, help="stop after this many (default no limit)"
+    )
     parser.add_argument("--concurrency", type=int, default=32, help="max requests in flight (default 32)")
     parser.add_argument("--users", type=int, default=200, help="simulated user pool size (default 200)")
     parser.add_argument("--seed", type=int, default=None, help="seed for the request mix")
@@ -309,8 +323,14 @@ async def _run(args: argparse.Namespace) -> LoadStats:
             loop.add_signal_handler(sig, stop.set)
     max_requests = args.max_requests if args.max_requests is not None else sys.maxsize
     return await generate_load(
-        args.url, rps=args.rps, duration_s=args.duration, max_requests=max_requests,
-        concurrency=args.concurrency, stop=stop, users=args.users, seed=args.seed,
+        args.url,
+        rps=args.rps,
+        duration_s=args.duration,
+        max_requests=max_requests,
+        concurrency=args.concurrency,
+        stop=stop,
+        users=args.users,
+        seed=args.seed,
     )
 
 

@@ -40,13 +40,13 @@ from canaria.demo._faults import (
 from canaria.demo._telemetry import Telemetry, TelemetryMiddleware
 
 __all__ = [
-    "create_app",
-    "app_from_env",
-    "main",
-    "DemoState",
-    "ENV_MEMORY_LIMIT",
     "ENGINE_LATENCY_HEADER",
+    "ENV_MEMORY_LIMIT",
     "READY_PREFIX",
+    "DemoState",
+    "app_from_env",
+    "create_app",
+    "main",
 ]
 
 ENV_MEMORY_LIMIT = "CANARIA_MEMORY_LIMIT"
@@ -105,8 +105,12 @@ def create_app(
     """
     env = os.environ if env is None else env
     settings = FaultSettings.resolve(
-        fault, env, error_rate=error_rate, extra_latency_ms=extra_latency_ms,
-        leak_mb_per_s=leak_mb_per_s, seed=seed,
+        fault,
+        env,
+        error_rate=error_rate,
+        extra_latency_ms=extra_latency_ms,
+        leak_mb_per_s=leak_mb_per_s,
+        seed=seed,
     )
     raw_limit = env.get(ENV_MEMORY_LIMIT, "").strip()
     started_at = time.monotonic()
@@ -219,7 +223,9 @@ def _add_routes(app: FastAPI, state: DemoState) -> None:
         }
 
     @app.post("/api/v2/chat")
-    async def chat(body: ChatRequest, x_user_id: str | None = Header(default=None, max_length=128)) -> dict[str, Any]:
+    async def chat(
+        body: ChatRequest, x_user_id: str | None = Header(default=None, max_length=128)
+    ) -> dict[str, Any]:
         await disturb()
         answer = state.chat.reply(body.message, x_user_id or "anonymous")
         return {"version": state.version, **answer}
@@ -247,7 +253,11 @@ def _probe_components(state: DemoState) -> dict[str, dict[str, Any]]:
     engine_ok, engine_ms = timed(state.engine.probe)
     return {
         "database": {"status": "ok" if db_ok else "down", "latency_ms": db_ms},
-        "cache": {"status": "ok" if cache_ok else "down", "latency_ms": cache_ms, "entries": len(state.cache)},
+        "cache": {
+            "status": "ok" if cache_ok else "down",
+            "latency_ms": cache_ms,
+            "entries": len(state.cache),
+        },
         "recommendation_engine": {
             "status": "ok" if engine_ok else "down",
             "latency_ms": engine_ms,
@@ -268,10 +278,17 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--port", type=int, default=0, help="listen port; 0 picks a free one (default)")
     parser.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
-    parser.add_argument("--version", default=os.environ.get(ENV_VERSION, "v1"),
-                        help=f"version label, v1 or v2 (env {ENV_VERSION}, default v1)")
-    parser.add_argument("--fault", choices=FAULTS, default=os.environ.get(ENV_FAULT, "none"),
-                        help=f"fault to inject into /api/v2/* (env {ENV_FAULT}, default none)")
+    parser.add_argument(
+        "--version",
+        default=os.environ.get(ENV_VERSION, "v1"),
+        help=f"version label, v1 or v2 (env {ENV_VERSION}, default v1)",
+    )
+    parser.add_argument(
+        "--fault",
+        choices=FAULTS,
+        default=os.environ.get(ENV_FAULT, "none"),
+        help=f"fault to inject into /api/v2/* (env {ENV_FAULT}, default none)",
+    )
     parser.add_argument("--error-rate", type=float, help="fraction of failed calls for --fault errors")
     parser.add_argument("--extra-latency-ms", type=float, help="added delay for --fault latency")
     parser.add_argument("--leak-mb-per-s", type=float, help="leak rate for --fault memory-leak")
@@ -287,8 +304,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
     try:
         app = create_app(
-            args.version, args.fault, error_rate=args.error_rate, extra_latency_ms=args.extra_latency_ms,
-            leak_mb_per_s=args.leak_mb_per_s, seed=args.seed,
+            args.version,
+            args.fault,
+            error_rate=args.error_rate,
+            extra_latency_ms=args.extra_latency_ms,
+            leak_mb_per_s=args.leak_mb_per_s,
+            seed=args.seed,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
