@@ -34,6 +34,8 @@ async def test_duration_bounds_a_real_run_at_the_target_rate(stable_service) -> 
     assert sum(stats.by_status.values()) == stats.sent and set(stats.by_status) == {200}
     assert sum(stats.by_kind.values()) == stats.sent
     assert 1.0 <= stats.elapsed_s < 1.5 and wall < 2.0
+    assert stats.sending_s == pytest.approx(1.0, abs=0.05)
+    assert stats.achieved_rps == pytest.approx(100, rel=0.1)
     assert stats.latency.count == stats.sent
     assert stats.by_variant == {}  # the service itself sets no variant header; the gateway does
 
@@ -69,6 +71,8 @@ async def test_open_loop_pacing_keeps_rate_against_a_slow_server() -> None:
     )
     assert 45 <= stats.sent <= 51
     assert stats.ok == stats.sent
+    assert stats.achieved_rps == pytest.approx(100, rel=0.1)  # draining the last answers does not count
+    assert stats.elapsed_s >= stats.sending_s + 0.09
 
 
 async def test_busy_slots_drop_the_backlog_instead_of_bursting() -> None:
@@ -201,7 +205,7 @@ async def test_rejects_bad_bounds() -> None:
 
 
 def test_stats_serialise_to_json() -> None:
-    stats = LoadStats(sent=2, ok=1, failed=1, by_status={200: 1, 500: 1}, elapsed_s=0.5)
+    stats = LoadStats(sent=2, ok=1, failed=1, by_status={200: 1, 500: 1}, elapsed_s=0.9, sending_s=0.5)
     stats.latency.record(12.0)
     data = json.loads(json.dumps(stats.as_dict()))
     assert data["by_status"] == {"200": 1, "500": 1}

@@ -66,11 +66,15 @@ class LoadStats:
     by_kind: dict[str, int] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
     latency: LatencyHistogram = field(default_factory=LatencyHistogram)
+    #: From the first send to the end of draining; `sending_s` stops when sending stops.
     elapsed_s: float = 0.0
+    sending_s: float = 0.0
 
     @property
     def achieved_rps(self) -> float:
-        return self.sent / self.elapsed_s if self.elapsed_s > 0 else 0.0
+        """Send rate over the sending window (draining slow answers must not dilute it)."""
+        window = self.sending_s or self.elapsed_s
+        return self.sent / window if window > 0 else 0.0
 
     def _record_response(self, kind: str, status: int, variant: str | None, ms: float) -> None:
         self.by_status[status] = self.by_status.get(status, 0) + 1
@@ -102,6 +106,7 @@ class LoadStats:
             "by_kind": dict(sorted(self.by_kind.items())),
             "errors": dict(sorted(self.errors.items())),
             "elapsed_s": round(self.elapsed_s, 3),
+            "sending_s": round(self.sending_s, 3),
             "achieved_rps": round(self.achieved_rps, 2),
             "latency_ms": {
                 "p50": ms(0.5),
@@ -261,6 +266,7 @@ async def generate_load(
             stats.sent += 1
             stats.by_kind[kind] = stats.by_kind.get(kind, 0) + 1
             due += interval
+        stats.sending_s = loop.time() - start
         if in_flight:
             _, pending = await asyncio.wait(set(in_flight), timeout=drain_s)
             for task in pending:
