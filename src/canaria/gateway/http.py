@@ -84,22 +84,31 @@ def _is_token(value: bytes) -> bool:
 
 
 def _content_length(value: bytes, current: int | None) -> int:
-    text = value.strip()
-    # "5, 5" is legal when repeated identically (RFC 9110 8.6); anything else is ambiguous framing.
-    values = {v.strip() for v in text.split(b",")}
-    if len(values) != 1:
-        raise HttpError(400, "conflicting Content-Length values")
-    text = values.pop()
-    if not text or text.strip(_DIGITS) or len(text) > 18:
-        raise HttpError(400, "invalid Content-Length")
-    length = int(text)
+    text = value.strip(b" \t")
+    if text.isdigit() and len(text) <= 18:
+        length = int(text)
+    else:
+        # "5, 5" is legal when repeated identically (RFC 9110 8.6); anything else is ambiguous framing.
+        values = {v.strip(b" \t") for v in text.split(b",")}
+        text = values.pop() if len(values) == 1 else b"x"
+        if not text.isdigit() or len(text) > 18:
+            raise HttpError(400, "invalid or conflicting Content-Length")
+        length = int(text)
     if current is not None and current != length:
         raise HttpError(400, "conflicting Content-Length values")
     return length
 
 
+_FRAMING = frozenset({b"content-length", b"transfer-encoding", b"connection"})
+_PLAIN_CONNECTION = frozenset({b"keep-alive", b"close", b""})
+
+
 class _Head:
-    """Fields shared by request and response heads."""
+    """Fields shared by request and response heads.
+
+    `headers` keeps (lower-case name, raw value) pairs for look-ups; values are stripped only when
+    read through get(), since most are never looked at.
+    """
 
     __slots__ = (
         "body_kind",
@@ -117,48 +126,61 @@ class _Head:
     connection_close: bool
     connection_keep_alive: bool
 
-    def _parse_fields(self, lines: list[bytes], drop: frozenset[bytes]) -> bytes | None:
-        """Fill the header fields from raw lines; returns the Transfer-Encoding value if any."""
+    def _parse_fields(self, lines: list[bytes], drop: frozenset[bytes], keep_headers: bool) -> bytes | None:
+        """Fill the header fields from raw lines; returns the Transfer-Encoding value if any.
+
+        Hop-by-hop lines are dropped here, in the same pass, so forwarding is one join of what is left.
+        This loop runs for every header of every request and response, hence its plainness.
+        """
         headers: list[tuple[bytes, bytes]] = []
-        raw: list[bytes] = []
+        forward: list[bytes] = []
         content_length: int | None = None
         transfer_encoding: bytes | None = None
-        connection_tokens: set[bytes] = set()
+        connection_tokens: set[bytes] | None = None
         for line in lines:
             name, sep, value = line.partition(b":")
-            if not sep or not _is_token(name):
+            if not sep or not name or name.strip(_TOKEN_CHARS):
                 raise HttpError(400, "malformed header line")
             lname = name.lower()
-            value = value.strip(b" \t")
-            headers.append((lname, value))
-            raw.append(line)
-            if lname == b"content-length":
-                content_length = _content_length(value, content_length)
-            elif lname == b"transfer-encoding":
-                transfer_encoding = value if transfer_encoding is None else transfer_encoding + b"," + value
-            elif lname == b"connection":
-                connection_tokens.update(t.strip().lower() for t in value.split(b","))
+            if keep_headers:
+                headers.append((lname, value))
+            if lname in _FRAMING:
+                if lname == b"content-length":
+                    content_length = _content_length(value, content_length)
+                elif lname == b"transfer-encoding":
+                    value = value.strip(b" \t")
+                    transfer_encoding = (
+                        value if transfer_encoding is None else transfer_encoding + b"," + value
+                    )
+                else:
+                    if connection_tokens is None:
+                        connection_tokens = set()
+                    connection_tokens.update(t.strip(b" \t").lower() for t in value.split(b","))
+                    continue
+            if lname not in drop and not lname.startswith(b"proxy-"):
+                forward.append(line)
         self.headers = headers
         self.content_length = content_length
-        self.connection_close = b"close" in connection_tokens
-        self.connection_keep_alive = b"keep-alive" in connection_tokens
-        # Hop-by-hop lines are dropped here once, so forwarding is a join of what is left.
-        self.forward = [
-            line
-            for line, (lname, _) in zip(raw, headers)
-            if lname not in drop and lname not in connection_tokens and not lname.startswith(b"proxy-")
-        ]
+        if connection_tokens is None:
+            self.connection_close = self.connection_keep_alive = False
+        else:
+            self.connection_close = b"close" in connection_tokens
+            self.connection_keep_alive = b"keep-alive" in connection_tokens
+            named = connection_tokens - _PLAIN_CONNECTION
+            if named:  # headers listed in Connection are hop-by-hop too
+                forward = [line for line in forward if line.partition(b":")[0].lower() not in named]
+        self.forward = forward
         return transfer_encoding
 
     def get(self, lname: bytes) -> bytes | None:
         """First value of a header by its lower-case name."""
         for name, value in self.headers:
             if name == lname:
-                return value
+                return value.strip(b" \t")
         return None
 
     def get_all(self, lname: bytes) -> list[bytes]:
-        return [value for name, value in self.headers if name == lname]
+        return [value.strip(b" \t") for name, value in self.headers if name == lname]
 
 
 def _framing(transfer_encoding: bytes | None, content_length: int | None) -> int:
@@ -212,7 +234,7 @@ def parse_request_head(data: bytes) -> RequestHead:
     head.method = method
     head.target = target
     head.http11 = http11
-    transfer_encoding = head._parse_fields(lines[1:-2], _REQUEST_DROP)
+    transfer_encoding = head._parse_fields(lines[1:-2], _REQUEST_DROP, True)
     head.body_kind = _framing(transfer_encoding, head.content_length)
     head.keep_alive = (not head.connection_close) if http11 else head.connection_keep_alive
     expect = head.get(b"expect")
@@ -262,7 +284,7 @@ def parse_response_head(data: bytes) -> ResponseHead:
     head.reason_line = rest
     head.http11 = version == b"HTTP/1.1"
     try:
-        transfer_encoding = head._parse_fields(lines[1:-2], _HOP_BY_HOP)
+        transfer_encoding = head._parse_fields(lines[1:-2], _HOP_BY_HOP, False)
         head.body_kind = _framing(transfer_encoding, head.content_length)
     except HttpError as exc:
         raise HttpError(502, f"invalid response head from upstream: {exc.message}") from None

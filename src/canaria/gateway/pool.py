@@ -26,12 +26,14 @@ class UpstreamTimeout(Exception):
 
 
 class UpstreamConnection:
-    __slots__ = ("reader", "reused", "writer")
+    __slots__ = ("deadline", "reader", "reused", "timed_out", "writer")
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
         self.reused = False
+        self.deadline = 0.0  # monotonic time by which the response head must have arrived
+        self.timed_out = False  # set by the proxy's watchdog when it closed this connection
 
     def usable(self) -> bool:
         return not (self.writer.is_closing() or self.reader.at_eof())

@@ -85,6 +85,7 @@ class Proxy:
         self._connections = connections
         self._timeout = upstream_timeout
         self._local = local_endpoints
+        self._waiting: set[UpstreamConnection] = set()  # exchanges waiting for a response head
 
     async def handle_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn = self._connections.open(writer)
@@ -237,29 +238,33 @@ class Proxy:
     ) -> tuple[ResponseHead, bytes | None]:
         """The final response head, skipping (or relaying) interim 1xx responses."""
         reader = upstream_conn.reader
+        # The deadline is enforced by the watchdog (which closes the connection), not by a per-request
+        # asyncio.timeout: that costs a timer-heap push and cancel on every request.
+        upstream_conn.deadline = time.monotonic() + self._timeout
+        self._waiting.add(upstream_conn)
         try:
-            async with asyncio.timeout(self._timeout):
-                while True:
-                    data = await reader.readuntil(b"\r\n\r\n")
-                    response = parse_response_head(data)
-                    if response.status >= 200:
-                        break
-                    if response.status == 101:
-                        raise _UpstreamFailure(
-                            502, "failed: switched protocols, which the gateway does not proxy"
-                        )
-                    if response.status != 100 and head.http11:  # e.g. 103 Early Hints
-                        lines = b"".join(line + b"\r\n" for line in response.forward)
-                        client_writer.write(b"HTTP/1.1 " + response.reason_line + b"\r\n" + lines + b"\r\n")
-                small_body = None
-                if response.framing(head.method) == BODY_LENGTH:
-                    length = response.content_length or 0
-                    if length <= BUFFER_BODY_BYTES:
-                        small_body = await reader.readexactly(length)
-                return response, small_body
-        except TimeoutError:
-            raise _UpstreamFailure(504, f"timed out: no response within {self._timeout:g}s") from None
+            while True:
+                data = await reader.readuntil(b"\r\n\r\n")
+                response = parse_response_head(data)
+                if response.status >= 200:
+                    break
+                if response.status == 101:
+                    raise _UpstreamFailure(
+                        502, "failed: switched protocols, which the gateway does not proxy"
+                    )
+                if response.status != 100 and head.http11:  # e.g. 103 Early Hints
+                    client_writer.write(
+                        b"\r\n".join((b"HTTP/1.1 " + response.reason_line, *response.forward, b"", b""))
+                    )
+            small_body = None
+            if response.framing(head.method) == BODY_LENGTH:
+                length = response.content_length or 0
+                if length <= BUFFER_BODY_BYTES:
+                    small_body = await reader.readexactly(length)
+            return response, small_body
         except asyncio.IncompleteReadError as exc:
+            if upstream_conn.timed_out:
+                raise self._timed_out() from None
             if not exc.partial:
                 raise _UpstreamFailure(
                     502, "failed: closed the connection without a response", retryable=True
@@ -272,7 +277,25 @@ class Proxy:
         except HttpError as exc:
             raise _UpstreamFailure(502, f"failed: {exc.message}") from None
         except (ConnectionError, OSError) as exc:
+            if upstream_conn.timed_out:
+                raise self._timed_out() from None
             raise _UpstreamFailure(502, f"failed: {exc.strerror or exc}", retryable=True) from None
+        finally:
+            self._waiting.discard(upstream_conn)
+
+    def _timed_out(self) -> _UpstreamFailure:
+        return _UpstreamFailure(504, f"timed out: no response within {self._timeout:g}s")
+
+    async def watchdog(self) -> None:
+        """Close upstream connections whose response head is overdue (runs for the gateway's life)."""
+        tick = min(0.25, self._timeout / 5)
+        while True:
+            await asyncio.sleep(tick)
+            if self._waiting:
+                now = time.monotonic()
+                for upstream_conn in [c for c in self._waiting if c.deadline <= now]:
+                    upstream_conn.timed_out = True
+                    upstream_conn.close()
 
     async def _relay(
         self,
@@ -298,16 +321,8 @@ class Proxy:
             connection = b"" if head.http11 else b"Connection: keep-alive\r\n"
         else:
             connection = b"Connection: close\r\n"
-        out = b"".join(
-            (
-                b"HTTP/1.1 ",
-                response.reason_line,
-                b"\r\n",
-                *(line + b"\r\n" for line in lines),
-                _VARIANT_LINE[variant],
-                connection,
-                b"\r\n",
-            )
+        out = b"\r\n".join(
+            (b"HTTP/1.1 " + response.reason_line, *lines, _VARIANT_LINE[variant] + connection, b"")
         )
         failed = False
         complete = False
@@ -357,23 +372,27 @@ class Proxy:
 
     @staticmethod
     def _request_bytes(head: RequestHead, host_header: bytes, base_path: bytes, client_ip: bytes) -> bytes:
-        forwarded_for = head.get_all(b"x-forwarded-for")
-        forwarded_for.append(client_ip)
-        parts = [
+        prior_for: list[bytes] = []
+        forwarded_host = head.host
+        forwarded_proto = b"X-Forwarded-Proto: http"
+        for lname, value in head.headers:
+            if lname[:12] == b"x-forwarded-":
+                if lname == b"x-forwarded-for":
+                    prior_for.append(value.strip(b" \t"))
+                elif lname == b"x-forwarded-host":
+                    forwarded_host = None  # an earlier proxy already recorded the original host
+                elif lname == b"x-forwarded-proto":
+                    forwarded_proto = b""
+        forwarded_for = b", ".join((*prior_for, client_ip)) if prior_for else client_ip
+        first = b"%s %s HTTP/1.1\r\nHost: %s\r\nX-Forwarded-For: %s" % (
             head.method,
-            b" ",
             base_path + head.target if base_path else head.target,
-            b" HTTP/1.1\r\nHost: ",
             host_header,
-            b"\r\nX-Forwarded-For: ",
-            b", ".join(forwarded_for),
-            b"\r\n",
-        ]
-        if head.host is not None and head.get(b"x-forwarded-host") is None:
-            parts += (b"X-Forwarded-Host: ", head.host, b"\r\n")
-        if head.get(b"x-forwarded-proto") is None:
-            parts.append(b"X-Forwarded-Proto: http\r\n")
-        for line in head.forward:
-            parts += (line, b"\r\n")
-        parts.append(b"\r\n")
-        return b"".join(parts)
+            forwarded_for,
+        )
+        extra = []
+        if forwarded_host is not None:
+            extra.append(b"X-Forwarded-Host: " + forwarded_host)
+        if forwarded_proto:
+            extra.append(forwarded_proto)
+        return b"\r\n".join((first, *extra, *head.forward, b"", b""))

@@ -103,6 +103,7 @@ class Gateway:
         self._admin = AdminServer(self, self._admin_conns, gw.admin_token)
         self._servers: list[asyncio.Server] = []
         self._reaper: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
         self._stopping: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
         self.public_port = 0
@@ -143,6 +144,7 @@ class Gateway:
             await asyncio.start_server(self._admin.handle_connection, sock=admin_sock, limit=MAX_HEAD_BYTES),
         ]
         self._reaper = asyncio.create_task(self._reap_idle())
+        self._watchdog = asyncio.create_task(self._proxy.watchdog())
         if gw.admin_token == "change-me":
             log.warning("gateway: admin_token is the default 'change-me'; set gateway.admin_token")
         log.info(
@@ -178,6 +180,8 @@ class Gateway:
                 await conns.abort_all()
         for server in self._servers:
             await server.wait_closed()
+        if self._watchdog is not None:  # kept until here: requests still in flight need their timeout
+            self._watchdog.cancel()
         self.pools.close()
         self._stopped.set()
         log.info("gateway %s stopped", self.service)
