@@ -34,16 +34,24 @@ async def canary() -> AsyncIterator[FakeUpstream]:
 
 
 @pytest.fixture
-async def make_gateway(tmp_path: Path, stable: FakeUpstream, canary: FakeUpstream) -> AsyncIterator[GatewayFactory]:
+async def make_gateway(
+    tmp_path: Path, stable: FakeUpstream, canary: FakeUpstream
+) -> AsyncIterator[GatewayFactory]:
     """Start a Gateway in this event loop; every one started is stopped at the end of the test."""
     started: list[Gateway] = []
 
     async def factory(
-        *, stable_url: str | None = None, canary_url: str | None = None, state_dir: Path | None = None,
-        gateway_kwargs: dict[str, Any] | None = None, **gateway_config: Any,
+        *,
+        stable_url: str | None = None,
+        canary_url: str | None = None,
+        state_dir: Path | None = None,
+        gateway_kwargs: dict[str, Any] | None = None,
+        **gateway_config: Any,
     ) -> Gateway:
         config = make_config(
-            str(state_dir or tmp_path / "state"), stable_url or stable.url, canary_url or canary.url,
+            str(state_dir or tmp_path / "state"),
+            stable_url or stable.url,
+            canary_url or canary.url,
             **gateway_config,
         )
         gateway = Gateway(config, drain_timeout=5.0, **(gateway_kwargs or {}))

@@ -136,12 +136,16 @@ class FakeUpstream:
             writer.write(f"HTTP/1.1 {code} Custom\r\n{variant}Content-Length: 0\r\n\r\n".encode())
             return True
         if path == "/close":
-            writer.write(f"HTTP/1.1 200 OK\r\n{variant}Connection: close\r\n\r\n".encode() + b"until-close" * 50)
+            writer.write(
+                f"HTTP/1.1 200 OK\r\n{variant}Connection: close\r\n\r\n".encode() + b"until-close" * 50
+            )
             await writer.drain()
             return False
         if path == "/big":
             payload = bytes(range(256)) * 4096  # 1 MiB
-            writer.write(f"HTTP/1.1 200 OK\r\n{variant}Content-Length: {len(payload)}\r\n\r\n".encode() + payload)
+            writer.write(
+                f"HTTP/1.1 200 OK\r\n{variant}Content-Length: {len(payload)}\r\n\r\n".encode() + payload
+            )
             await writer.drain()
             return True
         extra = ""

@@ -8,6 +8,7 @@ promotion) closes idle connections at once and every connection handed back to i
 from __future__ import annotations
 
 import asyncio
+import os
 import ssl
 from collections import deque
 
@@ -85,7 +86,7 @@ class UpstreamPool:
                 f"connect to {up.host}:{up.port} timed out after {self.connect_timeout:g}s"
             ) from None
         except OSError as exc:
-            reason = exc.strerror or str(exc) or type(exc).__name__
+            reason = os.strerror(exc.errno) if exc.errno else str(exc) or type(exc).__name__
             raise UpstreamUnreachable(f"connect to {up.host}:{up.port} failed: {reason}") from None
         self.connects += 1
         return UpstreamConnection(reader, writer)

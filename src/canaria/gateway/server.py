@@ -191,6 +191,11 @@ class Gateway:
         if self._stopping is None:
             self._stopping = asyncio.ensure_future(self._stop())
 
+    @property
+    def stopping(self) -> bool:
+        """True once a stop has begun (signal, admin shutdown, `stop()` or `request_stop()`)."""
+        return self._stopping is not None
+
     async def wait_stopped(self) -> None:
         await self._stopped.wait()
 
