@@ -9,6 +9,7 @@ import asyncio
 import hashlib
 import json
 import socket
+import ssl
 from typing import Any
 
 from canaria.config import CanariaConfig
@@ -76,13 +77,15 @@ class FakeUpstream:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self.port = 0
+        self.scheme = "http"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
-    async def start(self, port: int = 0) -> FakeUpstream:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", port)
+    async def start(self, port: int = 0, *, tls: ssl.SSLContext | None = None) -> FakeUpstream:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", port, ssl=tls)
+        self.scheme = "https" if tls else "http"
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 

@@ -5,6 +5,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import shutil
+import ssl
+import subprocess
+from pathlib import Path
+
+import pytest
 
 from .conftest import GatewayFactory, public
 from .fakes import FakeUpstream, RawClient, free_port
@@ -248,3 +254,71 @@ async def test_status_provider_fields_are_merged_sync_or_async(make_gateway: Gat
     await client.close()
     assert status["phase"] == "stage-1" and status["service"] == "shop"
     assert metrics["score"] == 97 and "window" in metrics
+
+
+@pytest.fixture(scope="module")
+def tls_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (made once per module: key generation is slow)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+async def test_https_upstream_is_verified_and_kept_alive(
+    make_gateway: GatewayFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tls_cert: tuple[Path, Path]
+) -> None:
+    cert, key = tls_cert
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    secure = await FakeUpstream("secure").start(tls=server_tls)
+    client: RawClient | None = None
+    try:
+        # untrusted certificate: the gateway refuses the upstream
+        gateway = await make_gateway(canary_url=secure.url)
+        gateway.set_canary_weight(100.0)
+        client = RawClient(gateway.public_port)
+        status, _, body = await client.request("GET", "/")
+        assert status == 502, body
+        error = json.loads(body)["error"]
+        assert error.startswith(
+            f"upstream canary unreachable: TLS handshake with 127.0.0.1:{secure.port} failed"
+        )
+        assert "certificate" in error
+        await client.close()
+
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trusted from now on
+        trusting = await make_gateway(canary_url=secure.url, state_dir=tmp_path / "other")
+        trusting.set_canary_weight(100.0)
+        client = RawClient(trusting.public_port)
+        for _ in range(5):
+            status, headers, _ = await client.request("GET", "/")
+            assert status == 200 and headers["x-served-by"] == "secure"
+        assert secure.connections == 1  # kept alive (the refused handshake never reached the handler)
+    finally:
+        if client is not None:
+            await client.close()
+        await secure.stop()

@@ -85,6 +85,9 @@ class UpstreamPool:
             raise UpstreamTimeout(
                 f"connect to {up.host}:{up.port} timed out after {self.connect_timeout:g}s"
             ) from None
+        except ssl.SSLError as exc:
+            reason = getattr(exc, "verify_message", None) or exc.reason or str(exc)
+            raise UpstreamUnreachable(f"TLS handshake with {up.host}:{up.port} failed: {reason}") from None
         except OSError as exc:
             reason = os.strerror(exc.errno) if exc.errno else str(exc) or type(exc).__name__
             raise UpstreamUnreachable(f"connect to {up.host}:{up.port} failed: {reason}") from None
