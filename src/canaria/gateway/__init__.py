@@ -8,8 +8,9 @@ Public API::
     run_gateway(config, *, status_provider=None, metrics_provider=None)   # blocking, signal-aware
     python -m canaria.gateway -c canaria.yaml
 
-The modules behind it are private: http (message heads and body relays), router (variant choice),
-pool (upstream keep-alive), measure (windows and Prometheus), state (persistence), proxy, admin.
+The modules behind it are private: http (message heads), relay (body copying), router (variant choice),
+pool (upstream keep-alive), conns (open connections), measure (windows and Prometheus), state
+(persistence), proxy (public port), admin (admin port), server (the Gateway object).
 """
 
 from canaria.gateway.router import sticky_bucket

@@ -27,16 +27,13 @@ from canaria.gateway.http import (
     HttpError,
     RequestHead,
     ResponseHead,
-    SourceError,
-    copy_chunked,
-    copy_exact,
-    copy_until_eof,
     json_response,
     parse_request_head,
     parse_response_head,
 )
 from canaria.gateway.measure import Meter
 from canaria.gateway.pool import Pools, UpstreamConnection, UpstreamPool, UpstreamTimeout, UpstreamUnreachable
+from canaria.gateway.relay import SourceError, copy_chunked, copy_exact, copy_until_eof
 from canaria.gateway.router import CANARY, STABLE, Router
 
 __all__ = ["LocalEndpoint", "Proxy"]
@@ -146,7 +143,7 @@ class Proxy:
         body = b""
         streamed = False
         if head.body_kind != BODY_NONE:
-            if head.expect_continue:
+            if head.expect_continue and head.http11:
                 writer.write(_CONTINUE)
             if head.body_kind == BODY_LENGTH and (head.content_length or 0) <= BUFFER_BODY_BYTES:
                 try:
