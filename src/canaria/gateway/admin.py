@@ -1,0 +1,237 @@
+"""The admin port: weights, upstreams, measurement windows and shutdown, behind a bearer token.
+
+A dozen fixed JSON routes do not justify a web framework in the data-plane process, so this reuses the
+proxy's head parser with small Content-Length bodies only. Every route except `GET /admin/health` and
+`GET /metrics` checks the token before it reads anything else, so an unauthenticated caller learns
+nothing and changes nothing. A change is validated completely before it is applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import math
+import time
+from typing import Any, Protocol
+
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from canaria.gateway.conns import Connections
+from canaria.gateway.http import BODY_CHUNKED, HttpError, RequestHead, json_response, parse_request_head
+
+__all__ = ["ADMIN_ROUTES", "AdminControl", "AdminServer"]
+
+log = logging.getLogger("canaria.gateway")
+
+MAX_ADMIN_BODY = 65536
+
+#: path -> {method: handler name}
+ADMIN_ROUTES: dict[str, dict[bytes, str]] = {
+    "/admin/health": {b"GET": "health"},
+    "/metrics": {b"GET": "metrics"},
+    "/admin/state": {b"GET": "state"},
+    "/admin/weights": {b"PUT": "weights"},
+    "/admin/upstreams": {b"PUT": "upstreams"},
+    "/admin/window": {b"GET": "window"},
+    "/admin/window/cut": {b"POST": "cut"},
+    "/admin/totals": {b"GET": "totals"},
+    "/admin/shutdown": {b"POST": "shutdown"},
+}
+_OPEN_ROUTES = {"health", "metrics"}
+
+
+class AdminControl(Protocol):
+    """What the admin API needs from the gateway it controls."""
+
+    def health(self) -> dict[str, Any]: ...
+
+    def state(self) -> dict[str, Any]: ...
+
+    def set_canary_weight(self, weight: float) -> None: ...
+
+    def set_upstreams(self, stable: str, canary: str | None) -> None: ...
+
+    def window_payload(self, *, cut: bool) -> dict[str, Any]: ...
+
+    def totals_payload(self) -> dict[str, Any]: ...
+
+    def metrics_text(self) -> bytes: ...
+
+    def request_stop(self) -> None: ...
+
+
+class _Reply(Exception):
+    """Ends a handler with a JSON answer."""
+
+    def __init__(self, status: int, payload: Any, extra_headers: bytes = b"") -> None:
+        super().__init__(status)
+        self.status = status
+        self.payload = payload
+        self.extra_headers = extra_headers
+
+
+class AdminServer:
+    def __init__(self, control: AdminControl, connections: Connections, token: str) -> None:
+        self._control = control
+        self._connections = connections
+        self._token = token.encode()
+
+    async def handle_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = self._connections.open(writer)
+        try:
+            while not conn.draining:
+                conn.idle = True
+                conn.idle_since = time.monotonic()
+                try:
+                    data = await reader.readuntil(b"\r\n\r\n")
+                except asyncio.LimitOverrunError:
+                    writer.write(json_response(431, {"error": "request head too large"}, keep_alive=False))
+                    break
+                except (asyncio.IncompleteReadError, OSError):
+                    break
+                conn.idle = False
+                data = data.lstrip(b"\r\n")
+                if not data:
+                    continue
+                try:
+                    head = parse_request_head(data)
+                    body = await self._read_body(head, reader)
+                except HttpError as exc:
+                    writer.write(json_response(exc.status, {"error": exc.message}, keep_alive=False))
+                    break
+                except (asyncio.IncompleteReadError, OSError):
+                    break
+                keep_alive = head.keep_alive and not conn.draining
+                status, payload, extra, content_type, after = self._dispatch(head, body)
+                if after is not None:
+                    keep_alive = False
+                writer.write(
+                    json_response(
+                        status, payload, keep_alive=keep_alive, extra_headers=extra, content_type=content_type
+                    )
+                )
+                await writer.drain()
+                if after is not None:
+                    after()
+                if not keep_alive:
+                    break
+        except (ConnectionError, OSError):
+            pass
+        except Exception:
+            log.exception("gateway admin: unexpected error on a connection")
+        finally:
+            self._connections.close(conn)
+            writer.close()
+
+    @staticmethod
+    async def _read_body(head: RequestHead, reader: asyncio.StreamReader) -> bytes:
+        if head.body_kind == BODY_CHUNKED:
+            raise HttpError(411, "send the admin request body with Content-Length")
+        length = head.content_length or 0
+        if length > MAX_ADMIN_BODY:
+            raise HttpError(413, f"admin request body larger than {MAX_ADMIN_BODY} bytes")
+        return await reader.readexactly(length) if length else b""
+
+    def _authorized(self, head: RequestHead) -> bool:
+        value = head.get(b"authorization") or b""
+        scheme, _, token = value.partition(b" ")
+        if scheme.lower() != b"bearer" or not self._token:
+            return False
+        return hmac.compare_digest(token.strip(), self._token)
+
+    def _dispatch(self, head: RequestHead, body: bytes) -> tuple[int, Any, bytes, bytes, Any]:
+        """(status, payload, extra headers, content type, callback to run after the reply is sent)."""
+        methods = ADMIN_ROUTES.get(head.path)
+        name = methods.get(head.method) if methods else None
+        if name not in _OPEN_ROUTES and not self._authorized(head):
+            return (
+                401,
+                {"error": "missing or invalid bearer token"},
+                b"WWW-Authenticate: Bearer\r\n",
+                b"application/json",
+                None,
+            )
+        if methods is None:
+            return 404, {"error": f"no admin endpoint {head.path}"}, b"", b"application/json", None
+        if name is None:
+            allow = b", ".join(methods)
+            return (
+                405,
+                {"error": f"{head.method.decode()} not allowed on {head.path}"},
+                b"Allow: " + allow + b"\r\n",
+                b"application/json",
+                None,
+            )
+        control = self._control
+        try:
+            if name == "metrics":
+                return 200, control.metrics_text(), b"", CONTENT_TYPE_LATEST.encode(), None
+            if name == "shutdown":
+                return 200, {"ok": True, "stopping": True}, b"", b"application/json", control.request_stop
+            payload = self._handle(name, body)
+        except _Reply as reply:
+            return reply.status, reply.payload, reply.extra_headers, b"application/json", None
+        except Exception as exc:
+            log.exception("gateway admin: %s failed", name)
+            return 500, {"error": f"{name} failed: {exc}"}, b"", b"application/json", None
+        return 200, payload, b"", b"application/json", None
+
+    def _handle(self, name: str, body: bytes) -> dict[str, Any]:
+        control = self._control
+        if name == "health":
+            return control.health()
+        if name == "state":
+            return control.state()
+        if name == "window":
+            return control.window_payload(cut=False)
+        if name == "cut":
+            return control.window_payload(cut=True)
+        if name == "totals":
+            return control.totals_payload()
+        data = _json_object(body)
+        if name == "weights":
+            weight = data.get("canary")
+            if (
+                isinstance(weight, bool)
+                or not isinstance(weight, (int, float))
+                or not math.isfinite(weight)
+                or not 0.0 <= weight <= 100.0
+            ):
+                raise _Reply(
+                    422, {"error": "'canary' must be a number from 0 to 100 (percent)", "got": _echo(weight)}
+                )
+            control.set_canary_weight(float(weight))
+            log.info("gateway: canary weight set to %g%%", weight)
+            return control.state()
+        if name == "upstreams":
+            if "stable" not in data or "canary" not in data:
+                raise _Reply(422, {"error": "give both 'stable' (URL) and 'canary' (URL or null)"})
+            stable, canary = data["stable"], data["canary"]
+            if not isinstance(stable, str) or (canary is not None and not isinstance(canary, str)):
+                raise _Reply(422, {"error": "'stable' must be a URL and 'canary' a URL or null"})
+            try:
+                control.set_upstreams(stable, canary)
+            except ValueError as exc:
+                raise _Reply(422, {"error": str(exc)}) from None
+            log.info("gateway: upstreams set to stable=%s canary=%s", stable, canary)
+            return control.state()
+        raise _Reply(404, {"error": f"no handler {name}"})
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body or b"null")
+    except ValueError as exc:
+        raise _Reply(422, {"error": f"body is not valid JSON: {exc}"}) from None
+    if not isinstance(data, dict):
+        raise _Reply(422, {"error": "body must be a JSON object"})
+    return data
+
+
+def _echo(value: Any) -> Any:
+    """The rejected value, as JSON can carry it (NaN and infinity cannot)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value

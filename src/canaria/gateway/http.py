@@ -1,0 +1,303 @@
+"""HTTP/1.1 message heads and body framing for the gateway's public and admin ports.
+
+Hand-written rather than h11/httptools-per-request so that a proxied request costs a handful of bytes
+operations: the proxy needs only the method, target, version, the framing headers and the hop-by-hop
+set; every other header line is forwarded as the raw bytes it arrived as. Parsing is strict exactly
+where leniency enables request smuggling (Content-Length together with Transfer-Encoding, obs-fold,
+whitespace before the colon, conflicting Content-Length values).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+__all__ = [
+    "BODY_CHUNKED",
+    "BODY_CLOSE",
+    "BODY_LENGTH",
+    "BODY_NONE",
+    "MAX_HEAD_BYTES",
+    "HttpError",
+    "RequestHead",
+    "ResponseHead",
+    "json_response",
+    "parse_request_head",
+    "parse_response_head",
+]
+
+#: Largest request or response head accepted (also the StreamReader limit, so a longer head is a 431).
+MAX_HEAD_BYTES = 65536
+
+BODY_NONE = 0
+BODY_LENGTH = 1
+BODY_CHUNKED = 2
+BODY_CLOSE = 3  # response only: the body ends when the upstream closes the connection
+
+_HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"te", b"trailer", b"upgrade"})
+# The proxy writes its own Host and appends to X-Forwarded-For, so the client's lines are not forwarded.
+_REQUEST_DROP = _HOP_BY_HOP | {b"host", b"x-forwarded-for"}
+_TOKEN_CHARS = b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_DIGITS = b"0123456789"
+
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    411: "Length Required",
+    413: "Content Too Large",
+    422: "Unprocessable Content",
+    431: "Request Header Fields Too Large",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+    505: "HTTP Version Not Supported",
+}
+
+
+class HttpError(Exception):
+    """A malformed message; `status` is what the gateway answers the client with."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _is_token(value: bytes) -> bool:
+    return bool(value) and not value.strip(_TOKEN_CHARS)
+
+
+def _content_length(value: bytes, current: int | None) -> int:
+    text = value.strip(b" \t")
+    if text.isdigit() and len(text) <= 18:
+        length = int(text)
+    else:
+        # "5, 5" is legal when repeated identically (RFC 9110 8.6); anything else is ambiguous framing.
+        values = {v.strip(b" \t") for v in text.split(b",")}
+        text = values.pop() if len(values) == 1 else b"x"
+        if not text.isdigit() or len(text) > 18:
+            raise HttpError(400, "invalid or conflicting Content-Length")
+        length = int(text)
+    if current is not None and current != length:
+        raise HttpError(400, "conflicting Content-Length values")
+    return length
+
+
+_FRAMING = frozenset({b"content-length", b"transfer-encoding", b"connection"})
+_PLAIN_CONNECTION = frozenset({b"keep-alive", b"close", b""})
+
+
+class _Head:
+    """Fields shared by request and response heads.
+
+    `headers` keeps (lower-case name, raw value) pairs for look-ups; values are stripped only when
+    read through get(), since most are never looked at.
+    """
+
+    __slots__ = (
+        "body_kind",
+        "connection_close",
+        "connection_keep_alive",
+        "content_length",
+        "forward",
+        "headers",
+    )
+
+    headers: list[tuple[bytes, bytes]]
+    forward: list[bytes]
+    content_length: int | None
+    body_kind: int
+    connection_close: bool
+    connection_keep_alive: bool
+
+    def _parse_fields(self, lines: list[bytes], drop: frozenset[bytes], keep_headers: bool) -> bytes | None:
+        """Fill the header fields from raw lines; returns the Transfer-Encoding value if any.
+
+        Hop-by-hop lines are dropped here, in the same pass, so forwarding is one join of what is left.
+        This loop runs for every header of every request and response, hence its plainness.
+        """
+        headers: list[tuple[bytes, bytes]] = []
+        forward: list[bytes] = []
+        content_length: int | None = None
+        transfer_encoding: bytes | None = None
+        connection_tokens: set[bytes] | None = None
+        for line in lines:
+            name, sep, value = line.partition(b":")
+            if not sep or not name or name.strip(_TOKEN_CHARS):
+                raise HttpError(400, "malformed header line")
+            lname = name.lower()
+            if keep_headers:
+                headers.append((lname, value))
+            if lname in _FRAMING:
+                if lname == b"content-length":
+                    content_length = _content_length(value, content_length)
+                elif lname == b"transfer-encoding":
+                    value = value.strip(b" \t")
+                    transfer_encoding = (
+                        value if transfer_encoding is None else transfer_encoding + b"," + value
+                    )
+                else:
+                    if connection_tokens is None:
+                        connection_tokens = set()
+                    connection_tokens.update(t.strip(b" \t").lower() for t in value.split(b","))
+                    continue
+            if lname not in drop and not lname.startswith(b"proxy-"):
+                forward.append(line)
+        self.headers = headers
+        self.content_length = content_length
+        if connection_tokens is None:
+            self.connection_close = self.connection_keep_alive = False
+        else:
+            self.connection_close = b"close" in connection_tokens
+            self.connection_keep_alive = b"keep-alive" in connection_tokens
+            named = connection_tokens - _PLAIN_CONNECTION
+            if named:  # headers listed in Connection are hop-by-hop too
+                forward = [line for line in forward if line.partition(b":")[0].lower() not in named]
+        self.forward = forward
+        return transfer_encoding
+
+    def get(self, lname: bytes) -> bytes | None:
+        """First value of a header by its lower-case name."""
+        for name, value in self.headers:
+            if name == lname:
+                return value.strip(b" \t")
+        return None
+
+    def get_all(self, lname: bytes) -> list[bytes]:
+        return [value.strip(b" \t") for name, value in self.headers if name == lname]
+
+
+def _framing(transfer_encoding: bytes | None, content_length: int | None) -> int:
+    if transfer_encoding is not None:
+        if content_length is not None:
+            raise HttpError(400, "both Content-Length and Transfer-Encoding")
+        codings = [c.strip().lower() for c in transfer_encoding.split(b",")]
+        if codings[-1] != b"chunked":
+            raise HttpError(501, "unsupported Transfer-Encoding")
+        return BODY_CHUNKED
+    return BODY_LENGTH if content_length else BODY_NONE
+
+
+class RequestHead(_Head):
+    """A parsed request head. `forward` holds the raw end-to-end header lines."""
+
+    __slots__ = ("expect_continue", "host", "http11", "keep_alive", "method", "target")
+
+    method: bytes
+    target: bytes
+    http11: bool
+    keep_alive: bool
+    expect_continue: bool
+    host: bytes | None
+
+    @property
+    def path(self) -> str:
+        return self.target.partition(b"?")[0].decode("latin-1")
+
+
+def parse_request_head(data: bytes) -> RequestHead:
+    """Parse a request head (ending in CRLF CRLF, leading empty lines already removed)."""
+    lines = data.split(b"\r\n")
+    parts = lines[0].split(b" ")
+    if len(parts) != 3:
+        raise HttpError(400, "malformed request line")
+    method, target, version = parts
+    if version == b"HTTP/1.1":
+        http11 = True
+    elif version == b"HTTP/1.0":
+        http11 = False
+    elif version.startswith(b"HTTP/"):
+        raise HttpError(505, "only HTTP/1.0 and HTTP/1.1 are supported")
+    else:
+        raise HttpError(400, "malformed request line")
+    if not _is_token(method) or not target:
+        raise HttpError(400, "malformed request line")
+    if target[0] != 47 and target != b"*":  # origin-form "/..." only; no proxy (absolute) form
+        raise HttpError(400, "request target must start with /")
+    head = RequestHead()
+    head.method = method
+    head.target = target
+    head.http11 = http11
+    transfer_encoding = head._parse_fields(lines[1:-2], _REQUEST_DROP, True)
+    head.body_kind = _framing(transfer_encoding, head.content_length)
+    head.keep_alive = (not head.connection_close) if http11 else head.connection_keep_alive
+    expect = head.get(b"expect")
+    head.expect_continue = expect is not None and expect.lower() == b"100-continue"
+    if head.expect_continue:
+        head.forward = [line for line in head.forward if line[:7].lower() != b"expect:"]
+    head.host = head.get(b"host")
+    if http11 and head.host is None:
+        raise HttpError(400, "HTTP/1.1 request without Host")
+    return head
+
+
+class ResponseHead(_Head):
+    """A parsed upstream response head."""
+
+    __slots__ = ("http11", "reason_line", "status")
+
+    status: int
+    reason_line: bytes  # "200 OK", reused as is in the status line sent on
+    http11: bool
+
+    def framing(self, method: bytes) -> int:
+        if method == b"HEAD" or self.status < 200 or self.status in (204, 304):
+            return BODY_NONE
+        if self.body_kind == BODY_NONE:  # neither Content-Length nor chunked
+            return BODY_CLOSE
+        return self.body_kind
+
+    @property
+    def reusable(self) -> bool:
+        """Whether the upstream connection may carry another request after this response."""
+        if self.http11:
+            return not self.connection_close
+        return self.connection_keep_alive
+
+
+def parse_response_head(data: bytes) -> ResponseHead:
+    lines = data.split(b"\r\n")
+    version, _, rest = lines[0].partition(b" ")
+    if version not in (b"HTTP/1.1", b"HTTP/1.0"):
+        raise HttpError(502, "invalid status line from upstream")
+    code = rest[:3]
+    if len(code) != 3 or code.strip(_DIGITS) or not 100 <= int(code) <= 599:
+        raise HttpError(502, "invalid status code from upstream")
+    head = ResponseHead()
+    head.status = int(code)
+    head.reason_line = rest
+    head.http11 = version == b"HTTP/1.1"
+    try:
+        transfer_encoding = head._parse_fields(lines[1:-2], _HOP_BY_HOP, False)
+        head.body_kind = _framing(transfer_encoding, head.content_length)
+    except HttpError as exc:
+        raise HttpError(502, f"invalid response head from upstream: {exc.message}") from None
+    if head.content_length == 0:
+        head.body_kind = BODY_LENGTH
+    return head
+
+
+def json_response(
+    status: int,
+    payload: Any,
+    *,
+    keep_alive: bool = True,
+    extra_headers: bytes = b"",
+    content_type: bytes = b"application/json",
+) -> bytes:
+    """A complete response with a JSON (or pre-encoded bytes) body."""
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    reason = _REASONS.get(status, "Unknown")
+    connection = b"keep-alive" if keep_alive else b"close"
+    return (
+        b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: %s\r\nCache-Control: no-store\r\n"
+        % (status, reason.encode(), content_type, len(body), connection)
+        + extra_headers
+        + b"\r\n"
+        + body
+    )

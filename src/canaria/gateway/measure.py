@@ -1,0 +1,172 @@
+"""Per-variant counters in constant memory: the current window and the totals since boot.
+
+Each request updates only the current window (a few integer additions and one histogram bucket).
+Totals are the windows already cut plus the current one, merged when someone asks, so the hot path
+pays for one view, not two. Prometheus reads the same numbers through a custom collector at scrape
+time instead of keeping a second set of per-request metric objects.
+
+Everything runs on the gateway's event loop thread, so a cut (swap the current windows for empty ones)
+is atomic with respect to requests without any lock.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector
+
+from canaria.analysis.window import VariantWindow
+from canaria.gateway.router import CANARY, STABLE
+from canaria.histogram import BUCKET_BOUNDS_MS
+
+__all__ = ["PROMETHEUS_BUCKET_INDEXES", "GatewayCollector", "Meter", "Snapshot"]
+
+_STATUS_CLASS = {1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Both variants over [start, now] (epoch seconds); `control` is the stable variant."""
+
+    start: float
+    now: float
+    control: VariantWindow
+    canary: VariantWindow
+
+    @property
+    def duration_s(self) -> float:
+        return max(0.0, self.now - self.start)
+
+    def to_dict(self, canary_weight: float) -> dict[str, object]:
+        """The admin API's window/totals shape."""
+        return {
+            "start": self.start,
+            "now": self.now,
+            "canary_weight": canary_weight,
+            "control": self.control.to_dict(),
+            "canary": self.canary.to_dict(),
+        }
+
+    def summary(self) -> dict[str, object]:
+        """The human-facing shape used by /api/v2/canary/metrics."""
+        duration = self.duration_s
+        return {
+            "start": self.start,
+            "now": self.now,
+            "duration_s": round(duration, 3),
+            "control": self.control.summary(duration),
+            "canary": self.canary.summary(duration),
+        }
+
+
+class Meter:
+    """Request counts, errors, status classes and latency per variant."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self.boot = clock()
+        self.window_start = self.boot
+        self._current = {STABLE: VariantWindow(), CANARY: VariantWindow()}
+        self._closed = {STABLE: VariantWindow(), CANARY: VariantWindow()}
+
+    def record(self, variant: str, status: int, latency_ms: float, *, failed: bool = False) -> None:
+        """Count one finished request. `failed` marks an upstream failure the status does not show
+        (a response cut off after its head was sent)."""
+        window = self._current[variant]
+        window.requests += 1
+        key = _STATUS_CLASS.get(status // 100, "5xx")
+        window.status[key] = window.status.get(key, 0) + 1
+        if failed or status >= 500:
+            window.errors += 1
+        window.latency.record(latency_ms)
+
+    def window(self) -> Snapshot:
+        """The current window, without resetting it."""
+        return Snapshot(
+            self.window_start,
+            self._clock(),
+            self._current[STABLE].merge(VariantWindow()),
+            self._current[CANARY].merge(VariantWindow()),
+        )
+
+    def cut(self) -> Snapshot:
+        """Close the current window and start a new one at the same instant."""
+        now = self._clock()
+        closed = Snapshot(self.window_start, now, self._current[STABLE], self._current[CANARY])
+        self._current = {STABLE: VariantWindow(), CANARY: VariantWindow()}
+        self.window_start = now
+        self._closed = {
+            STABLE: self._closed[STABLE].merge(closed.control),
+            CANARY: self._closed[CANARY].merge(closed.canary),
+        }
+        return closed
+
+    def totals(self) -> Snapshot:
+        """Everything since boot."""
+        return Snapshot(
+            self.boot,
+            self._clock(),
+            self._closed[STABLE].merge(self._current[STABLE]),
+            self._closed[CANARY].merge(self._current[CANARY]),
+        )
+
+
+def _prometheus_bucket_indexes() -> tuple[int, ...]:
+    """Indexes of our histogram bounds closest to the usual Prometheus `le` values.
+
+    Using our own bounds as `le` makes each cumulative count exact rather than interpolated.
+    """
+    targets_ms = (1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000)
+    indexes = []
+    for target in targets_ms:
+        best = min(range(len(BUCKET_BOUNDS_MS)), key=lambda i: abs(BUCKET_BOUNDS_MS[i] - target))
+        indexes.append(best)
+    return tuple(sorted(set(indexes)))
+
+
+PROMETHEUS_BUCKET_INDEXES = _prometheus_bucket_indexes()
+
+
+class GatewayCollector(Collector):
+    """Exposes a Meter's totals and the current weight in Prometheus form."""
+
+    def __init__(self, meter: Meter, canary_weight: Callable[[], float]) -> None:
+        self._meter = meter
+        self._canary_weight = canary_weight
+
+    def describe(self) -> list[object]:  # no describe-time collection of live data
+        return []
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily | HistogramMetricFamily]:
+        totals = self._meter.totals()
+        requests = CounterMetricFamily(
+            "canaria_gateway_requests",
+            "Requests answered through the gateway",
+            labels=["variant", "code_class"],
+        )
+        duration = HistogramMetricFamily(
+            "canaria_gateway_request_duration_seconds",
+            "Total upstream time per request (connect, send, response relayed)",
+            labels=["variant"],
+        )
+        for variant, window in ((STABLE, totals.control), (CANARY, totals.canary)):
+            for code_class in ("1xx", "2xx", "3xx", "4xx", "5xx"):
+                requests.add_metric([variant, code_class], window.status.get(code_class, 0))
+            counts = window.latency.counts
+            buckets: list[tuple[str, float]] = []
+            cumulative = 0
+            start = 0
+            for index in PROMETHEUS_BUCKET_INDEXES:
+                cumulative += sum(counts[start : index + 1])
+                start = index + 1
+                buckets.append((repr(round(BUCKET_BOUNDS_MS[index] / 1000.0, 9)), cumulative))
+            buckets.append(("+Inf", window.latency.count))
+            duration.add_metric([variant], buckets, window.latency.sum_ms / 1000.0)
+        weight = GaugeMetricFamily("canaria_gateway_canary_weight", "Percent of traffic sent to the canary")
+        weight.add_metric([], self._canary_weight())
+        yield requests
+        yield duration
+        yield weight

@@ -1,0 +1,395 @@
+"""The public port: a stream-level HTTP/1.1 reverse proxy that splits traffic between two upstreams.
+
+One coroutine per client connection reads request heads, picks a variant, relays the exchange over a
+pooled upstream connection and streams the body back, so the per-request cost is a few bytes operations
+and two socket writes rather than an HTTP client library call. Small bodies (the common case) are read
+whole and sent in one write with their head; large and chunked bodies are streamed with backpressure.
+
+Failure policy: an upstream that cannot be reached or does not answer in time gets a 502/504 JSON
+answer naming the variant, counted as an error of that variant. A pooled connection that the upstream
+had already closed is retried once on a fresh connection, but only when nothing of the response was
+received and the request body was not streamed (so it can be replayed exactly).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from canaria.gateway.conns import ClientConnection, Connections
+from canaria.gateway.http import (
+    BODY_CHUNKED,
+    BODY_CLOSE,
+    BODY_LENGTH,
+    BODY_NONE,
+    HttpError,
+    RequestHead,
+    ResponseHead,
+    json_response,
+    parse_request_head,
+    parse_response_head,
+)
+from canaria.gateway.measure import Meter
+from canaria.gateway.pool import Pools, UpstreamConnection, UpstreamPool, UpstreamTimeout, UpstreamUnreachable
+from canaria.gateway.relay import SourceError, copy_chunked, copy_exact, copy_until_eof
+from canaria.gateway.router import CANARY, STABLE, Router
+
+__all__ = ["LocalEndpoint", "Proxy"]
+
+log = logging.getLogger("canaria.gateway")
+
+#: Request and response bodies up to this size are read whole and sent with their head in one write.
+BUFFER_BODY_BYTES = 65536
+
+LocalEndpoint = Callable[[], Awaitable[dict[str, object]]]
+
+_VARIANT_LINE = {STABLE: b"X-Canaria-Variant: stable\r\n", CANARY: b"X-Canaria-Variant: canary\r\n"}
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+class _UpstreamFailure(Exception):
+    """The exchange failed before a response head reached the client."""
+
+    def __init__(self, status: int, reason: str, *, retryable: bool = False) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+        self.retryable = retryable
+
+
+class _ClientGone(Exception):
+    """The client broke off while its request body was being relayed."""
+
+
+class Proxy:
+    """Handles public-port connections for one Gateway."""
+
+    def __init__(
+        self,
+        *,
+        router: Router,
+        pools: Pools,
+        meter: Meter,
+        connections: Connections,
+        upstream_timeout: float,
+        local_endpoints: dict[str, LocalEndpoint],
+    ) -> None:
+        self._router = router
+        self._pools = pools
+        self._meter = meter
+        self._connections = connections
+        self._timeout = upstream_timeout
+        self._local = local_endpoints
+        self._waiting: set[UpstreamConnection] = set()  # exchanges waiting for a response head
+
+    async def handle_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = self._connections.open(writer)
+        peer = writer.get_extra_info("peername")
+        client_ip = str(peer[0]).encode() if isinstance(peer, tuple) and peer else b"unknown"
+        try:
+            while not conn.draining:
+                conn.idle = True
+                conn.idle_since = time.monotonic()
+                try:
+                    data = await reader.readuntil(b"\r\n\r\n")
+                except asyncio.LimitOverrunError:
+                    writer.write(json_response(431, {"error": "request head too large"}, keep_alive=False))
+                    break
+                except (asyncio.IncompleteReadError, OSError):
+                    break
+                conn.idle = False
+                if data[:2] == b"\r\n":  # stray empty lines before a request are ignored (RFC 9112 2.2)
+                    data = data.lstrip(b"\r\n")
+                    if not data:
+                        continue
+                try:
+                    head = parse_request_head(data)
+                except HttpError as exc:
+                    writer.write(json_response(exc.status, {"error": exc.message}, keep_alive=False))
+                    break
+                if not await self._handle(head, reader, writer, client_ip, conn):
+                    break
+        except (ConnectionError, OSError):
+            pass  # the client went away while we were writing to it
+        except Exception:
+            log.exception("gateway: unexpected error on a client connection")
+        finally:
+            self._connections.close(conn)
+            writer.close()
+
+    async def _handle(
+        self,
+        head: RequestHead,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        client_ip: bytes,
+        conn: ClientConnection,
+    ) -> bool:
+        """Serve one request; True when the client connection stays open for the next one."""
+        if head.method == b"GET" and self._local:
+            endpoint = self._local.get(head.path)
+            if endpoint is not None:
+                return await self._answer_local(endpoint, head, writer, conn)
+
+        route = self._router.route  # read once: a concurrent weight change cannot tear this request
+        if self._router.choose(route, head):
+            upstream, variant = route.canary, CANARY
+        else:
+            upstream, variant = route.stable, STABLE
+        assert upstream is not None
+
+        body = b""
+        streamed = False
+        if head.body_kind != BODY_NONE:
+            if head.expect_continue and head.http11:
+                writer.write(_CONTINUE)
+            if head.body_kind == BODY_LENGTH and (head.content_length or 0) <= BUFFER_BODY_BYTES:
+                try:
+                    body = await reader.readexactly(head.content_length or 0)
+                except (asyncio.IncompleteReadError, OSError):
+                    return False
+            else:
+                streamed = True
+
+        request = self._request_bytes(head, upstream.host_header, upstream.base_path, client_ip)
+        pool = self._pools.get(upstream)
+        started = time.perf_counter()
+        try:
+            upstream_conn, response, small_body = await self._exchange(
+                pool, request, body, streamed, head, reader, writer
+            )
+        except _ClientGone:
+            return False
+        except _UpstreamFailure as failure:
+            self._meter.record(variant, failure.status, (time.perf_counter() - started) * 1000.0)
+            keep_alive = head.keep_alive and not streamed and not conn.draining
+            payload = {"error": f"upstream {variant} {failure.reason}", "variant": variant}
+            writer.write(
+                json_response(
+                    failure.status, payload, keep_alive=keep_alive, extra_headers=_VARIANT_LINE[variant]
+                )
+            )
+            await writer.drain()
+            return keep_alive
+        return await self._relay(
+            head, response, small_body, upstream_conn, pool, writer, variant, started, conn
+        )
+
+    async def _exchange(
+        self,
+        pool: UpstreamPool,
+        request: bytes,
+        body: bytes,
+        streamed: bool,
+        head: RequestHead,
+        client_reader: asyncio.StreamReader,
+        client_writer: asyncio.StreamWriter,
+    ) -> tuple[UpstreamConnection, ResponseHead, bytes | None]:
+        """Send the request and read the response head (and a small body); retries a stale pooled
+        connection once."""
+        fresh = streamed
+        while True:
+            try:
+                upstream_conn = await pool.acquire(fresh=fresh)
+            except UpstreamTimeout as exc:
+                raise _UpstreamFailure(504, f"unreachable: {exc}") from None
+            except UpstreamUnreachable as exc:
+                raise _UpstreamFailure(502, f"unreachable: {exc}") from None
+            try:
+                upstream_conn.writer.write(request + body if body else request)
+                if streamed:
+                    await self._stream_request_body(head, client_reader, upstream_conn)
+                response, small_body = await self._read_response(upstream_conn, head, client_writer)
+                return upstream_conn, response, small_body
+            except _UpstreamFailure as failure:
+                upstream_conn.close()
+                if failure.retryable and upstream_conn.reused and not streamed and not fresh:
+                    fresh = True
+                    continue
+                raise
+            except BaseException:
+                upstream_conn.close()
+                raise
+
+    async def _stream_request_body(
+        self, head: RequestHead, client_reader: asyncio.StreamReader, upstream_conn: UpstreamConnection
+    ) -> None:
+        try:
+            if head.body_kind == BODY_CHUNKED:
+                await copy_chunked(client_reader, upstream_conn.writer, idle_timeout=self._timeout)
+            else:
+                await copy_exact(
+                    client_reader, upstream_conn.writer, head.content_length or 0, idle_timeout=self._timeout
+                )
+        except SourceError:
+            raise _ClientGone() from None
+        except (ConnectionError, OSError) as exc:
+            raise _UpstreamFailure(
+                502, f"failed: connection lost while sending the request body ({exc})"
+            ) from None
+
+    async def _read_response(
+        self, upstream_conn: UpstreamConnection, head: RequestHead, client_writer: asyncio.StreamWriter
+    ) -> tuple[ResponseHead, bytes | None]:
+        """The final response head, skipping (or relaying) interim 1xx responses."""
+        reader = upstream_conn.reader
+        # The deadline is enforced by the watchdog (which closes the connection), not by a per-request
+        # asyncio.timeout: that costs a timer-heap push and cancel on every request.
+        upstream_conn.deadline = time.monotonic() + self._timeout
+        self._waiting.add(upstream_conn)
+        try:
+            while True:
+                data = await reader.readuntil(b"\r\n\r\n")
+                response = parse_response_head(data)
+                if response.status >= 200:
+                    break
+                if response.status == 101:
+                    raise _UpstreamFailure(
+                        502, "failed: switched protocols, which the gateway does not proxy"
+                    )
+                if response.status != 100 and head.http11:  # e.g. 103 Early Hints
+                    client_writer.write(
+                        b"\r\n".join((b"HTTP/1.1 " + response.reason_line, *response.forward, b"", b""))
+                    )
+            small_body = None
+            if response.framing(head.method) == BODY_LENGTH:
+                length = response.content_length or 0
+                if length <= BUFFER_BODY_BYTES:
+                    small_body = await reader.readexactly(length)
+            return response, small_body
+        except asyncio.IncompleteReadError as exc:
+            if upstream_conn.timed_out:
+                raise self._timed_out() from None
+            if not exc.partial:
+                raise _UpstreamFailure(
+                    502, "failed: closed the connection without a response", retryable=True
+                ) from None
+            raise _UpstreamFailure(
+                502, "failed: closed the connection in the middle of the response"
+            ) from None
+        except asyncio.LimitOverrunError:
+            raise _UpstreamFailure(502, "failed: response head too large") from None
+        except HttpError as exc:
+            raise _UpstreamFailure(502, f"failed: {exc.message}") from None
+        except (ConnectionError, OSError) as exc:
+            if upstream_conn.timed_out:
+                raise self._timed_out() from None
+            raise _UpstreamFailure(502, f"failed: {exc.strerror or exc}", retryable=True) from None
+        finally:
+            self._waiting.discard(upstream_conn)
+
+    def _timed_out(self) -> _UpstreamFailure:
+        return _UpstreamFailure(504, f"timed out: no response within {self._timeout:g}s")
+
+    async def watchdog(self) -> None:
+        """Close upstream connections whose response head is overdue (runs for the gateway's life)."""
+        tick = min(0.25, self._timeout / 5)
+        while True:
+            await asyncio.sleep(tick)
+            if self._waiting:
+                now = time.monotonic()
+                for upstream_conn in [c for c in self._waiting if c.deadline <= now]:
+                    upstream_conn.timed_out = True
+                    upstream_conn.close()
+
+    async def _relay(
+        self,
+        head: RequestHead,
+        response: ResponseHead,
+        small_body: bytes | None,
+        upstream_conn: UpstreamConnection,
+        pool: UpstreamPool,
+        writer: asyncio.StreamWriter,
+        variant: str,
+        started: float,
+        conn: ClientConnection,
+    ) -> bool:
+        """Send the response on to the client; True when the client connection stays open."""
+        framing = response.framing(head.method)
+        keep_alive = head.keep_alive and not conn.draining and framing != BODY_CLOSE
+        dechunk = framing == BODY_CHUNKED and not head.http11
+        lines = response.forward
+        if dechunk:  # an HTTP/1.0 client cannot read chunked framing: send the data, then close
+            keep_alive = False
+            lines = [line for line in lines if line[:18].lower() != b"transfer-encoding:"]
+        if keep_alive:
+            connection = b"" if head.http11 else b"Connection: keep-alive\r\n"
+        else:
+            connection = b"Connection: close\r\n"
+        out = b"\r\n".join(
+            (b"HTTP/1.1 " + response.reason_line, *lines, _VARIANT_LINE[variant] + connection, b"")
+        )
+        failed = False
+        complete = False
+        try:
+            if small_body is not None:
+                writer.write(out + small_body)
+                complete = True
+            else:
+                writer.write(out)
+                upstream_reader = upstream_conn.reader
+                if framing == BODY_LENGTH:
+                    await copy_exact(
+                        upstream_reader, writer, response.content_length or 0, idle_timeout=self._timeout
+                    )
+                elif framing == BODY_CHUNKED:
+                    await copy_chunked(upstream_reader, writer, dechunk=dechunk, idle_timeout=self._timeout)
+                elif framing == BODY_CLOSE:
+                    await copy_until_eof(upstream_reader, writer, idle_timeout=self._timeout)
+                complete = True
+            await writer.drain()
+        except SourceError as exc:
+            failed = True
+            keep_alive = False
+            log.warning("gateway: upstream %s broke off a response body: %s", variant, exc)
+        except (ConnectionError, OSError):
+            keep_alive = False  # the client went away; not an error of the variant
+        finally:
+            pool.release(upstream_conn, reusable=complete and framing != BODY_CLOSE and response.reusable)
+            self._meter.record(
+                variant, response.status, (time.perf_counter() - started) * 1000.0, failed=failed
+            )
+        return keep_alive
+
+    async def _answer_local(
+        self, endpoint: LocalEndpoint, head: RequestHead, writer: asyncio.StreamWriter, conn: ClientConnection
+    ) -> bool:
+        keep_alive = head.keep_alive and not conn.draining
+        try:
+            payload = await endpoint()
+            response = json_response(200, payload, keep_alive=keep_alive)
+        except Exception as exc:  # a provider's bug must not take the proxy down
+            log.exception("gateway: status provider failed")
+            response = json_response(500, {"error": f"status provider failed: {exc}"}, keep_alive=keep_alive)
+        writer.write(response)
+        await writer.drain()
+        return keep_alive
+
+    @staticmethod
+    def _request_bytes(head: RequestHead, host_header: bytes, base_path: bytes, client_ip: bytes) -> bytes:
+        prior_for: list[bytes] = []
+        forwarded_host = head.host
+        forwarded_proto = b"X-Forwarded-Proto: http"
+        for lname, value in head.headers:
+            if lname[:12] == b"x-forwarded-":
+                if lname == b"x-forwarded-for":
+                    prior_for.append(value.strip(b" \t"))
+                elif lname == b"x-forwarded-host":
+                    forwarded_host = None  # an earlier proxy already recorded the original host
+                elif lname == b"x-forwarded-proto":
+                    forwarded_proto = b""
+        forwarded_for = b", ".join((*prior_for, client_ip)) if prior_for else client_ip
+        first = b"%s %s HTTP/1.1\r\nHost: %s\r\nX-Forwarded-For: %s" % (
+            head.method,
+            base_path + head.target if base_path else head.target,
+            host_header,
+            forwarded_for,
+        )
+        extra = []
+        if forwarded_host is not None:
+            extra.append(b"X-Forwarded-Host: " + forwarded_host)
+        if forwarded_proto:
+            extra.append(forwarded_proto)
+        return b"\r\n".join((first, *extra, *head.forward, b"", b""))

@@ -1,0 +1,332 @@
+"""The Gateway object that ties router, pools, meter, proxy and admin together, and `run_gateway`.
+
+Both listen sockets are bound before anything is served, so a taken port fails fast with
+PortInUseError and no half-started gateway is left behind. Stopping is graceful: the listeners close,
+idle keep-alive connections are dropped, requests in flight finish (up to `drain_timeout`), and only
+then are the remaining connections and upstream pools closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import inspect
+import logging
+import os
+import signal
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import generate_latest
+
+from canaria.config import CanariaConfig, parse_address
+from canaria.errors import GatewayError, PortInUseError
+from canaria.gateway.admin import AdminServer
+from canaria.gateway.conns import Connections
+from canaria.gateway.http import MAX_HEAD_BYTES
+from canaria.gateway.measure import GatewayCollector, Meter
+from canaria.gateway.pool import Pools
+from canaria.gateway.proxy import Proxy
+from canaria.gateway.router import Route, Router, Upstream
+from canaria.gateway.state import PersistedState, load_state, save_state, state_file_for
+
+__all__ = ["METRICS_PATH", "STATUS_PATH", "Gateway", "StatusProvider", "run_gateway"]
+
+log = logging.getLogger("canaria.gateway")
+
+STATUS_PATH = "/api/v2/canary/status"
+METRICS_PATH = "/api/v2/canary/metrics"
+KEEPALIVE_IDLE_S = 75.0
+
+#: Returns extra fields merged over the gateway's own payload (sync or async).
+StatusProvider = Callable[[], "dict[str, Any] | Awaitable[dict[str, Any]]"]
+
+
+def _bind(address: str, what: str) -> socket.socket:
+    host, port = parse_address(address)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(1024)
+    except OSError as exc:
+        sock.close()
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+            raise PortInUseError(host, port) from None
+        raise GatewayError(f"cannot listen on {address} ({what}): {exc.strerror or exc}") from None
+    sock.setblocking(False)
+    return sock
+
+
+class Gateway:
+    """The embedded data plane: public proxy port plus admin port, in the running event loop."""
+
+    def __init__(
+        self,
+        config: CanariaConfig,
+        *,
+        status_provider: StatusProvider | None = None,
+        metrics_provider: StatusProvider | None = None,
+        state_file: Path | None = None,
+        drain_timeout: float = 30.0,
+    ) -> None:
+        self.config = config
+        self.service = config.service
+        self.boot_id = uuid.uuid4().hex
+        self.started_at = time.time()
+        self.drain_timeout = drain_timeout
+        self.state_file = state_file or state_file_for(config.state_path, config.service)
+        gw = config.gateway
+        self._status_provider = status_provider
+        self._metrics_provider = metrics_provider
+        self.router = Router(self._initial_route(), gw.sticky)
+        self.meter = Meter()
+        self.pools = Pools(connect_timeout=gw.connect_timeout)
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(GatewayCollector(self.meter, lambda: self.router.route.canary_weight))
+        self._public_conns = Connections()
+        self._admin_conns = Connections()
+        self._proxy = Proxy(
+            router=self.router,
+            pools=self.pools,
+            meter=self.meter,
+            connections=self._public_conns,
+            upstream_timeout=gw.upstream_timeout,
+            local_endpoints={STATUS_PATH: self._public_status, METRICS_PATH: self._public_metrics},
+        )
+        self._admin = AdminServer(self, self._admin_conns, gw.admin_token)
+        self._servers: list[asyncio.Server] = []
+        self._reaper: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
+        self._stopping: asyncio.Task[None] | None = None
+        self._stopped = asyncio.Event()
+        self.public_port = 0
+        self.admin_port = 0
+
+    def _initial_route(self) -> Route:
+        platform = self.config.platform
+        saved = load_state(self.state_file)
+        if saved is not None:
+            try:
+                canary = Upstream.parse(saved.canary) if saved.canary else None
+                route = Route(saved.canary_weight, Upstream.parse(saved.stable), canary)
+                log.info(
+                    "gateway: restored weight %g%% and upstreams from %s",
+                    saved.canary_weight,
+                    self.state_file,
+                )
+                return route
+            except ValueError as exc:
+                log.warning("gateway: ignoring saved upstreams in %s: %s", self.state_file, exc)
+        return Route(0.0, Upstream.parse(platform.stable.base_url), Upstream.parse(platform.canary.base_url))
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Bind both ports (PortInUseError if taken) and start serving."""
+        gw = self.config.gateway
+        public_sock = _bind(gw.listen, "public")
+        try:
+            admin_sock = _bind(gw.admin_listen, "admin")
+        except BaseException:
+            public_sock.close()
+            raise
+        self.public_port = public_sock.getsockname()[1]
+        self.admin_port = admin_sock.getsockname()[1]
+        self._servers = [
+            await asyncio.start_server(self._proxy.handle_connection, sock=public_sock, limit=MAX_HEAD_BYTES),
+            await asyncio.start_server(self._admin.handle_connection, sock=admin_sock, limit=MAX_HEAD_BYTES),
+        ]
+        self._reaper = asyncio.create_task(self._reap_idle())
+        self._watchdog = asyncio.create_task(self._proxy.watchdog())
+        if gw.admin_token == "change-me":
+            log.warning("gateway: admin_token is the default 'change-me'; set gateway.admin_token")
+        log.info(
+            "gateway %s: public %s:%d, admin %s:%d, canary weight %g%%",
+            self.service,
+            parse_address(gw.listen)[0],
+            self.public_port,
+            parse_address(gw.admin_listen)[0],
+            self.admin_port,
+            self.router.route.canary_weight,
+        )
+
+    async def stop(self) -> None:
+        """Stop accepting, finish requests in flight, then close everything. Safe to call twice."""
+        if self._stopping is None:
+            self._stopping = asyncio.ensure_future(self._stop())
+        await asyncio.shield(self._stopping)
+
+    async def _stop(self) -> None:
+        for server in self._servers:
+            server.close()
+        if self._reaper is not None:
+            self._reaper.cancel()
+        self._public_conns.drain()
+        self._admin_conns.drain()
+        for conns in (self._public_conns, self._admin_conns):
+            if not await conns.wait_closed(self.drain_timeout):
+                log.warning(
+                    "gateway: %d connections still open after %gs; closing them",
+                    len(conns),
+                    self.drain_timeout,
+                )
+                await conns.abort_all()
+        for server in self._servers:
+            await server.wait_closed()
+        if self._watchdog is not None:  # kept until here: requests still in flight need their timeout
+            self._watchdog.cancel()
+        self.pools.close()
+        self._stopped.set()
+        log.info("gateway %s stopped", self.service)
+
+    def request_stop(self) -> None:
+        """Begin a graceful stop from a signal handler or the admin API."""
+        if self._stopping is None:
+            self._stopping = asyncio.ensure_future(self._stop())
+
+    @property
+    def stopping(self) -> bool:
+        """True once a stop has begun (signal, admin shutdown, `stop()` or `request_stop()`)."""
+        return self._stopping is not None
+
+    async def wait_stopped(self) -> None:
+        await self._stopped.wait()
+
+    async def serve(self) -> None:
+        """Start, then run until stopped (signal, admin shutdown or `request_stop`)."""
+        await self.start()
+        await self.wait_stopped()
+
+    async def _reap_idle(self) -> None:
+        while True:
+            await asyncio.sleep(5.0)
+            self._public_conns.reap_idle(KEEPALIVE_IDLE_S)
+            self._admin_conns.reap_idle(KEEPALIVE_IDLE_S)
+
+    # ------------------------------------------------------------ control (used by the admin API)
+
+    @property
+    def canary_weight(self) -> float:
+        return self.router.route.canary_weight
+
+    def _apply(self, route: Route) -> None:
+        """Persist first, then swap: a change that cannot be saved does not happen."""
+        try:
+            save_state(
+                self.state_file,
+                PersistedState(
+                    route.canary_weight, route.stable.url, route.canary.url if route.canary else None
+                ),
+            )
+        except OSError as exc:
+            raise GatewayError(
+                f"cannot save gateway state to {self.state_file}: {exc.strerror or exc}"
+            ) from None
+        self.router.route = route
+        self.pools.keep_only({u.url for u in (route.stable, route.canary) if u is not None})
+
+    def set_canary_weight(self, weight: float) -> None:
+        if not 0.0 <= weight <= 100.0:
+            raise ValueError("canary weight must be from 0 to 100")
+        current = self.router.route
+        self._apply(Route(float(weight), current.stable, current.canary))
+
+    def set_upstreams(self, stable: str, canary: str | None) -> None:
+        """Replace both upstreams (on promotion the canary becomes stable); ValueError on a bad URL."""
+        stable_upstream = Upstream.parse(stable)
+        canary_upstream = Upstream.parse(canary) if canary is not None else None
+        self._apply(Route(self.router.route.canary_weight, stable_upstream, canary_upstream))
+
+    def health(self) -> dict[str, Any]:
+        return {"ok": True, "pid": os.getpid(), "boot_id": self.boot_id}
+
+    def state(self) -> dict[str, Any]:
+        route = self.router.route
+        return {
+            "canary_weight": route.canary_weight,
+            "upstreams": route.upstreams_dict(),
+            "sticky": self.router.sticky,
+            "boot_id": self.boot_id,
+            "started_at": self.started_at,
+            "pid": os.getpid(),
+        }
+
+    def window_payload(self, *, cut: bool) -> dict[str, Any]:
+        snapshot = self.meter.cut() if cut else self.meter.window()
+        return snapshot.to_dict(self.canary_weight)
+
+    def totals_payload(self) -> dict[str, Any]:
+        return self.meter.totals().to_dict(self.canary_weight)
+
+    def metrics_text(self) -> bytes:
+        return generate_latest(self.registry)
+
+    # ------------------------------------------------------------ public-port answers
+
+    async def _provided(self, provider: StatusProvider | None, base: dict[str, Any]) -> dict[str, Any]:
+        if provider is None:
+            return base
+        extra = provider()
+        if inspect.isawaitable(extra):
+            extra = await extra
+        return {**base, **dict(extra)}
+
+    async def _public_status(self) -> dict[str, object]:
+        route = self.router.route
+        base = {
+            "service": self.service,
+            "canary_weight": route.canary_weight,
+            "upstreams": route.upstreams_dict(),
+        }
+        return await self._provided(self._status_provider, base)
+
+    async def _public_metrics(self) -> dict[str, object]:
+        base = {
+            "service": self.service,
+            "canary_weight": self.canary_weight,
+            "window": self.meter.window().summary(),
+            "totals": self.meter.totals().summary(),
+        }
+        return await self._provided(self._metrics_provider, base)
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:  # optional speed-up; the stdlib loop is correct, only slower
+        return None
+    return uvloop.new_event_loop
+
+
+def run_gateway(
+    config: CanariaConfig,
+    *,
+    status_provider: StatusProvider | None = None,
+    metrics_provider: StatusProvider | None = None,
+) -> None:
+    """Run the gateway in the foreground until SIGINT/SIGTERM or `POST /admin/shutdown`.
+
+    Raises PortInUseError (naming the port) before serving anything when a listen address is taken.
+    """
+
+    async def main() -> None:
+        gateway = Gateway(config, status_provider=status_provider, metrics_provider=metrics_provider)
+        await gateway.start()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, gateway.request_stop)
+        try:
+            await gateway.wait_stopped()
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(main())

@@ -1,0 +1,114 @@
+"""The message-head parser and the chunked relay, on bytes (no sockets)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from canaria.gateway.http import (
+    BODY_CHUNKED,
+    BODY_CLOSE,
+    BODY_LENGTH,
+    BODY_NONE,
+    HttpError,
+    parse_request_head,
+    parse_response_head,
+)
+from canaria.gateway.relay import SourceError, copy_chunked
+
+
+class _Sink:
+    """Collects what a relay writes (the StreamWriter surface the relays use)."""
+
+    def __init__(self) -> None:
+        self.data = b""
+
+    def write(self, data: bytes) -> None:
+        self.data += data
+
+    async def drain(self) -> None:
+        return None
+
+
+def _reader(data: bytes) -> asyncio.StreamReader:
+    reader = asyncio.StreamReader()
+    reader.feed_data(data)
+    reader.feed_eof()
+    return reader
+
+
+def test_request_head_fields_and_forwarded_lines() -> None:
+    head = parse_request_head(
+        b"POST /a?b=1 HTTP/1.1\r\nHost: shop\r\nContent-Length: 5, 5\r\nConnection: keep-alive, X-Hop\r\n"
+        b"X-Hop: 1\r\nProxy-Connection: x\r\nX-Forwarded-For: 10.0.0.1\r\nCookie: a=1\r\n\r\n"
+    )
+    assert (head.method, head.target, head.path, head.http11) == (b"POST", b"/a?b=1", "/a", True)
+    assert head.content_length == 5 and head.body_kind == BODY_LENGTH and head.keep_alive
+    assert head.forward == [b"Content-Length: 5, 5", b"Cookie: a=1"]  # host and XFF are rewritten
+    assert head.get(b"x-forwarded-for") == b"10.0.0.1" and head.host == b"shop"
+
+
+def test_http10_keep_alive_only_when_asked() -> None:
+    assert not parse_request_head(b"GET / HTTP/1.0\r\n\r\n").keep_alive
+    assert parse_request_head(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").keep_alive
+    assert not parse_request_head(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").keep_alive
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        (b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1, 2\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nNoColon\r\n\r\n", 400),
+        (b"G(T / HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        (b"GET  / HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+    ],
+)
+def test_ambiguous_requests_are_refused(raw: bytes, status: int) -> None:
+    with pytest.raises(HttpError) as caught:
+        parse_request_head(raw)
+    assert caught.value.status == status
+
+
+def test_response_framing() -> None:
+    ok = parse_response_head(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nKeep-Alive: timeout=5\r\n\r\n")
+    assert ok.framing(b"GET") == BODY_LENGTH and ok.framing(b"HEAD") == BODY_NONE and ok.reusable
+    assert ok.forward == [b"Content-Length: 3"]
+    chunked = parse_response_head(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+    assert chunked.framing(b"GET") == BODY_CHUNKED
+    close = parse_response_head(b"HTTP/1.0 200 OK\r\n\r\n")
+    assert close.framing(b"GET") == BODY_CLOSE and not close.reusable
+    assert (
+        parse_response_head(b"HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n").framing(b"GET")
+        == BODY_NONE
+    )
+    with pytest.raises(HttpError) as caught:
+        parse_response_head(b"HTTP/1.1 2x0 OK\r\n\r\n")
+    assert caught.value.status == 502
+
+
+CHUNKED = b"4;ext=1\r\nWiki\r\n5\r\npedia\r\n0\r\nX-Checksum: abc\r\n\r\n"
+
+
+async def test_chunked_relay_is_verbatim_including_extensions_and_trailers() -> None:
+    sink = _Sink()
+    reader = _reader(CHUNKED + b"NEXT")
+    await copy_chunked(reader, sink)  # type: ignore[arg-type]
+    assert sink.data == CHUNKED
+    assert await reader.read() == b"NEXT"  # stops exactly at the end of the body
+
+
+async def test_chunked_relay_can_dechunk() -> None:
+    sink = _Sink()
+    await copy_chunked(_reader(CHUNKED), sink, dechunk=True)  # type: ignore[arg-type]
+    assert sink.data == b"Wikipedia"
+
+
+@pytest.mark.parametrize(
+    "bad", [b"zz\r\nab\r\n0\r\n\r\n", b"+2\r\nab\r\n0\r\n\r\n", b"2\r\nabXX0\r\n\r\n", b"5\r\nab"]
+)
+async def test_broken_chunked_bodies_raise_source_error(bad: bytes) -> None:
+    with pytest.raises(SourceError):
+        await copy_chunked(_reader(bad), _Sink())  # type: ignore[arg-type]
