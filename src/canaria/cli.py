@@ -112,8 +112,11 @@ def check(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_jso
 def gateway(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None) -> None:
     """Run the embedded gateway in the foreground."""
     from canaria.gateway.server import run_gateway
+    from canaria.gateway_status import store_providers
 
-    run_gateway(load_config(config))
+    loaded = load_config(config)
+    status_provider, metrics_provider = store_providers(loaded)
+    run_gateway(loaded, status_provider=status_provider, metrics_provider=metrics_provider)
 
 
 # ---------------------------------------------------------------- traffic

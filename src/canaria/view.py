@@ -42,6 +42,7 @@ class RolloutView:
         self._live: Live | None = None
         self.extra_lines = extra_lines or []
         self.last: TickResult | None = None
+        self._last_event_id = 0
 
     def __enter__(self) -> RolloutView:
         if self.live_enabled:
@@ -58,7 +59,13 @@ class RolloutView:
             self._live = None
 
     def on_tick(self, result: TickResult) -> None:
+        """Show the tick; events come from the store so actions by other processes appear too."""
         self.last = result
+        events = self.store.events(result.rollout.id, after_id=self._last_event_id)
+        if events:
+            self._last_event_id = events[-1].id
+        result = TickResult(rollout=result.rollout, window=result.window, verdict=result.verdict,
+                            action=result.action, events=events)
         if self._live is not None:
             self._live.update(self.render(result))
         else:

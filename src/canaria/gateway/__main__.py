@@ -18,7 +18,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        run_gateway(load_config(args.config))
+        from canaria.gateway_status import store_providers
+
+        config = load_config(args.config)
+        status, metrics = store_providers(config)
+        run_gateway(config, status_provider=status, metrics_provider=metrics)
     except CanariaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
