@@ -23,7 +23,7 @@ gateway: {{listen: "127.0.0.1:{gw}", admin_listen: "127.0.0.1:{admin}"}}
 
 def canaria(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "LANG": "C.UTF-8", "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "canaria.cli", *args], cwd=cwd, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "canaria", *args], cwd=cwd, capture_output=True, text=True,
                           env=env, timeout=60)
 
 

@@ -335,5 +335,7 @@ def main() -> None:
     app()
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # `python -m canaria.cli`: use the imported module, where every command is registered
+    from canaria.cli import main as registered_main
+
+    registered_main()

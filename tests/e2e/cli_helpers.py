@@ -42,7 +42,7 @@ def write_config(tmp_path: Path, *, fault: str = "none", holds: str = "60s", int
 
 def canaria(config: Path, *args: str, timeout: float = 60, check: bool = False) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "LANG": "C.UTF-8", "COLUMNS": "200"}
-    result = subprocess.run([sys.executable, "-m", "canaria.cli", *args, "-c", str(config)], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "canaria", *args, "-c", str(config)], capture_output=True,
                             text=True, env=env, timeout=timeout, stdin=subprocess.DEVNULL)
     if check and result.returncode != 0:
         raise AssertionError(f"canaria {' '.join(args)} exited {result.returncode}: {result.stderr}")

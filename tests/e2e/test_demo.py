@@ -15,7 +15,7 @@ import pytest
 def run_demo(*args: str, timeout: float = 170) -> tuple[subprocess.CompletedProcess[str], float]:
     env = {**os.environ, "LANG": "C.UTF-8", "COLUMNS": "160"}
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "canaria.cli", "demo", "--json", *args], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "canaria", "demo", "--json", *args], capture_output=True,
                             text=True, env=env, timeout=timeout)
     return result, time.monotonic() - started
 

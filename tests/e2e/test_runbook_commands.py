@@ -111,7 +111,7 @@ def test_kill_9_of_run_then_run_again_continues_with_the_gateway_serving(tmp_pat
     config = write_config(tmp_path, holds="10m", interval="0.5s")
     public, _ = gateway_urls(config)
     env = {**os.environ, "LANG": "C.UTF-8"}
-    cmd = [sys.executable, "-m", "canaria.cli", "run", "-c", str(config)]
+    cmd = [sys.executable, "-m", "canaria", "run", "-c", str(config)]
     first = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     second: subprocess.Popen[bytes] | None = None
     try:
@@ -144,3 +144,17 @@ def test_kill_9_of_run_then_run_again_continues_with_the_gateway_serving(tmp_pat
                 proc.wait(5)
         canaria(config, "rollback", "--force")
         canaria(config, "stop")
+
+
+def test_check_fails_clearly_when_a_health_endpoint_is_down(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    text = config.read_text()
+    import yaml
+
+    data = yaml.safe_load(text)
+    data["platform"]["canary"] = {"url": "http://127.0.0.1:9", "health": "/health"}
+    config.write_text(yaml.safe_dump(data))
+    result = canaria(config, "check")
+    assert result.returncode == 1
+    assert "❌ canary: GET /health" in result.stdout
+    assert "pre-flight check(s) failed" in result.stdout
