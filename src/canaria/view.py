@@ -8,7 +8,6 @@ from typing import Any, TextIO
 from rich.console import Console, Group
 from rich.live import Live
 from rich.panel import Panel
-from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
@@ -93,11 +92,15 @@ class RolloutView:
     def render(self, result: TickResult) -> Panel:
         rollout = result.rollout
         lang = self.lang
-        status = status_dict(self.config, self.store, rollout, now=rollout.updated_at)
+        now = result.window.end if result.window is not None else rollout.updated_at
+        status = status_dict(self.config, self.store, rollout, now=now)
         stage = status["stage"]
         title = t("view.title", lang, service=self.config.service, phase=t(f"phase.{rollout.phase}", lang))
         hold = stage["hold_s"] or 1.0
-        progress = ProgressBar(total=hold, completed=min(hold, stage["elapsed_s"]), width=40)
+        done = int(40 * min(1.0, stage["elapsed_s"] / hold))
+        progress = Text("━" * done, style="green")
+        progress.append("━" * (40 - done), style="grey37")
+        progress.append(f" {min(100, int(100 * stage['elapsed_s'] / hold))}%")
         stage_line = Text(t("view.stage", lang, n=stage["number"], total=stage["total"],
                             traffic=f"{stage['traffic']:g}", left=format_duration(stage["hold_left_s"])))
         split = Text(t("view.split", lang, control=f"{status['traffic']['control']:g}",
