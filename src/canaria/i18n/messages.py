@@ -107,5 +107,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
 }
 
-from canaria.i18n.messages_notify import NOTIFY_MESSAGES  # noqa: E402
-for _lang, _table in NOTIFY_MESSAGES.items(): MESSAGES[_lang].update(_table)  # noqa: E701
+from canaria.i18n.messages_notify import NOTIFY_MESSAGES
+
+for _lang, _table in NOTIFY_MESSAGES.items(): MESSAGES[_lang].update(_table)

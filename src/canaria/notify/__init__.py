@@ -13,8 +13,17 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-__all__ = ["NotifyDispatcher", "NotifyConfig", "Notification", "Severity", "Channel", "NullChannel", "Contact",
-           "send_test", "acknowledge"]
+__all__ = [
+    "Channel",
+    "Contact",
+    "Notification",
+    "NotifyConfig",
+    "NotifyDispatcher",
+    "NullChannel",
+    "Severity",
+    "acknowledge",
+    "send_test",
+]
 
 _WHERE = {
     "NotifyDispatcher": "dispatcher", "NotifyConfig": "config", "Notification": "base", "Severity": "base",

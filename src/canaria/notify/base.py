@@ -20,8 +20,16 @@ from typing import Any, TypeVar
 
 from canaria.errors import NotifyError
 
-__all__ = ["Severity", "Contact", "Notification", "Channel", "SyncChannel", "NullChannel", "Redactor",
-           "redact_library_logs"]
+__all__ = [
+    "Channel",
+    "Contact",
+    "Notification",
+    "NullChannel",
+    "Redactor",
+    "Severity",
+    "SyncChannel",
+    "redact_library_logs",
+]
 
 T = TypeVar("T")
 
@@ -165,7 +173,8 @@ class Redactor:
 
 
 #: Loggers of the libraries the channels use; some print full URLs (which can hold tokens) at DEBUG/INFO.
-LIBRARY_LOGGERS = ("apprise", "httpx", "httpcore", "urllib3.connectionpool", "slack_sdk", "twilio", "requests")
+LIBRARY_LOGGERS = ("apprise", "httpx", "httpcore", "urllib3.connectionpool", "slack_sdk", "twilio", "requests",
+                   "canaria.notify.slack_sdk", "canaria.notify.twilio")
 
 
 class _RedactingFilter(logging.Filter):

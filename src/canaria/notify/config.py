@@ -15,21 +15,21 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from canaria.durations import Duration
 
 __all__ = [
-    "NotifyConfig",
-    "ChannelConfig",
-    "SlackChannelConfig",
-    "EmailChannelConfig",
-    "SmsChannelConfig",
-    "WebhookChannelConfig",
-    "AppriseChannelConfig",
-    "NullChannelConfig",
-    "RouteConfig",
-    "ContactConfig",
-    "EscalationLevelConfig",
-    "EscalationConfig",
-    "RateLimitConfig",
     "DEFAULT_EVENTS",
     "SEVERITIES",
+    "AppriseChannelConfig",
+    "ChannelConfig",
+    "ContactConfig",
+    "EmailChannelConfig",
+    "EscalationConfig",
+    "EscalationLevelConfig",
+    "NotifyConfig",
+    "NullChannelConfig",
+    "RateLimitConfig",
+    "RouteConfig",
+    "SlackChannelConfig",
+    "SmsChannelConfig",
+    "WebhookChannelConfig",
 ]
 
 SEVERITIES = ("info", "warning", "critical")

@@ -2,9 +2,10 @@
 
 `publish` only renders and enqueues (no network), so a rollback finishes on time even when every
 channel is down. One worker per channel delivers in order, with a timeout per attempt and retries with
-exponential backoff (tenacity); a channel that just failed gets a single attempt per message until it
-works again, so a dead channel cannot build an ever-growing backlog. A final failure is recorded as a
-`notify_failed` event (secrets scrubbed) for `status` and the report.
+exponential backoff (tenacity). After a channel fails it counts as down for a pause (`backoff_max`):
+critical messages still get one attempt, the rest are recorded as not sent at once, so a dead channel
+cannot build an ever-growing backlog. Every message given up on is recorded as a `notify_failed`
+event (secrets scrubbed) for `status` and the report.
 
 Alert storms are cut three ways: a `decision` goes out only when it differs from the last one sent
 for the rollout; any other identical message is not repeated within `dedup_window`; and each channel
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,9 +35,10 @@ from canaria.notify.router import Router
 from canaria.notify.templates import TemplateSet
 from canaria.store import Event, Rollout, Store
 
-__all__ = ["NotifyDispatcher", "Delivery"]
+__all__ = ["Delivery", "NotifyDispatcher"]
 
 log = logging.getLogger("canaria.notify")
+log.addHandler(logging.NullHandler())  # a library: the application decides where log lines go
 
 
 @dataclass
@@ -81,7 +84,7 @@ class NotifyDispatcher:
         self._last_decision: dict[str, str] = {}
         self._recent: dict[tuple[str, str | None, str], float] = {}
         self._rate: dict[str, deque[float]] = {}
-        self._down: set[str] = set()
+        self._down: dict[str, float] = {}  # channel -> monotonic time until which it counts as down
         self._rollouts: set[str] = set()
         self._closed = False
 
@@ -170,7 +173,13 @@ class NotifyDispatcher:
                 queue.task_done()
 
     async def _deliver(self, channel: Channel, notification: Notification) -> None:
-        attempts = 1 if channel.name in self._down else self.settings.retries + 1
+        down_until = self._down.get(channel.name)
+        is_down = down_until is not None and time.monotonic() < down_until
+        if is_down and notification.severity is not Severity.CRITICAL:
+            self._record_failure(channel.name, notification, f"{channel.type} {channel.name}: not tried, the channel "
+                                 "failed moments ago (retried after a pause)", 0)
+            return
+        attempts = 1 if down_until is not None else self.settings.retries + 1
         tried = 0
         try:
             async for attempt in AsyncRetrying(
@@ -186,10 +195,10 @@ class NotifyDispatcher:
         except Exception as exc:  # noqa: BLE001 - every failure is recorded, none is raised
             error = self.redact.error(exc) if not isinstance(exc, TimeoutError) else None
             text = str(error) if error else f"{channel.type} {channel.name}: timed out after {channel.timeout:g} s"
-            self._down.add(channel.name)
+            self._down[channel.name] = time.monotonic() + max(self.settings.backoff_max, channel.timeout)
             self._record_failure(channel.name, notification, text, tried)
             return
-        self._down.discard(channel.name)
+        self._down.pop(channel.name, None)
         self._remember(Delivery(channel.name, notification, True, tried))
 
     def _remember(self, delivery: Delivery) -> None:
@@ -265,11 +274,10 @@ class NotifyDispatcher:
     # ------------------------------------------------------------ lifecycle
     async def drain(self, timeout: float) -> bool:
         """Wait (at most `timeout` s) until every queued message was delivered or given up on."""
-        queues = [q for q in self._queues.values() if q.unfinished_tasks]
-        if not queues:
+        if not self._queues:
             return True
         try:
-            await asyncio.wait_for(asyncio.gather(*(q.join() for q in queues)), timeout=timeout)
+            await asyncio.wait_for(asyncio.gather(*(q.join() for q in self._queues.values())), timeout=timeout)
             return True
         except TimeoutError:
             return False

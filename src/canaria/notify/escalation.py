@@ -14,7 +14,7 @@ from canaria.notify.base import Contact
 from canaria.notify.config import EscalationLevelConfig, NotifyConfig
 from canaria.store import Event, Store
 
-__all__ = ["EscalationStep", "acknowledge", "due_escalations", "contacts_for", "unacknowledged"]
+__all__ = ["EscalationStep", "acknowledge", "contacts_for", "due_escalations", "unacknowledged"]
 
 
 @dataclass

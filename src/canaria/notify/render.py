@@ -7,7 +7,7 @@ threshold, streak) rather than its English sentence, so a Korean message carries
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from canaria.analysis.verdict import Decision, Verdict
@@ -21,7 +21,7 @@ from canaria.notify.base import Contact, Notification, Severity
 from canaria.notify.templates import TemplateSet
 from canaria.store import Event, Rollout, Store
 
-__all__ = ["Renderer", "reason_lines", "format_value", "utc_text"]
+__all__ = ["Renderer", "format_value", "reason_lines", "utc_text"]
 
 _UNITS = {"error_rate_pct": "%", "memory_pct": "%", "cpu_pct": "%", "p50_ms": " ms", "p95_ms": " ms",
           "p99_ms": " ms", "mean_ms": " ms"}
@@ -31,7 +31,7 @@ _COLORS = {Severity.INFO: "#2da44e", Severity.WARNING: "#d4a72c", Severity.CRITI
 
 
 def utc_text(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _metric_of(check: str, params: dict[str, Any]) -> str:

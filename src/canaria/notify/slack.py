@@ -20,6 +20,8 @@ __all__ = ["SlackChannel", "slack_blocks"]
 
 _quiet = logging.getLogger("canaria.notify.slack_sdk")
 _quiet.setLevel(logging.WARNING)
+_quiet.propagate = False  # the dispatcher records and logs the failure itself, without the URL
+_quiet.addHandler(logging.NullHandler())
 
 
 def slack_blocks(n: Notification, mention: list[str] | None = None) -> list[dict[str, Any]]:
@@ -61,7 +63,7 @@ class SlackChannel(SyncChannel):
         self._redact = redact
 
     def send_blocking(self, notification: Notification) -> None:
-        client = WebhookClient(self._url, timeout=max(1, int(round(self.timeout))), logger=_quiet)
+        client = WebhookClient(self._url, timeout=max(1, round(self.timeout)), logger=_quiet)
         mention = self._mention if notification.severity is Severity.CRITICAL else []
         try:
             response = client.send(text=f"{notification.severity.emoji} {notification.title}",

@@ -20,6 +20,8 @@ __all__ = ["SmsChannel"]
 
 _quiet = logging.getLogger("canaria.notify.twilio")
 _quiet.setLevel(logging.WARNING)
+_quiet.propagate = False  # the dispatcher records and logs the failure itself, without the URL
+_quiet.addHandler(logging.NullHandler())
 
 
 class SmsChannel(SyncChannel):

@@ -21,7 +21,7 @@ from typing import Any
 from jinja2 import FileSystemLoader, PackageLoader, StrictUndefined, TemplateError, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 
-__all__ = ["TemplateSet", "PARTS"]
+__all__ = ["PARTS", "TemplateSet"]
 
 PARTS = ("text", "html", "sms")
 log = logging.getLogger("canaria.notify")

@@ -16,7 +16,7 @@ from canaria.errors import NotifyError
 from canaria.notify.base import Channel, Notification, Redactor
 from canaria.notify.config import WebhookChannelConfig
 
-__all__ = ["WebhookChannel", "sign", "SIGNATURE_HEADER"]
+__all__ = ["SIGNATURE_HEADER", "WebhookChannel", "sign"]
 
 SIGNATURE_HEADER = "X-Canaria-Signature"
 
