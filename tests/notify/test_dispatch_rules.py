@@ -143,3 +143,39 @@ def test_secrets_come_from_env_and_never_print(tmp_path: Path) -> None:
     assert redact("POST https://example.test/h/tok-abcdef123 failed (key sec-987654)") == "POST *** failed (key ***)"
     with pytest.raises(ConfigError, match="HOOK_SECRET"):
         parse_config(text, env={"HOOK_TOKEN": "x"})
+
+
+async def test_escalation_timer_runs_by_itself_in_a_long_lived_process(tmp_path: Path) -> None:
+    notify = """  channels:
+    phone: {type: "null"}
+  contacts:
+    lubit: {phone: "+821011111111"}
+  escalation:
+    poll: 50ms
+    levels:
+      - {after: 10m, contacts: [lubit], channels: [phone]}
+"""
+    d, ch = dispatcher(tmp_path, notify, {"phone": "sms"})
+    rollout = d.store.create_rollout(service="ion-api", now=d.clock.now(), plan={})
+    alert = d.store.add_event("rollback_started", at=d.clock.now(), rollout_id=rollout.id, severity="critical",
+                              data={"reason": "error rate"})
+    await d.start()  # e.g. the dashboard after a restart: nothing was published in this process
+    d.clock.advance(11 * 60)  # type: ignore[attr-defined]
+    assert await wait_until(lambda: any(n.level == 1 for n in ch["phone"].sent))
+    escalated = d.store.events(rollout.id, kinds=("escalated",))
+    assert escalated[0].data["anchor_event_id"] == alert.id and escalated[0].data["contacts"] == ["lubit"]
+    sent = next(n for n in ch["phone"].sent if n.level == 1)
+    assert [c.phone for c in sent.contacts] == ["+821011111111"] and "ESCALATION (level 1)" in sent.short
+    await d.aclose(1)
+
+
+async def wait_until(predicate, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(0.02)
+    return bool(predicate())

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -181,7 +182,9 @@ async def test_acknowledged_alert_does_not_escalate(tmp_path: Path, receivers: R
         await app.close()
 
 
-async def test_rollback_completes_on_time_while_every_channel_is_down(tmp_path: Path, receivers: Receivers) -> None:
+async def test_rollback_completes_on_time_while_every_channel_is_down(
+        tmp_path: Path, receivers: Receivers, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
     blackholes = [await HttpReceiver(blackhole=True).start() for _ in range(3)]
     try:
         config = make_config(tmp_path, receivers, timeout="500ms")
@@ -212,6 +215,8 @@ async def test_rollback_completes_on_time_while_every_channel_is_down(tmp_path: 
             dump = json.dumps([e.to_dict() for e in app.store.events()], ensure_ascii=False)
             for secret in SECRETS:
                 assert secret not in dump
+                assert secret not in caplog.text  # canaria's and the SDKs' log lines
+            assert "notification rollback_started to slack failed" in caplog.text
         finally:
             await dispatcher.aclose(1)
             await app.close()

@@ -235,6 +235,15 @@ class NotifyDispatcher:
             except Exception as exc:  # noqa: BLE001 - keep watching
                 log.warning("escalation check failed: %s", self.redact(str(exc)))
 
+    async def start(self) -> None:
+        """For long-lived processes (the dashboard): watch the service's latest rollout and start the
+        escalation timer now rather than at the first published event."""
+        latest = self.store.latest_rollout(self.config.service)
+        if latest is not None:
+            self.watch(latest.id)
+        if self.settings.escalation.levels:
+            self._start_escalation_loop()
+
     def watch(self, rollout_id: str) -> None:
         """Also escalate this rollout's alerts (e.g. the latest one after a restart)."""
         self._rollouts.add(rollout_id)
