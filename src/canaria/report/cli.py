@@ -55,7 +55,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @handle_errors
     def signoff(
-        item: Annotated[list[str] | None, typer.Option("--item", help="checklist item: number 1-7, key, part of "
+        item: Annotated[list[str] | None, typer.Option("--item", metavar="TEXT", help="checklist item: number 1-7, key, part of "
                                                        "its label, or free text (repeatable; none = all)")] = None,
         rollout: RolloutOpt = None,
         show: Annotated[bool, typer.Option("--list", help="show the checklist, sign nothing")] = False,
