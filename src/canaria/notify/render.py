@@ -119,11 +119,10 @@ class Renderer:
             return ""
         summary = window.canary.summary(window.duration_s)
         control = window.control.summary(window.duration_s)
+        shown = {key: format_value(f"{key}_ms", summary[f"{key}_ms"]) for key in ("mean", "p50", "p95", "p99")}
         return self._t("report.figures", requests=summary["requests"], control_requests=control["requests"],
                        error=format_value("error_rate_pct", summary["error_rate_pct"]),
-                       mean=format_value("mean_ms", summary["mean_ms"]), p50=format_value("p50_ms", summary["p50_ms"]),
-                       p95=format_value("p95_ms", summary["p95_ms"]), p99=format_value("p99_ms", summary["p99_ms"]),
-                       memory=format_value("memory_pct", summary["memory_pct"]))
+                       memory=format_value("memory_pct", summary["memory_pct"]), **shown)
 
     def context(self, event: Event, rollout: Rollout | None) -> dict[str, Any]:
         data = event.data or {}
@@ -153,8 +152,8 @@ class Renderer:
         if rollout is not None:
             fields.append((self._t("notify.field.phase"), self._t(f"phase.{rollout.phase}")))
         if isinstance(traffic, int | float):
-            fields.append((self._t("notify.field.traffic"),
-                           self._t("notify.field.traffic_value", control=f"{100 - traffic:g}", canary=f"{traffic:g}")))
+            split = self._t("notify.field.traffic_value", control=f"{100 - traffic:g}", canary=f"{traffic:g}")
+            fields.append((self._t("notify.field.traffic"), split))
             fields.append((self._t("notify.field.stage"), f"{params['stage']}/{len(stages)}"))
         if score is not None:
             fields.append((self._t("notify.field.score"), f"{score}/100"))
@@ -174,14 +173,15 @@ class Renderer:
             body = status_report_text(window, Verdict(Decision(decision), int(score or 0)),
                                       next_check_at=event.at + self.config.analysis.interval, lang=self.lang)
         severity = Severity.of(event.severity)
+        escalates = severity is Severity.CRITICAL and bool(self.config.notify.escalation.levels)
+        hint = self._t("notify.ack_hint") if escalates else ""
         return {
             "event": event.to_dict(), "kind": event.kind, "severity": severity.value, "lang": self.lang,
             "service": self.config.service, "rollout_id": event.rollout_id, "at": event.at,
             "at_text": utc_text(event.at), "title": title, "body": body, "fields": fields, "reasons": reasons,
             "figures": self._figures(window), "traffic": traffic if isinstance(traffic, int | float) else None,
-            "score": score, "decision": decision, "phase": rollout.phase if rollout else None, "emoji": severity.emoji, "color": _COLORS[severity],
-            "hint": self._t("notify.ack_hint") if severity is Severity.CRITICAL and self.config.notify.escalation.levels
-            else "",
+            "score": score, "decision": decision, "phase": rollout.phase if rollout else None,
+            "emoji": severity.emoji, "color": _COLORS[severity], "hint": hint,
         }
 
     def build(self, event: Event, rollout: Rollout | None, *, contacts: list[Contact] | None = None,
@@ -201,8 +201,8 @@ class Renderer:
         return Notification(
             event_id=event.id, kind=event.kind, severity=Severity.of(event.severity), service=self.config.service,
             rollout_id=event.rollout_id, at=event.at, lang=self.lang, title=ctx["title"], text=render("text"),
-            html=render("html"), short=" ".join(render("sms").split()), body=ctx["body"], figures=ctx["figures"], fields=list(ctx["fields"]),
-            reasons=list(ctx["reasons"]), data=facts, contacts=list(contacts or []), level=level,
+            html=render("html"), short=" ".join(render("sms").split()), body=ctx["body"], figures=ctx["figures"],
+            fields=list(ctx["fields"]), reasons=list(ctx["reasons"]), data=facts, contacts=list(contacts or []), level=level,
         )
 
 

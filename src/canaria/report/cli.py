@@ -55,8 +55,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @handle_errors
     def signoff(
-        item: Annotated[list[str] | None, typer.Option("--item", metavar="TEXT", help="checklist item: number 1-7, key, part of "
-                                                       "its label, or free text (repeatable; none = all)")] = None,
+        item: Annotated[list[str] | None, typer.Option(
+            "--item", metavar="TEXT",
+            help="checklist item: number 1-7, key, part of its label, or free text (repeatable; none = all)")] = None,
         rollout: RolloutOpt = None,
         show: Annotated[bool, typer.Option("--list", help="show the checklist, sign nothing")] = False,
         config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None,
