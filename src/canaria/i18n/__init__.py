@@ -7,7 +7,7 @@ import os
 
 from canaria.i18n.messages import MESSAGES
 
-__all__ = ["t", "resolve_lang", "LANGS"]
+__all__ = ["LANGS", "resolve_lang", "t"]
 
 LANGS = ("en", "ko")
 

@@ -106,3 +106,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "promote.done": "다음 단계: {phase}, {traffic}%.",
     },
 }
+
+from canaria.i18n.messages_notify import NOTIFY_MESSAGES
+
+for _lang, _table in NOTIFY_MESSAGES.items(): MESSAGES[_lang].update(_table)

@@ -1,0 +1,43 @@
+"""`canaria ack`: a person has seen the alerts; escalation of the rollout's critical events stops.
+
+Registered on the main Typer app by `register(app)`. It only writes an `acknowledged` event, so it
+works from any machine that shares the state dir, while `canaria run` keeps driving the rollout.
+"""
+
+# no `from __future__ import annotations`: Typer reads these annotations, which name local imports
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    from canaria.app import default_actor
+    from canaria.cli import ConfigOpt, LangOpt, _lang, handle_errors, out
+    from canaria.config import load_config
+    from canaria.i18n import t
+    from canaria.notify.escalation import acknowledge
+    from canaria.report.data import resolve_rollout
+    from canaria.store import Store
+
+    @app.command()
+    @handle_errors
+    def ack(
+        rollout: Annotated[str | None, typer.Argument(help="rollout id (default: active, else latest)")] = None,
+        note: Annotated[str, typer.Option("--note", help="what you are doing about it (goes into the record)")] = "",
+        config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None,
+    ) -> None:
+        """Acknowledge the alerts of a rollout (stops their escalation)."""
+        cfg = load_config(config)
+        lg = _lang(lang, cfg)
+        store = Store.for_state_dir(cfg.state_path)
+        try:
+            target = resolve_rollout(cfg, store, rollout)
+            event = acknowledge(store, rollout_id=target.id, actor=default_actor(), at=time.time(), note=note)
+        finally:
+            store.close()
+        out.print(t("ack.done", lg, rollout=target.id, event=event.data["up_to_event_id"]), highlight=False)

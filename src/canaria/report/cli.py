@@ -1,0 +1,98 @@
+"""`canaria report`, `canaria signoff`, `canaria note`: registered on the main Typer app by `register(app)`.
+
+They need only the config and the store (no platform, no gateway), so they work after the services
+are gone, e.g. the day after a deployment.
+"""
+
+# no `from __future__ import annotations`: Typer reads these annotations, which name local imports
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    from canaria.app import default_actor
+    from canaria.cli import ConfigOpt, LangOpt, _lang, handle_errors, out
+    from canaria.config import load_config
+    from canaria.errors import UsageError
+    from canaria.i18n import t
+    from canaria.report.data import resolve_rollout
+    from canaria.report.record import add_note, add_signoff, signoff_status
+    from canaria.report.writer import FORMATS, write_report
+    from canaria.store import Store
+
+    RolloutOpt = Annotated[str | None, typer.Option("--rollout", help="rollout id (default: active, else latest)")]
+
+    @app.command()
+    @handle_errors
+    def report(
+        rollout: Annotated[str | None, typer.Argument(help="rollout id (default: active, else latest)")] = None,
+        fmt: Annotated[str, typer.Option("--format", help="html | md | json")] = "html",
+        stdout: Annotated[bool, typer.Option("--stdout", help="also print the file's content")] = False,
+        config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None,
+    ) -> None:
+        """The deployment record with charts (self-contained HTML, Markdown with SVG files, or JSON)."""
+        if fmt not in FORMATS:
+            raise UsageError(f"--format must be html, md or json, got {fmt!r}")
+        cfg = load_config(config)
+        lg = _lang(lang, cfg)
+        store = Store.for_state_dir(cfg.state_path)
+        try:
+            target = resolve_rollout(cfg, store, rollout)
+            (path,) = write_report(cfg, store, target.id, (fmt,), lang=lg)
+        finally:
+            store.close()
+        if stdout:
+            print(path.read_text(encoding="utf-8"), end="", flush=True)
+        else:
+            out.print(t("record.written", lg, path=str(path)), highlight=False, markup=False, soft_wrap=True)
+
+    @app.command()
+    @handle_errors
+    def signoff(
+        item: Annotated[list[str] | None, typer.Option(
+            "--item", metavar="TEXT",
+            help="checklist item: number 1-7, key, part of its label, or free text (repeatable; none = all)")] = None,
+        rollout: RolloutOpt = None,
+        show: Annotated[bool, typer.Option("--list", help="show the checklist, sign nothing")] = False,
+        config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None,
+    ) -> None:
+        """Sign the post-deploy checklist (runbook list) with your name and the time."""
+        cfg = load_config(config)
+        lg = _lang(lang, cfg)
+        store = Store.for_state_dir(cfg.state_path)
+        try:
+            target = resolve_rollout(cfg, store, rollout)
+            if not show:
+                actor = default_actor()
+                add_signoff(store, target.id, item, actor=actor, at=time.time())
+                out.print(t("signoff.done", lg, actor=actor, at=time.strftime("%Y-%m-%d %H:%M:%S")), highlight=False)
+            for entry in signoff_status(store.events(target.id, kinds=("signoff",))):
+                label = entry["text"] or t(f"signoff.item.{entry['key']}", lg)
+                who = f"{entry['actor']} · {entry['at']}" if entry["signed"] else t("record.signoff.open", lg)
+                out.print(f"{'☑' if entry['signed'] else '☐'} {label} — {who}", highlight=False, markup=False)
+        finally:
+            store.close()
+
+    @app.command()
+    @handle_errors
+    def note(
+        text: Annotated[str, typer.Argument(help="an issue or lesson for the record")],
+        rollout: RolloutOpt = None,
+        config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None,
+    ) -> None:
+        """Add an issue or a lesson to the deployment record."""
+        cfg = load_config(config)
+        lg = _lang(lang, cfg)
+        store = Store.for_state_dir(cfg.state_path)
+        try:
+            target = resolve_rollout(cfg, store, rollout)
+            add_note(store, target.id, text, actor=default_actor(), at=time.time())
+        finally:
+            store.close()
+        out.print(t("note.done", lg, rollout=target.id), highlight=False)
