@@ -5,10 +5,11 @@ from __future__ import annotations
 import getpass
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from canaria.config import CanariaConfig
 from canaria.controller.clock import Clock
-from canaria.controller.events import EventSink
+from canaria.controller.events import EventSink, FanoutSink
 from canaria.controller.lock import ControllerLock
 from canaria.controller.machine import Controller
 from canaria.metrics import create_provider
@@ -36,8 +37,11 @@ class App:
     metrics: MetricsProvider
     controller: Controller
     lock: ControllerLock
+    dispatcher: Any = None  # canaria.notify.NotifyDispatcher when notifications are on
 
     async def close(self) -> None:
+        if self.dispatcher is not None:  # let queued messages go out (bounded), then stop
+            await self.dispatcher.aclose(timeout=self.config.notify.timeout + 2.0)
         await self.metrics.close()
         await self.platform.close()
         self.store.close()
@@ -53,10 +57,19 @@ def open_app(
     actor: str | None = None,
     platform: Platform | None = None,
     metrics: MetricsProvider | None = None,
+    notify: bool = False,
 ) -> App:
+    """Build the object graph. `notify=True` adds the notification dispatcher to the event sinks."""
     store = Store.for_state_dir(config.state_path)
+    dispatcher = None
+    if notify:
+        from canaria.notify.dispatcher import NotifyDispatcher
+
+        dispatcher = NotifyDispatcher(config, store, clock=clock, lang=lang)
+        sink = FanoutSink(dispatcher, sink) if sink is not None else dispatcher
     platform = platform or create_platform(config, owned=owned)
     metrics = metrics or create_provider(config, platform)
     controller = Controller(config, store, platform, metrics, clock=clock, sink=sink,
                             actor=actor or "canaria", lang=lang)
-    return App(config, store, platform, metrics, controller, ControllerLock(config.state_path, config.service))
+    return App(config, store, platform, metrics, controller, ControllerLock(config.state_path, config.service),
+               dispatcher)

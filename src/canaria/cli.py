@@ -60,7 +60,7 @@ def _with_app(config_path: Path, lang_flag: str | None, body: Callable[[App, str
     lang = _lang(lang_flag, config)
 
     async def main() -> Any:
-        application = open_app(config, lang=lang, actor=actor or default_actor())
+        application = open_app(config, lang=lang, actor=actor or default_actor(), notify=True)
         try:
             return await body(application, lang)
         finally:
@@ -88,12 +88,14 @@ def init(config: ConfigOpt = Path("canaria.yaml"), force: Annotated[bool, typer.
 
 @app.command()
 @handle_errors
-def check(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_json: JsonOpt = False) -> None:
-    """Pre-flight checklist: config, dependencies, health endpoints, metrics, rollback dry-run."""
+def check(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_json: JsonOpt = False,
+          notify_test: Annotated[bool, typer.Option("--notify-test", help="send a test message to every "
+                                                    "notification channel")] = False) -> None:
+    """Pre-flight checklist: config, dependencies, health endpoints, metrics, notifiers, rollback dry-run."""
     from canaria.preflight import run_checks
 
     async def body(application: App, lg: str) -> None:
-        lines = await run_checks(application)
+        lines = await run_checks(application, notify_test=notify_test, lang=lg)
         failed = [line for line in lines if not line.ok]
         if as_json:
             _print_json({"ok": not failed, "checks": [line.to_dict() for line in lines]})
@@ -329,6 +331,11 @@ def stop(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None) -> None
 
 
 from canaria import cli_extra  # noqa: E402,F401  (demo, simulate: registered on `app`)
+from canaria.notify.cli import register as _register_notify  # noqa: E402
+from canaria.report.cli import register as _register_report  # noqa: E402
+
+_register_report(app)
+_register_notify(app)
 
 
 def main() -> None:

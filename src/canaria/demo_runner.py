@@ -56,7 +56,7 @@ def demo_config(state_dir: Path, scenario: str, *, lang: str) -> dict[str, Any]:
             {"traffic": 100, "hold": "4s"},
         ]},
         "analysis": {"interval": "2s", "min_requests": 8, "max_hold_extension": "20s"},
-        "report": {"every": "6s"},
+        "report": {"every": "6s", "dir": str(Path.cwd() / ".canaria" / "demo-reports")},
     }
 
 
@@ -64,7 +64,7 @@ async def _run(config: CanariaConfig, *, lang: str, rps: float, auto_approve: bo
                max_seconds: float) -> RunOutcome:
     from canaria.demo.load import generate_load
 
-    application = open_app(config, owned=True, lang=lang, actor="demo")
+    application = open_app(config, owned=True, lang=lang, actor="demo", notify=True)
     public = f"http://{config.gateway.listen}"
     stop = asyncio.Event()
     load_task: asyncio.Task[Any] | None = None

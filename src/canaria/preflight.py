@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+import time
 import shlex
 import shutil
 from dataclasses import dataclass
 
-from canaria.app import App
+from canaria.app import App, default_actor
 from canaria.config import UpstreamConfig, parse_address
 from canaria.errors import PortInUseError
 from canaria.platforms.base import Variant
@@ -64,7 +65,16 @@ async def _variant_checks(app: App, variant: Variant) -> list[CheckLine]:
     return lines
 
 
-async def run_checks(app: App) -> list[CheckLine]:
+async def run_checks(app: App, *, notify_test: bool = False, lang: str = "en") -> list[CheckLine]:
+    """Every line of the checklist; the result is recorded (event `preflight`) for the deployment record."""
+    lines = await _checks(app, notify_test=notify_test, lang=lang)
+    app.store.add_event("preflight", at=time.time(), actor=default_actor(), severity="info",
+                        message=f"{sum(1 for x in lines if x.ok)}/{len(lines)} pre-flight checks passed",
+                        data={"service": app.config.service, "checks": [x.to_dict() for x in lines]})
+    return lines
+
+
+async def _checks(app: App, *, notify_test: bool, lang: str) -> list[CheckLine]:
     config = app.config
     lines = [CheckLine("config", True, f"{config.source_path or 'in memory'}: valid, service {config.service}")]
     missing = [m for m in _MODULES if importlib.util.find_spec(m) is None]
@@ -86,6 +96,15 @@ async def run_checks(app: App) -> list[CheckLine]:
                 lines.append(CheckLine(label, True, f"{address} free (the gateway starts with run/enable-canary)"))
             except PortInUseError as exc:
                 lines.append(CheckLine(label, False, str(exc)))
+    channels = config.notify.channels
+    if notify_test:
+        from canaria.notify import send_test
+
+        for name, ok, detail in await send_test(config, lang):
+            lines.append(CheckLine(f"notify: {name}", ok, detail))
+    elif channels:
+        lines.append(CheckLine("notify", True, f"{len(channels)} channel(s) configured "
+                               "(`--notify-test` sends a test message to each)"))
     steps = app.platform.rollback_plan()
     lines.append(CheckLine("rollback --dry-run", bool(steps), " → ".join(steps)))
     return lines

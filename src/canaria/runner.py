@@ -10,7 +10,8 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from canaria.app import App
@@ -29,6 +30,7 @@ class RunOutcome:
     exit_code: int
     summary: dict[str, Any]
     message: str
+    reports: list[Path] = field(default_factory=list)
 
 
 def exit_code_for(rollout: Rollout | None, *, interrupted: bool = False) -> int:
@@ -89,12 +91,30 @@ async def drive(
         app.lock.release()
     rollout = app.store.get_rollout(rollout.id) if rollout else app.store.latest_rollout(app.config.service)
     summary = run_summary(app.store, rollout, app.config) if rollout else {}
+    reports: list[Path] = []
+    if rollout is not None and not rollout.active:
+        reports = write_report_safely(app, rollout.id, lang)
+        if reports:
+            summary["report"] = str(reports[0])
     return RunOutcome(rollout, exit_code_for(rollout, interrupted=interrupted), summary,
-                      outcome_message(rollout, lang))
+                      outcome_message(rollout, lang), reports)
+
+
+def write_report_safely(app: App, rollout_id: str, lang: str) -> list[Path]:
+    """The deployment record when a rollout ends; a failure to write it never changes the outcome."""
+    from canaria.report import write_report
+
+    try:
+        return write_report(app.config, app.store, rollout_id, lang=lang)
+    except Exception as exc:  # noqa: BLE001
+        print(f"warning: could not write the deployment report: {exc}", file=sys.stderr)
+        return []
 
 
 def print_final(outcome: RunOutcome, *, as_json: bool) -> None:
     """The outcome line for people (stderr under --json), then the JSON object as stdout's last line."""
     print(outcome.message, file=sys.stderr if as_json else sys.stdout, flush=True)
+    for path in outcome.reports[:1]:
+        print(f"report: {path}", file=sys.stderr if as_json else sys.stdout, flush=True)
     if as_json:
         print(json.dumps(outcome.summary, ensure_ascii=False), flush=True)
