@@ -106,3 +106,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "promote.done": "다음 단계: {phase}, {traffic}%.",
     },
 }
+
+from canaria.i18n.messages_web import merge_into as _merge_web
+
+_merge_web(MESSAGES)
