@@ -334,8 +334,11 @@ from canaria import cli_extra  # noqa: E402,F401  (demo, simulate: registered on
 from canaria.notify.cli import register as _register_notify  # noqa: E402
 from canaria.report.cli import register as _register_report  # noqa: E402
 
+from canaria.web.cli import register as _register_web  # noqa: E402
+
 _register_report(app)
 _register_notify(app)
+_register_web(app)
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from canaria.durations import Duration
 from canaria.errors import ConfigError
 from canaria.notify.config import NotifyConfig
+from canaria.web.config import DashboardConfig
 
 __all__ = [
     "CanariaConfig",
@@ -274,6 +275,7 @@ class CanariaConfig(_Model):
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
     #: where the file was loaded from; relative paths (state_dir, cwd) are resolved against its folder
     source_path: str | None = Field(default=None, exclude=True)
 

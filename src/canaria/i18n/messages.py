@@ -109,4 +109,8 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 from canaria.i18n.messages_notify import NOTIFY_MESSAGES
 
-for _lang, _table in NOTIFY_MESSAGES.items(): MESSAGES[_lang].update(_table)
+for _lang, _table in NOTIFY_MESSAGES.items():
+    MESSAGES[_lang].update(_table)
+from canaria.i18n.messages_web import merge_into as _merge_web
+
+_merge_web(MESSAGES)

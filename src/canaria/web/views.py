@@ -1,0 +1,69 @@
+"""The JSON the API and the stream send, built from the store. One place, so REST and SSE agree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from canaria.analysis.window import Window
+from canaria.config import CanariaConfig
+from canaria.i18n import LANGS
+from canaria.i18n.messages import MESSAGES
+from canaria.status_view import status_dict
+from canaria.store import Event, Rollout, Store, StoredVerdict
+from canaria.web.reports import ReportIndex
+
+__all__ = ["SNAPSHOT_EVENTS", "event_json", "rollout_json", "snapshot", "verdict_json", "window_json"]
+
+SNAPSHOT_EVENTS = 300
+
+
+def rollout_json(rollout: Rollout, reports: ReportIndex | None = None) -> dict[str, Any]:
+    out = rollout.to_dict()
+    out["reports"] = reports.for_rollout(rollout.id) if reports else []
+    return out
+
+
+def window_json(index: int, window: Window) -> dict[str, Any]:
+    duration = window.duration_s
+    return {"index": index, "start": window.start, "end": window.end, "duration_s": round(duration, 3),
+            "canary_weight": window.canary_weight, "stage_index": window.stage_index,
+            "control": window.control.summary(duration), "canary": window.canary.summary(duration)}
+
+
+def _reason_text(reason: dict[str, Any]) -> dict[str, str]:
+    text = {}
+    for lang in LANGS:
+        template = MESSAGES.get(lang, {}).get(reason.get("key") or "")
+        rendered = reason.get("message", "")
+        if template:
+            try:
+                rendered = template.format(**reason.get("params", {}))
+            except (KeyError, IndexError, ValueError):
+                pass
+        text[lang] = rendered
+    return text
+
+
+def verdict_json(stored: StoredVerdict) -> dict[str, Any]:
+    out = {"id": stored.id, **stored.to_dict()}
+    out["reasons"] = [{**r, "text": _reason_text(r)} for r in out["reasons"]]
+    return out
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    return event.to_dict()
+
+
+def snapshot(config: CanariaConfig, store: Store, rollout: Rollout | None, *, now: float,
+             reports: ReportIndex | None = None) -> dict[str, Any]:
+    if rollout is None:
+        return {"rollout": None, "status": status_dict(config, store, None, now=now), "windows": [],
+                "verdicts": [], "events": []}
+    events = store.events(rollout.id)
+    return {
+        "rollout": rollout_json(rollout, reports),
+        "status": status_dict(config, store, rollout, now=now),
+        "windows": [window_json(i, w) for i, w in enumerate(store.windows(rollout.id))],
+        "verdicts": [verdict_json(v) for v in store.verdicts(rollout.id)],
+        "events": [event_json(e) for e in events[-SNAPSHOT_EVENTS:]],
+    }

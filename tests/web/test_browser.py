@@ -1,0 +1,193 @@
+"""The dashboard in Debian's chromium (Playwright), on a rollout the real Controller drives in the same
+event loop with a real clock: live numbers change without a reload, Approve at the gate advances the stage,
+Rollback rolls back, and without a token the buttons fail with a clear message and change nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+import pytest
+
+from canaria.web import DashboardServer, shared_operator_factory
+from tests.conftest import require_binary
+from tests.web.helpers import TOKEN, make_config, open_fake_app, rolled_back_rollout
+
+pytestmark = pytest.mark.integration
+
+STAGES = """    - {traffic: 5, hold: 1.2s}
+    - {traffic: 30, hold: 10m, approval: required}
+    - {traffic: 100, hold: 0}"""
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+async def _click_action(page, action: str, *, token: str | None, reason: str = "") -> None:
+    """Click a button, give the token if asked (None: asked and left empty), confirm with a reason."""
+    await page.get_by_test_id(f"btn-{action}").click()
+    if token is not None or await page.get_by_test_id("token-input").is_visible():
+        await page.get_by_test_id("token-input").fill(token or "")
+        await page.get_by_test_id("modal-ok").click()
+    await page.get_by_test_id("reason-input").wait_for(state="visible")
+    await page.get_by_test_id("reason-input").fill(reason)
+    await page.get_by_test_id("modal-ok").click()
+
+
+async def test_dashboard_in_a_real_browser(tmp_path: Path, artifacts_dir: Path) -> None:
+    chromium = require_binary("chromium", "/usr/bin/chromium")
+    from playwright.async_api import async_playwright, expect
+
+    config = make_config(tmp_path, stages=STAGES, interval="0.3s")
+    past = await rolled_back_rollout(config)  # history, with a report to link to
+    config.reports_path.mkdir(parents=True)
+    (config.reports_path / f"{past}.md").write_text(f"# Deployment record {past}\n", encoding="utf-8")
+
+    app = open_fake_app(config)  # real SystemClock: the controller ticks every 0.3 s
+    run = asyncio.create_task(app.controller.run())
+    server = DashboardServer(config, listen="127.0.0.1:0", store=app.store, poll_interval=0.2,
+                             operator_factory=shared_operator_factory(app.controller))
+    url = await server.start()
+    shots = artifacts_dir
+    try:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+            try:
+                page = await browser.new_page(viewport={"width": 1440, "height": 1900})
+                console_errors: list[str] = []
+                page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+                page.on("pageerror", lambda e: console_errors.append(str(e)))
+                await page.goto(url)
+                await expect(page.get_by_test_id("conn")).to_have_attribute("data-state", "live")
+                load_id = await page.evaluate("window.__canariaLoadId")
+
+                # the split and live numbers, changing without a reload
+                await expect(page.get_by_test_id("split-canary")).to_have_text("5%")
+                await expect(page.get_by_test_id("split-control")).to_have_text("95%")
+                total = page.get_by_test_id("live-canary-total")
+                await expect(total).not_to_have_text("–")
+                first_total = await total.text_content()
+                first_p95 = await page.get_by_test_id("live-canary-p95").text_content()
+                await expect(total).not_to_have_text(first_total or "", timeout=5000)
+                assert int(await total.text_content() or 0) > int(first_total or 0)
+                await expect(page.get_by_test_id("live-canary-p95")).to_contain_text(" ms")
+                await expect(page.get_by_test_id("custom-metric")).to_have_value("recommendation_latency_ms")
+                assert await page.locator("#chart-latency path.line").count() == 6
+                assert await page.locator("#chart-errors path.line").count() == 2
+                assert first_p95
+                await page.screenshot(path=str(shots / "web-01-live.png"), full_page=True)
+
+                # the approval gate
+                phase = page.get_by_test_id("phase")
+                await expect(phase).to_have_attribute("data-phase", "awaiting_approval", timeout=15000)
+                await expect(page.get_by_test_id("btn-approve")).to_have_class("act suggested")
+                rid = app.controller.active().id
+                await page.screenshot(path=str(shots / "web-02-approval-gate.png"), full_page=True)
+
+                # without a token: a clear message, nothing changes
+                await _click_action(page, "approve", token=None)
+                message = page.get_by_test_id("message")
+                await expect(message).to_contain_text("A token is required")
+                await expect(message).to_contain_text("Nothing was changed")
+                await expect(message).to_have_attribute("data-kind", "error")
+                assert app.store.get_rollout(rid).phase == "awaiting_approval"
+                assert not app.store.events(rid, kinds=("approved",))
+                await page.screenshot(path=str(shots / "web-03-no-token.png"), full_page=True)
+                await page.get_by_test_id("message").evaluate("node => { node.textContent = ''; }")
+                await _click_action(page, "rollback", token=None, reason="no token, no rollback")
+                await expect(message).to_contain_text("A token is required")
+                assert app.store.get_rollout(rid).phase == "awaiting_approval"
+                assert not app.store.events(rid, kinds=("rollback_started",))
+                # a wrong token: rejected, nothing changes
+                await _click_action(page, "approve", token="not-the-token-123")
+                await expect(message).to_contain_text("The token was rejected")
+                assert app.store.get_rollout(rid).phase == "awaiting_approval"
+
+                # Approve with the token advances the stage, recorded as lubit
+                await _click_action(page, "approve", token=TOKEN, reason="final approver: GO")
+                await expect(message).to_contain_text("done by lubit")
+                await expect(page.get_by_test_id("split-canary")).to_have_text("30%")
+                await expect(phase).to_have_attribute("data-phase", "progressing")
+                await expect(page.get_by_test_id("stage")).to_contain_text("2 of 3")
+                approved = app.store.events(rid, kinds=("approved",))
+                assert [(e.actor, e.message) for e in approved] == [("lubit", "final approver: GO")]
+                await expect(page.get_by_test_id("who")).to_contain_text("lubit")
+                await expect(page.get_by_test_id("events").locator("li[data-kind=approved]")).to_have_count(1)
+                await page.screenshot(path=str(shots / "web-04-approved.png"), full_page=True)
+
+                # an illegal action: 409, clear message, nothing changes (token remembered: no prompt)
+                before = app.store.get_rollout(rid)
+                await _click_action(page, "resume", token=None)
+                await expect(message).to_contain_text("(409)")
+                await expect(message).to_contain_text("only possible when paused")
+                after = app.store.get_rollout(rid)
+                assert (after.phase, after.traffic) == (before.phase, before.traffic) == ("progressing", 30)
+
+                # Rollback rolls back and the page shows it
+                await _click_action(page, "rollback", token=None, reason="P95 creeping up")
+                await expect(phase).to_have_attribute("data-phase", "rolled_back")
+                await expect(page.get_by_test_id("split-canary")).to_have_text("0%")
+                await expect(page.get_by_test_id("btn-rollback")).to_be_disabled()
+                final = app.store.get_rollout(rid)
+                assert (final.phase, final.reason, final.outcome) == ("rolled_back", "P95 creeping up", "aborted")
+                assert app.store.events(rid, kinds=("rollback_started",))[-1].actor == "lubit"
+                await expect(page.get_by_test_id("events").locator("li[data-kind=rollback_finished]")).to_have_count(1)
+
+                # history with links to the reports
+                history = page.get_by_test_id("history")
+                await expect(history.locator("tbody tr")).to_have_count(2)
+                link = history.locator(f"a[href='/reports/{past}.md']")
+                await expect(link).to_have_count(1)
+                report = await page.request.get(url.rstrip("/") + f"/reports/{past}.md")
+                assert report.ok and f"Deployment record {past}" in await report.text()
+                await page.screenshot(path=str(shots / "web-05-rolled-back.png"), full_page=True)
+
+                # Korean
+                await page.click("#lang-ko")
+                await expect(page.get_by_test_id("btn-approve")).to_have_text("승인")
+                await expect(phase).to_have_text("롤백 완료")
+                await page.screenshot(path=str(shots / "web-06-korean.png"), full_page=True)
+
+                assert await page.evaluate("window.__canariaLoadId") == load_id  # never reloaded
+                assert not [e for e in console_errors if "401" not in e and "409" not in e], console_errors
+            finally:
+                await browser.close()
+    finally:
+        await server.stop()
+        run.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await run
+        await app.close()
+
+
+async def test_a_read_protected_dashboard_asks_for_a_token_first(tmp_path: Path, artifacts_dir: Path) -> None:
+    chromium = require_binary("chromium", "/usr/bin/chromium")
+    from playwright.async_api import async_playwright, expect
+
+    from tests.web.helpers import READ_TOKEN
+
+    config = make_config(tmp_path)
+    past = await rolled_back_rollout(config)
+    config.reports_path.mkdir(parents=True)
+    (config.reports_path / f"{past}.md").write_text("# the record\n", encoding="utf-8")
+    async with DashboardServer(config, listen="127.0.0.1:0", read_token_required=True) as server, \
+            async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 1280, "height": 900})
+            await page.goto(server.url)
+            await expect(page.get_by_test_id("token-input")).to_be_visible()
+            await expect(page.get_by_test_id("phase")).to_have_text("–")  # nothing shown before the token
+            await page.get_by_test_id("token-input").fill(READ_TOKEN)
+            await page.get_by_test_id("modal-ok").click()
+            await expect(page.get_by_test_id("conn")).to_have_attribute("data-state", "live")
+            await expect(page.get_by_test_id("phase")).to_have_attribute("data-phase", "rolled_back")
+            link = page.get_by_test_id("history").locator("a").first
+            href = await link.get_attribute("href")
+            assert href and "?ticket=" in href  # a plain link works without the header, for 10 minutes
+            report = await page.request.get(server.url.rstrip("/") + href)
+            assert await report.text() == "# the record\n"
+            assert (await page.request.get(server.url + f"reports/{past}.md")).status == 401
+            await page.screenshot(path=str(artifacts_dir / "web-07-read-protected.png"))
+        finally:
+            await browser.close()
