@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass
 import secrets
 import shutil
 import sys
@@ -60,15 +61,31 @@ def demo_config(state_dir: Path, scenario: str, *, lang: str) -> dict[str, Any]:
     }
 
 
+@dataclass
+class DashboardOptions:
+    listen: str = "127.0.0.1:8080"
+    token: str = ""
+    linger: bool = False  # keep the page up after the rollout ends, until Ctrl-C
+
+
 async def _run(config: CanariaConfig, *, lang: str, rps: float, auto_approve: bool, live: bool | None,
-               max_seconds: float) -> RunOutcome:
+               max_seconds: float, dashboard: DashboardOptions | None = None) -> RunOutcome:
     from canaria.demo.load import generate_load
 
     application = open_app(config, owned=True, lang=lang, actor="demo", notify=True)
     public = f"http://{config.gateway.listen}"
     stop = asyncio.Event()
     load_task: asyncio.Task[Any] | None = None
+    server: Any = None
     try:
+        if dashboard is not None:
+            from canaria.web import DashboardServer, shared_operator_factory
+
+            server = DashboardServer(config, listen=dashboard.listen, lang=lang, store=application.store,
+                                     operator_factory=shared_operator_factory(application.controller),
+                                     tokens={"final-approver": dashboard.token})
+            url = await server.start()
+            print(f"dashboard: {url}  (token for actions: {dashboard.token})", file=sys.stderr, flush=True)
         await application.platform.ensure_stable()
         load_task = asyncio.create_task(generate_load(public, rps=rps, duration_s=max_seconds,
                                                       max_requests=int(rps * max_seconds), stop=stop))
@@ -84,9 +101,16 @@ async def _run(config: CanariaConfig, *, lang: str, rps: float, auto_approve: bo
         with RolloutView(config, application.store, lang=lang, live=live, extra_lines=lines) as view:
             outcome = await asyncio.wait_for(drive(application, lang=lang, view=view, on_tick=on_tick),
                                              timeout=max_seconds)
+        if server is not None and dashboard is not None and dashboard.linger:
+            print(f"the rollout has ended; the dashboard stays up at {server.url} — Ctrl-C to exit",
+                  file=sys.stderr, flush=True)
+            stop.set()
+            await server.wait()
         return outcome
     finally:
         stop.set()
+        if server is not None:
+            await server.stop()
         if load_task is not None:
             load_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -96,14 +120,20 @@ async def _run(config: CanariaConfig, *, lang: str, rps: float, auto_approve: bo
 
 
 def run_demo(scenario: str, *, lang: str, rps: float = 120.0, auto_approve: bool = True, live: bool | None = None,
-             keep_state: bool = False, max_seconds: float = 170.0) -> RunOutcome:
+             keep_state: bool = False, max_seconds: float = 170.0,
+             dashboard: DashboardOptions | None = None) -> RunOutcome:
     state_dir = Path(tempfile.mkdtemp(prefix="canaria-demo-"))
     try:
         config_file = state_dir / "canaria.yaml"
         config_file.write_text(yaml.safe_dump(demo_config(state_dir, scenario, lang=lang), sort_keys=False))
         config = load_config(config_file)
-        return asyncio.run(_run(config, lang=lang, rps=rps, auto_approve=auto_approve, live=live,
-                                max_seconds=max_seconds))
+        try:
+            return asyncio.run(_run(config, lang=lang, rps=rps, auto_approve=auto_approve, live=live,
+                                    max_seconds=max_seconds, dashboard=dashboard))
+        except KeyboardInterrupt:
+            from canaria.runner import RunOutcome as Outcome
+
+            return Outcome(None, 4, {}, "demo stopped (Ctrl-C); everything it started is stopped")
     finally:
         if keep_state:
             print(f"demo state kept in {state_dir}", file=sys.stderr)
