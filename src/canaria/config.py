@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from canaria.durations import Duration
 from canaria.errors import ConfigError
+from canaria.metrics.prometheus_config import PrometheusConfig
+from canaria.observability.config import ObservabilityConfig
 
 __all__ = [
     "CanariaConfig",
@@ -253,7 +255,15 @@ class AnalysisConfig(_Model):
 
 
 class MetricsConfig(_Model):
-    provider: Literal["builtin"] = "builtin"
+    provider: Literal["builtin", "prometheus"] = "builtin"
+    prometheus: PrometheusConfig | None = None
+
+    @model_validator(mode="after")
+    def _provider_section(self) -> MetricsConfig:
+        if self.provider == "prometheus" and self.prometheus is None:
+            raise ValueError("provider is prometheus but `metrics.prometheus` is missing; "
+                             "add it with at least `url: http://HOST:9090`")
+        return self
 
 
 class ReportConfig(_Model):
@@ -272,6 +282,7 @@ class CanariaConfig(_Model):
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
     #: where the file was loaded from; relative paths (state_dir, cwd) are resolved against its folder
     source_path: str | None = Field(default=None, exclude=True)
 
