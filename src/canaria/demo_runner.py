@@ -43,9 +43,9 @@ def demo_config(state_dir: Path, scenario: str, *, lang: str) -> dict[str, Any]:
         "platform": {
             "kind": "local",
             "stable": {"command": f"{service} --port {ports[0]} --version v1", "port": ports[0],
-                       "memory_limit": "256MB", "startup_timeout": "30s"},
+                       "memory_limit": "128MB", "startup_timeout": "30s"},
             "canary": {"command": f"{service} --port {ports[1]} --version v2 --fault {fault}", "port": ports[1],
-                       "memory_limit": "256MB", "startup_timeout": "30s"},
+                       "memory_limit": "128MB", "startup_timeout": "30s"},
         },
         "gateway": {"listen": f"127.0.0.1:{ports[2]}", "admin_listen": f"127.0.0.1:{ports[3]}",
                     "admin_token": secrets.token_urlsafe(16), "sticky": None},

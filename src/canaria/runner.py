@@ -94,7 +94,7 @@ async def drive(
 
 
 def print_final(outcome: RunOutcome, *, as_json: bool) -> None:
+    """The outcome line for people (stderr under --json), then the JSON object as stdout's last line."""
+    print(outcome.message, file=sys.stderr if as_json else sys.stdout, flush=True)
     if as_json:
         print(json.dumps(outcome.summary, ensure_ascii=False), flush=True)
-    else:
-        print(outcome.message, file=sys.stderr if as_json else sys.stdout, flush=True)

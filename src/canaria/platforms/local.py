@@ -138,6 +138,9 @@ class LocalPlatform(Platform):
 
     # ------------------------------------------------------------ Platform
     async def ensure_stable(self) -> None:
+        if not await self.gateway.alive():  # check every port before starting anything: all or nothing
+            for address in (self.config.gateway.listen, self.config.gateway.admin_listen):
+                ensure_port_free(*parse_address(address))
         await self._ensure_process("stable", self.config.platform.stable)
         await self._ensure_gateway()
         stable_url = self._upstream_url("stable")
