@@ -18,6 +18,9 @@ class ObservabilityConfig(BaseModel):
     metrics_listen: str | None = None
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
+    #: write log lines to this file (relative to canaria.yaml's folder) instead of stderr, e.g. to keep
+    #: `canaria run`'s live view clean while a log shipper tails the file
+    log_file: str | None = None
     #: Google Cloud project id: JSON lines then carry `logging.googleapis.com/trace` so Cloud Logging
     #: groups a rollout's events under one trace
     gcp_project: str | None = None

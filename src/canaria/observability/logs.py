@@ -14,6 +14,7 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from canaria.observability.config import ObservabilityConfig
@@ -21,7 +22,7 @@ from canaria.observability.config import ObservabilityConfig
 if TYPE_CHECKING:
     from canaria.store import Event, Rollout
 
-__all__ = ["JsonFormatter", "TextFormatter", "LoggingSink", "configure_logging", "trace_id_for", "LOGGER"]
+__all__ = ["LOGGER", "JsonFormatter", "LoggingSink", "TextFormatter", "configure_logging", "trace_id_for"]
 
 LOGGER = "canaria"
 _EVENT_LOGGER = "canaria.events"
@@ -104,14 +105,25 @@ class TextFormatter(logging.Formatter):
 
 
 def configure_logging(config: ObservabilityConfig | None = None, *, service: str | None = None,
-                      stream: IO[str] | None = None) -> logging.Logger:
-    """Install one handler on the `canaria` logger (replacing one installed before) and return the logger."""
+                      stream: IO[str] | None = None, base_dir: Path | None = None) -> logging.Logger:
+    """Install one handler on the `canaria` logger (replacing one installed before) and return the logger.
+
+    Output goes to `stream`, else to `config.log_file` (relative to `base_dir`), else to stderr.
+    """
     config = config or ObservabilityConfig()
     logger = logging.getLogger(LOGGER)
-    for handler in list(logger.handlers):
-        if getattr(handler, _HANDLER_MARK, False):
-            logger.removeHandler(handler)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    for old in list(logger.handlers):
+        if getattr(old, _HANDLER_MARK, False):
+            logger.removeHandler(old)
+            old.close()
+    handler: logging.Handler
+    if stream is None and config.log_file:
+        path = Path(config.log_file)
+        path = path if path.is_absolute() or base_dir is None else base_dir / path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
+    else:
+        handler = logging.StreamHandler(stream or sys.stderr)
     setattr(handler, _HANDLER_MARK, True)
     formatter: logging.Formatter = (JsonFormatter(gcp_project=config.gcp_project, service=service)
                                     if config.log_format == "json" else TextFormatter())

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from canaria.controller.machine import Controller, TickResult
     from canaria.store import Event, Rollout
 
-__all__ = ["ControllerMetrics", "MetricsSink", "EVENT_KINDS", "DECISIONS", "attach"]
+__all__ = ["DECISIONS", "EVENT_KINDS", "ControllerMetrics", "MetricsSink", "attach"]
 
 DECISIONS = ("GO", "OBSERVE", "NO-GO")
 EVENT_KINDS = (
@@ -49,8 +49,11 @@ def _check_labels(rules: Iterable[GuardrailConfig]) -> list[tuple[str, Guardrail
 
 
 class ControllerMetrics:
-    def __init__(self, config: CanariaConfig, *, registry: CollectorRegistry | None = None) -> None:
+    def __init__(self, config: CanariaConfig, *, registry: CollectorRegistry | None = None,
+                 channels: Iterable[str] = ()) -> None:
+        """`channels`: the configured notification channels, whose counters start at zero."""
         self.service = config.service
+        self.channels = tuple(channels)
         self.stage_count = len(config.plan.stages)
         self.min_requests = config.analysis.min_requests
         self.checks = _check_labels(config.guardrails)
@@ -110,6 +113,9 @@ class ControllerMetrics:
         self.promotions.labels(svc)
         self.errors.labels(svc)
         self.tick_duration.labels(svc)
+        for channel in self.channels:
+            for result in ("sent", "failed"):
+                self.notifications.labels(svc, channel, result)
         for label, rule in self.checks:
             self.check_threshold.labels(svc, label).set(rule.max)
             self.breach_limit.labels(svc, label).set(rule.consecutive)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import threading
+from typing import Self
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, start_http_server
@@ -30,7 +31,7 @@ class MetricsServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}/metrics"
 
-    def start(self) -> MetricsServer:
+    def start(self) -> Self:
         try:
             server, thread = start_http_server(self.port, addr=self.host, registry=self.registry)
         except OSError as exc:
@@ -50,7 +51,7 @@ class MetricsServer:
             self._thread.join(timeout=5)
         self._server = self._thread = None
 
-    def __enter__(self) -> MetricsServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
