@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from canaria.analysis.window import VariantWindow, Window
-from canaria.errors import MetricsError
+from canaria.errors import ConfigError, MetricsError
 from canaria.histogram import LatencyHistogram
 from canaria.metrics.base import MetricsProvider, ProviderCheck
 from canaria.metrics.prometheus_api import PrometheusAPI, Sample
@@ -45,8 +45,6 @@ class PrometheusMetricsProvider(MetricsProvider):
     def __init__(self, config: CanariaConfig, platform: Platform | None = None, *,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         if config.metrics.prometheus is None:
-            from canaria.errors import ConfigError
-
             raise ConfigError("provider is prometheus but the section is missing", field="metrics.prometheus")
         self.config = config
         self.platform = platform
