@@ -17,6 +17,8 @@ from canaria.durations import Duration
 from canaria.errors import ConfigError
 from canaria.notify.config import NotifyConfig
 from canaria.web.config import DashboardConfig
+from canaria.metrics.prometheus_config import PrometheusConfig
+from canaria.observability.config import ObservabilityConfig
 
 __all__ = [
     "CanariaConfig",
@@ -255,7 +257,15 @@ class AnalysisConfig(_Model):
 
 
 class MetricsConfig(_Model):
-    provider: Literal["builtin"] = "builtin"
+    provider: Literal["builtin", "prometheus"] = "builtin"
+    prometheus: PrometheusConfig | None = None
+
+    @model_validator(mode="after")
+    def _provider_section(self) -> MetricsConfig:
+        if self.provider == "prometheus" and self.prometheus is None:
+            raise ValueError("provider is prometheus but `metrics.prometheus` is missing; "
+                             "add it with at least `url: http://HOST:9090`")
+        return self
 
 
 class ReportConfig(_Model):
@@ -276,6 +286,7 @@ class CanariaConfig(_Model):
     report: ReportConfig = Field(default_factory=ReportConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
+    observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
     #: where the file was loaded from; relative paths (state_dir, cwd) are resolved against its folder
     source_path: str | None = Field(default=None, exclude=True)
 

@@ -16,4 +16,8 @@ def create_provider(config: CanariaConfig, platform: Platform) -> MetricsProvide
         from canaria.metrics.builtin import BuiltinMetricsProvider
 
         return BuiltinMetricsProvider(config, platform)
+    if config.metrics.provider == "prometheus":
+        from canaria.metrics.prometheus import PrometheusMetricsProvider
+
+        return PrometheusMetricsProvider(config, platform)
     raise ValueError(f"unknown metrics provider {config.metrics.provider}")
