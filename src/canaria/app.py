@@ -38,8 +38,22 @@ class App:
     controller: Controller
     lock: ControllerLock
     dispatcher: Any = None  # canaria.notify.NotifyDispatcher when notifications are on
+    observability: Any = None  # canaria.observability.setup.Observability once observe() ran
+
+    def observe(self) -> Any:
+        """Structured logs, canaria's own metrics and their /metrics endpoint (observability config)."""
+        from canaria.observability.setup import observe
+
+        channels = list(self.config.notify.channels) if self.dispatcher is not None else []
+        obs = observe(self.controller, self.config, channels=channels)
+        if self.dispatcher is not None:
+            self.dispatcher.on_delivery = lambda channel, ok: obs.metrics.record_notification(channel, ok=ok)
+        self.observability = obs
+        return obs
 
     async def close(self) -> None:
+        if getattr(self, "observability", None) is not None:
+            self.observability.close()
         if self.dispatcher is not None:  # let queued messages go out (bounded), then stop
             await self.dispatcher.aclose(timeout=self.config.notify.timeout + 2.0)
         await self.metrics.close()

@@ -306,6 +306,7 @@ def run(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_json:
     from canaria.view import RolloutView
 
     async def body(application: App, lg: str) -> int:
+        application.observe()
         with RolloutView(application.config, application.store, lang=lg) as view:
             outcome = await drive(application, lang=lg, view=view)
         print_final(outcome, as_json=as_json)

@@ -244,6 +244,9 @@ class AnalysisConfig(_Model):
     min_requests: int = Field(default=10, ge=0)
     no_data: Literal["observe", "fail", "pass"] = "observe"
     max_hold_extension: Duration = 1800.0
+    #: the fail-safe when metrics cannot be read (Prometheus down): hold, then this after N failed checks
+    on_metrics_error: Literal["pause", "rollback"] = "pause"
+    max_metrics_errors: int = Field(default=3, ge=1)
     score: ScoreConfig = Field(default_factory=ScoreConfig)
     compare: CompareConfig = Field(default_factory=CompareConfig)
     trend: TrendConfig = Field(default_factory=TrendConfig)

@@ -73,6 +73,7 @@ async def _run(config: CanariaConfig, *, lang: str, rps: float, auto_approve: bo
     from canaria.demo.load import generate_load
 
     application = open_app(config, owned=True, lang=lang, actor="demo", notify=True)
+    application.observe()
     public = f"http://{config.gateway.listen}"
     stop = asyncio.Event()
     load_task: asyncio.Task[Any] | None = None

@@ -83,10 +83,14 @@ async def _checks(app: App, *, notify_test: bool, lang: str) -> list[CheckLine]:
     for variant in ("stable", "canary"):
         lines.extend(await _variant_checks(app, variant))  # type: ignore[arg-type]
     gateway_up = await app.platform.gateway.alive() if hasattr(app.platform, "gateway") else False
-    if gateway_up:
-        lines.append(CheckLine("gateway", True, f"admin API answers on {config.gateway.admin_listen}"))
+    if config.metrics.provider != "builtin":  # an outside metrics engine answers whether the gateway runs or not
         for check in await app.metrics.check():
             lines.append(CheckLine(check.name, check.ok, check.detail))
+    if gateway_up:
+        lines.append(CheckLine("gateway", True, f"admin API answers on {config.gateway.admin_listen}"))
+        if config.metrics.provider == "builtin":
+            for check in await app.metrics.check():
+                lines.append(CheckLine(check.name, check.ok, check.detail))
     else:
         for label, address in (("gateway public port", config.gateway.listen),
                                ("gateway admin port", config.gateway.admin_listen)):

@@ -178,3 +178,27 @@ async def test_status_report_recorded_every_report_interval(tmp_path: Path) -> N
     assert len(reports) == 6
     assert "score" in reports[0].message and "Next check" in reports[0].message
     await app.close()
+
+
+class BrokenMetrics(FakeMetrics):
+    async def read_window(self, **kwargs):  # type: ignore[override]
+        from canaria.errors import MetricsError
+
+        raise MetricsError("Prometheus at http://127.0.0.1:9 is unreachable")
+
+
+@pytest.mark.parametrize(("policy", "phase"), [("pause", "paused"), ("rollback", "rolled_back")])
+async def test_metrics_outage_holds_then_applies_the_fail_safe(tmp_path: Path, policy: str, phase: str) -> None:
+    config = parse_config(CONFIG.format(state=tmp_path / "state"))
+    config.analysis.on_metrics_error = policy  # type: ignore[assignment]
+    platform = FakePlatform()
+    app = open_app(config, clock=FakeClock(), platform=platform, metrics=BrokenMetrics(healthy))
+    await app.controller.start()
+    for _ in range(2):
+        result = await app.controller.tick()
+        assert result is not None and result.rollout.phase == "progressing" and platform.weight == 5
+    result = await app.controller.tick()
+    assert result is not None and result.rollout.phase == phase
+    assert "promote" not in platform.calls
+    assert "metrics unavailable on 3 consecutive checks" in (result.rollout.reason or "")
+    await app.close()

@@ -322,17 +322,20 @@ async def test_prometheus_down_mid_rollout_holds_and_never_promotes(stack: Stack
                 await app.metrics.read_window(start=time.time() - 5, end=time.time(), stage_index=0,
                                               canary_weight=20)
             clock.advance(4000)  # the hold is over: a readable good window would now promote
-            for _ in range(4):
+            limit = config.analysis.max_metrics_errors  # hold, then the fail-safe (default: pause)
+            for tick in range(limit + 1):
                 result = await app.controller.tick()
                 assert result is not None and result.action == "error"
-                assert result.rollout.phase == "progressing" and result.rollout.traffic == 20
+                expected = "progressing" if tick < limit - 1 else "paused"
+                assert result.rollout.phase == expected and result.rollout.traffic == 20
                 clock.advance(2)
             errors = app.store.events(rollout.id, kinds=("controller_error",))
-            assert len(errors) == 4
+            assert len(errors) == limit + 1
             assert all(f"Prometheus at {prom.url} is unreachable" in e.message for e in errors)
             assert "promote" not in platform.calls and platform.weight == 20
             latest = app.store.get_rollout(rollout.id)
-            assert latest is not None and latest.phase == "progressing" and latest.outcome is None
+            assert latest is not None and latest.phase == "paused" and latest.outcome is None
+            assert "metrics unavailable on 3 consecutive checks" in (latest.reason or "")
         finally:
             await app.close()
     finally:

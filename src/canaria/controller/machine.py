@@ -20,7 +20,7 @@ from canaria.controller.clock import Clock, SystemClock
 from canaria.controller.events import EventSink, NullSink
 from canaria.controller.phases import Outcome, Phase, check_transition, is_terminal
 from canaria.controller.reporting import status_report_text
-from canaria.errors import CanariaError, InfrastructureError, StateError
+from canaria.errors import CanariaError, InfrastructureError, MetricsError, StateError
 from canaria.metrics.base import MetricsProvider
 from canaria.platforms.base import Platform
 from canaria.store import Event, Rollout, Store
@@ -144,6 +144,9 @@ class Controller:
                 result.action = "promote"
             else:
                 result = await self._observe_and_act(rollout)
+        except MetricsError as exc:
+            result.rollout = await self._metrics_fail_safe(rollout, exc)
+            result.action = "error"
         except CanariaError as exc:
             await self.record("controller_error", rollout, severity="critical", message=str(exc))
             if isinstance(exc, InfrastructureError) and not isinstance(exc, StateError):
@@ -204,6 +207,25 @@ class Controller:
             result.rollout = await self.advance(rollout)
             result.action = "advance"
         return result
+
+    async def _metrics_fail_safe(self, rollout: Rollout, exc: MetricsError) -> Rollout:
+        """No metrics is never a pass: hold, and after `max_metrics_errors` failed checks in a row
+        apply `analysis.on_metrics_error` (pause for a person, or roll back)."""
+        await self.record("controller_error", rollout, severity="critical", message=f"metrics unavailable: {exc}",
+                          data={"source": "metrics"})
+        previous = self.store.windows(rollout.id, last=1)
+        since = previous[-1].end if previous else (rollout.stage_started_at or rollout.created_at)
+        failures = [e for e in self.store.events(rollout.id, kinds=("controller_error",))
+                    if e.at >= since and e.data.get("source") == "metrics"]
+        limit = self.config.analysis.max_metrics_errors
+        if len(failures) < limit or rollout.phase == Phase.PAUSED.value:
+            return rollout
+        reason = f"metrics unavailable on {len(failures)} consecutive checks: {exc}"
+        if self.config.analysis.on_metrics_error == "rollback":
+            return await self._rollback(rollout, reason=reason, outcome=Outcome.ABORTED)
+        rollout = self.transition(rollout, Phase.PAUSED, paused_from=rollout.phase, reason=reason)
+        await self.record("paused", rollout, severity="critical", message=reason)
+        return rollout
 
     async def _maybe_report(self, rollout: Rollout, window: Window, verdict: Verdict) -> None:
         now = self.clock.now()

@@ -19,6 +19,7 @@ import contextlib
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,6 +88,8 @@ class NotifyDispatcher:
         self._down: dict[str, float] = {}  # channel -> monotonic time until which it counts as down
         self._rollouts: set[str] = set()
         self._closed = False
+        #: called with (channel name, delivered?) after every send, e.g. canaria's own metrics
+        self.on_delivery: Callable[[str, bool], None] | None = None
 
     # ------------------------------------------------------------ EventSink
     async def publish(self, event: Event, rollout: Rollout | None) -> None:
@@ -202,6 +205,11 @@ class NotifyDispatcher:
         self._remember(Delivery(channel.name, notification, True, tried))
 
     def _remember(self, delivery: Delivery) -> None:
+        if self.on_delivery is not None:
+            try:
+                self.on_delivery(delivery.channel, delivery.ok)
+            except Exception:
+                log.debug("on_delivery hook failed", exc_info=True)
         self.deliveries.append(delivery)
         if len(self.deliveries) > 500:
             del self.deliveries[:100]
