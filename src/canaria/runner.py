@@ -96,8 +96,23 @@ async def drive(
         reports = write_report_safely(app, rollout.id, lang)
         if reports:
             summary["report"] = str(reports[0])
-    return RunOutcome(rollout, exit_code_for(rollout, interrupted=interrupted), summary,
-                      outcome_message(rollout, lang), reports)
+    message = outcome_message(rollout, lang)
+    if rollout is not None and lang != "en" and rollout.outcome == "rolled_back":
+        message = outcome_message(_localized_reason(app, rollout, lang), lang)
+    return RunOutcome(rollout, exit_code_for(rollout, interrupted=interrupted), summary, message, reports)
+
+
+def _localized_reason(app: App, rollout: Rollout, lang: str) -> Rollout:
+    """The same rollout with its reason rebuilt from the judge's findings in `lang` (numbers unchanged)."""
+    from dataclasses import replace
+
+    from canaria.notify.render import reason_lines
+
+    verdicts = app.store.verdicts(rollout.id, last=1)
+    if not verdicts or verdicts[-1].verdict.decision.value != "NO-GO":
+        return rollout
+    lines = reason_lines(verdicts[-1].verdict.to_dict(), lang, limit=1)
+    return replace(rollout, reason=lines[0]) if lines else rollout
 
 
 def write_report_safely(app: App, rollout_id: str, lang: str) -> list[Path]:

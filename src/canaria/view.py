@@ -42,6 +42,7 @@ class RolloutView:
         self.extra_lines = extra_lines or []
         self.last: TickResult | None = None
         self._last_event_id = 0
+        self._renderer: Any = None
 
     def __enter__(self) -> RolloutView:
         if self.live_enabled:
@@ -70,11 +71,25 @@ class RolloutView:
         else:
             self._print_plain(result)
 
+    def _event_line(self, event: Any, rollout: Any) -> str:
+        """English events carry their own message; other languages use the notification titles."""
+        if self.lang == "en":
+            return event.message
+        if self._renderer is None:
+            from canaria.notify.render import Renderer
+            from canaria.notify.templates import TemplateSet
+
+            self._renderer = Renderer(self.config, lang=self.lang, templates=TemplateSet(None), store=self.store)
+        try:
+            return str(self._renderer.context(event, rollout)["title"]).split("] ", 1)[-1]
+        except Exception:  # noqa: BLE001 - a missing translation must not hide the event
+            return event.message
+
     def _print_plain(self, result: TickResult) -> None:
         for event in result.events:
             if event.kind in ("decision", "status_report"):
                 continue
-            print(f"[{event.kind}] {event.message}", file=self.stream, flush=True)
+            print(f"[{event.kind}] {self._event_line(event, result.rollout)}", file=self.stream, flush=True)
         if result.window is not None and result.verdict is not None:
             c = result.window.control.summary(result.window.duration_s)
             k = result.window.canary.summary(result.window.duration_s)
