@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
 import secrets
+import shlex
 import shutil
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +35,11 @@ SCENARIOS = {"good": "none", "errors": "errors", "latency": "latency", "memory-l
 def demo_config(state_dir: Path, scenario: str, *, lang: str) -> dict[str, Any]:
     """The runbook plan compressed to seconds, with both versions of the bundled sample service."""
     fault = SCENARIOS[scenario]
-    python = sys.executable
+    python = shlex.quote(sys.executable)
     ports = [free_port() for _ in range(4)]
-    service = f"{python} -m canaria.demo.service --host 127.0.0.1"
+    # `exec`: the command runs under /bin/sh -c; without exec the shell stays the parent, only the shell gets
+    # the die-with-canaria signal, and a killed demo would leave both versions running (orphans)
+    service = f"exec {python} -m canaria.demo.service --host 127.0.0.1"
     return {
         "service": "ion-api",
         "lang": lang,

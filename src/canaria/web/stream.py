@@ -85,10 +85,11 @@ async def event_stream(ctx: WebContext, request: Request, rollout_id: str | None
     yield sse("snapshot", snapshot(ctx.config, ctx.db, rollout, now=ctx.now(), reports=ctx.reports))
     quiet = 0.0
     while True:
+        stopping = False
         if ctx.stopping is not None:
             try:
                 await asyncio.wait_for(ctx.stopping.wait(), timeout=ctx.poll_interval)
-                return  # the server is shutting down: end the response so it can
+                stopping = True
             except TimeoutError:
                 pass
         else:
@@ -96,6 +97,14 @@ async def event_stream(ctx: WebContext, request: Request, rollout_id: str | None
         if await request.is_disconnected():
             return
         rollout = pick()
+        if stopping:
+            # the server is shutting down — in `canaria demo --dashboard` right after the rollout ended:
+            # send what is new one last time, so open pages show how it ended, then end the response
+            if rollout is not None and rollout.id == cursor.rollout_id:
+                final = cursor.changes(ctx, rollout)
+                if final is not None:
+                    yield sse("update", final)
+            return
         if rollout is not None and rollout.id != cursor.rollout_id:
             cursor = _Cursor(ctx, rollout)
             yield sse("snapshot", snapshot(ctx.config, ctx.db, rollout, now=ctx.now(), reports=ctx.reports))

@@ -313,7 +313,12 @@ function renderEvents() {
 function renderHistory() {
   const body = $("history");
   body.textContent = "";
-  for (const r of S.rollouts) {
+  // the live feed is fresher than the list: its last update may arrive when the list can no longer be
+  // fetched (the demo's dashboard stops as soon as its rollout has ended)
+  const current = S.snap && S.snap.rollout;
+  for (const listed of S.rollouts) {
+    const r = current && current.rollout_id === listed.rollout_id ? Object.assign({}, listed,
+      { phase: current.phase, outcome: current.outcome, active: current.active }) : listed;
     const tr_ = document.createElement("tr");
     const id = document.createElement("td");
     const open = document.createElement("button");
