@@ -40,3 +40,12 @@ def test_illegal_moves_are_refused_with_a_clear_message(current: Phase, target: 
 
 def test_every_phase_is_in_the_table() -> None:
     assert set(TRANSITIONS) == set(Phase)
+
+
+def test_plain_commands_run_without_a_shell() -> None:
+    from canaria.platforms.processes import command_argv
+
+    assert command_argv("/usr/bin/python3 -m app --port 9001") == ["/usr/bin/python3", "-m", "app", "--port", "9001"]
+    assert command_argv("exec python3 app.py") == ["python3", "app.py"]
+    assert command_argv("cd srv && ./run") == "cd srv && ./run"
+    assert command_argv("PORT=1 ./run") == "PORT=1 ./run"

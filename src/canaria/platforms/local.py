@@ -20,7 +20,14 @@ from canaria.config import CanariaConfig, UpstreamConfig, parse_address
 from canaria.errors import GatewayError, PlatformError
 from canaria.gateway_client import GatewayClient
 from canaria.platforms.base import HealthResult, Platform, Variant
-from canaria.platforms.processes import ManagedProcess, ensure_port_free, pid_alive, start_process, stop_pid
+from canaria.platforms.processes import (
+    ManagedProcess,
+    command_argv,
+    ensure_port_free,
+    pid_alive,
+    start_process,
+    stop_pid,
+)
 
 __all__ = ["LocalPlatform"]
 
@@ -114,7 +121,8 @@ class LocalPlatform(Platform):
         if spec.memory_limit:
             env.setdefault("CANARIA_MEMORY_LIMIT", str(spec.memory_limit))
         cwd = spec.cwd or str(self.config.base_dir)
-        proc = start_process(f"{variant}", spec.command, log_dir=self._log_dir, env=env, cwd=cwd, owned=self.owned)
+        proc = start_process(f"{variant}", command_argv(spec.command), log_dir=self._log_dir, env=env, cwd=cwd,
+                             owned=self.owned)
         self._procs[variant] = proc
         self._state[variant] = {"pid": proc.pid, "command": spec.command, "url": spec.base_url,
                                 "port": spec.port, "memory_limit": spec.memory_limit}

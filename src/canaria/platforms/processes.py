@@ -8,6 +8,7 @@ when the controller dies). Owned runs (demo, tests) also ask the kernel to kill 
 from __future__ import annotations
 
 import ctypes
+import shlex
 import os
 import signal
 import socket
@@ -89,6 +90,21 @@ class ManagedProcess:
         except OSError:
             return ""
         return " | ".join(text[-lines:])
+
+
+_SHELL_SYNTAX = set("|&;<>()$`\\\"'*?[#~=%{}\n")
+
+
+def command_argv(command: str) -> list[str] | str:
+    """A plain command runs without a shell, so the process canaria watches (and the kernel's
+    die-with-parent signal) is the service itself; anything with shell syntax runs under /bin/sh."""
+    if any(ch in _SHELL_SYNTAX for ch in command):
+        return command
+    try:
+        argv = shlex.split(command)
+    except ValueError:
+        return command
+    return argv[1:] if argv[:1] == ["exec"] and len(argv) > 1 else argv
 
 
 def start_process(
