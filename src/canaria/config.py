@@ -17,6 +17,7 @@ from canaria.durations import Duration
 from canaria.errors import ConfigError
 from canaria.notify.config import NotifyConfig
 from canaria.web.config import DashboardConfig
+from canaria.metrics.exposition import ScrapedMetric
 from canaria.metrics.prometheus_config import PrometheusConfig
 from canaria.observability.config import ObservabilityConfig
 
@@ -262,6 +263,9 @@ class AnalysisConfig(_Model):
 class MetricsConfig(_Model):
     provider: Literal["builtin", "prometheus"] = "builtin"
     prometheus: PrometheusConfig | None = None
+    #: builtin provider: custom metrics read from each version's own /metrics (see metrics/exposition.py)
+    custom: list[ScrapedMetric] = Field(default_factory=list)
+    scrape_path: str = "/metrics"
 
     @model_validator(mode="after")
     def _provider_section(self) -> MetricsConfig:

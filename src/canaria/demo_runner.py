@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from canaria.app import open_app
-from canaria.config import CanariaConfig, load_config
+from canaria.config import CanariaConfig, load_config, runbook_guardrails
 from canaria.controller.actions import Operator
 from canaria.controller.machine import TickResult
 from canaria.platforms.processes import free_port
@@ -59,6 +59,11 @@ def demo_config(state_dir: Path, scenario: str, *, lang: str) -> dict[str, Any]:
             {"traffic": 50, "hold": "10s", "approval": "required"},
             {"traffic": 100, "hold": "4s"},
         ]},
+        "metrics": {"provider": "builtin", "custom": [
+            {"name": "recommendation_latency_ms", "histogram": "recommendation_engine_latency_seconds",
+             "quantile": 0.95}]},
+        "guardrails": [g.model_dump(exclude_none=True) for g in runbook_guardrails()] + [
+            {"metric": "custom:recommendation_latency_ms", "max": 100, "consecutive": 3}],
         "analysis": {"interval": "2s", "min_requests": 8, "max_hold_extension": "20s"},
         "report": {"every": "6s", "dir": str(Path.cwd() / ".canaria" / "demo-reports")},
     }

@@ -144,7 +144,11 @@ class LatencyHistogram:
     def from_cumulative_buckets(cls, upper_bounds_s: list[float], cumulative: list[float]) -> LatencyHistogram:
         """Build from a Prometheus-style cumulative histogram (le bounds in seconds).
 
-        Each Prometheus bucket's requests are placed at the bucket's midpoint in ms.
+        Each Prometheus bucket's requests are spread evenly over its range, the assumption
+        `histogram_quantile` makes, so quantiles agree with what Grafana shows for the same data.
+        Requests in the +Inf bucket are spread over [last bound, 2 × last bound]: they are known to be
+        slower than the last bound, and a guardrail must see them as such (histogram_quantile would
+        cap them at the bound, so "P95 > 500 ms" could never fire with a 0.5 s top bucket).
         """
         hist = cls()
         previous = 0.0
@@ -152,15 +156,33 @@ class LatencyHistogram:
         for bound, cum in zip(upper_bounds_s, cumulative):
             n = int(round(cum - previous))
             previous = cum
-            upper_ms = bound * 1000.0 if math.isfinite(bound) else lower_ms * 2 or 1.0
+            upper_ms = bound * 1000.0 if math.isfinite(bound) else (lower_ms * 2 or 1.0)
             if n > 0:
-                mid = (lower_ms + upper_ms) / 2 if lower_ms else upper_ms / 2
-                hist.counts[_index(mid)] += n
-                hist.count += n
-                hist.sum_ms += mid * n
-                hist.max_ms = max(hist.max_ms, upper_ms)
-            lower_ms = upper_ms
+                hist._spread(lower_ms, max(upper_ms, lower_ms), n)
+            lower_ms = max(lower_ms, upper_ms)
         return hist
+
+    def _spread(self, lower_ms: float, upper_ms: float, n: int) -> None:
+        first, last = _index(lower_ms), _index(upper_ms)
+        if upper_ms <= lower_ms or first == last:
+            self.counts[last] += n
+        else:
+            shares: list[tuple[int, float]] = []
+            for i in range(first, last + 1):
+                lo = BUCKET_BOUNDS_MS[i - 1] if i > 0 else 0.0
+                hi = BUCKET_BOUNDS_MS[i] if i < len(BUCKET_BOUNDS_MS) else upper_ms
+                overlap = max(0.0, min(hi, upper_ms) - max(lo, lower_ms))
+                shares.append((i, n * overlap / (upper_ms - lower_ms)))
+            given = 0
+            for i, share in shares:
+                self.counts[i] += int(share)
+                given += int(share)
+            by_remainder = sorted(shares, key=lambda item: item[1] - int(item[1]), reverse=True)
+            for i, _share in by_remainder[: n - given]:
+                self.counts[i] += 1
+        self.count += n
+        self.sum_ms += n * (lower_ms + upper_ms) / 2
+        self.max_ms = max(self.max_ms, upper_ms)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, LatencyHistogram) and self.counts == other.counts and self.count == other.count

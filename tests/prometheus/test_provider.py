@@ -108,7 +108,8 @@ async def test_window_has_counts_statuses_histogram_saturation_and_custom_for_bo
     assert window.canary.status == {"2xx": 190, "5xx": 10}
     assert window.canary.latency.count == 200 and window.control.latency.count == 1000
     p50, p95 = window.canary.p50_ms, window.canary.p95_ms
-    assert p50 is not None and p50 <= 100 and p95 is not None and p95 > 500  # 19 of 200 are over 500 ms
+    # 19 of 200 are over 500 ms; the 100th is at the 100 ms bound (within the histogram's 5% resolution)
+    assert p50 is not None and p50 <= 103 and p95 is not None and p95 > 500
     assert window.control.p95_ms is not None and window.control.p95_ms <= 500
     assert (window.canary.memory_pct, window.canary.cpu_pct) == (42.5, 12.0)
     assert window.canary.custom == {"recommendation_latency_ms": 37.0}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import psutil
 
 from canaria.analysis.window import VariantWindow, Window
@@ -12,6 +13,7 @@ from canaria.config import CanariaConfig
 from canaria.errors import GatewayError
 from canaria.gateway_client import GatewayClient
 from canaria.metrics.base import MetricsProvider, ProviderCheck
+from canaria.metrics.exposition import ScrapeState, parse_exposition
 from canaria.platforms.base import Platform, Variant
 
 __all__ = ["BuiltinMetricsProvider"]
@@ -23,9 +25,38 @@ class BuiltinMetricsProvider(MetricsProvider):
         self.platform = platform
         self.gateway = GatewayClient(config)
         self._procs: dict[int, psutil.Process] = {}
+        self._scrapes = ScrapeState()
+        self._http = httpx.AsyncClient(timeout=2.0)
 
     async def close(self) -> None:
         await self.gateway.close()
+        await self._http.aclose()
+
+    async def _custom(self, variant: Variant, *, commit: bool) -> dict[str, float]:
+        """Custom metrics from the version's own /metrics; a version that does not answer has none."""
+        metrics = self.config.metrics.custom
+        if not metrics:
+            return {}
+        spec = self.config.platform.stable if variant == "stable" else self.config.platform.canary
+        url = self.platform.upstream_url(variant) if hasattr(self.platform, "upstream_url") else spec.base_url
+        if not url:
+            return {}
+        try:
+            response = await self._http.get(url + self.config.metrics.scrape_path)
+            response.raise_for_status()
+            text = response.text
+        except httpx.HTTPError:
+            return {}
+        values: dict[str, float] = {}
+        for metric in metrics:
+            try:
+                current = parse_exposition(text, metric)
+            except ValueError:
+                continue
+            value = self._scrapes.window_value(variant, metric, current, commit=commit)
+            if value is not None:
+                values[metric.name] = value
+        return values
 
     def _limit(self, variant: Variant) -> int | None:
         spec = self.config.platform.stable if variant == "stable" else self.config.platform.canary
@@ -76,17 +107,17 @@ class BuiltinMetricsProvider(MetricsProvider):
             return float(memory["percent"]), None
         return None, None
 
-    async def _variant(self, data: dict[str, Any], variant: Variant) -> VariantWindow:
+    async def _variant(self, data: dict[str, Any], variant: Variant, *, cut: bool) -> VariantWindow:
         window = VariantWindow.from_dict(data)
         window.memory_pct, window.cpu_pct = await self._saturation(variant)
+        window.custom.update(await self._custom(variant, commit=cut))
         return window
 
     async def read_window(self, *, start: float, end: float, stage_index: int, canary_weight: float,
                           cut: bool = True) -> Window:
         data = await self.gateway.window(cut=cut)
-        control = await self._variant(data.get("control", {}), "stable")
-        canary_data = data.get("canary", {})
-        canary = await self._variant(canary_data, "canary")
+        control = await self._variant(data.get("control", {}), "stable", cut=cut)
+        canary = await self._variant(data.get("canary", {}), "canary", cut=cut)
         return Window(start=start, end=end, control=control, canary=canary,
                       canary_weight=canary_weight, stage_index=stage_index)
 

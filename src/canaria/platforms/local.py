@@ -57,6 +57,10 @@ class LocalPlatform(Platform):
         tmp.write_text(json.dumps(self._state, indent=2))
         os.replace(tmp, self._state_file)
 
+    def upstream_url(self, variant: Variant) -> str | None:
+        """Where the variant answers now (after a promotion, stable is the former canary)."""
+        return self._upstream_url(variant)
+
     def _upstream_url(self, variant: Variant) -> str | None:
         entry = self._state.get(variant) or {}
         if entry.get("url"):
