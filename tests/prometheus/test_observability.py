@@ -113,11 +113,15 @@ async def test_an_infrastructure_error_counts_and_holds(tmp_path: Path) -> None:
         raise MetricsError("Prometheus at http://127.0.0.1:9 is unreachable")
 
     app, metrics = make(tmp_path, broken)
-    await app.controller.run(max_ticks=3)
+    await app.controller.run(max_ticks=2)  # holds: the fail-safe (pause) comes at the third failed check
+    assert value(metrics, "canaria_controller_errors_total") == 2
+    assert value(metrics, "canaria_ticks_total", action="error") == 2
+    assert value(metrics, "canaria_rollout_phase", phase="progressing") == 1
+    assert value(metrics, "canaria_traffic_weight_percent", variant="canary") == 5
+    await app.controller.run(max_ticks=1)
     await app.close()
     assert value(metrics, "canaria_controller_errors_total") == 3
-    assert value(metrics, "canaria_ticks_total", action="error") == 3
-    assert value(metrics, "canaria_rollout_phase", phase="progressing") == 1
+    assert value(metrics, "canaria_rollout_phase", phase="paused") == 1
     assert value(metrics, "canaria_traffic_weight_percent", variant="canary") == 5
 
 
