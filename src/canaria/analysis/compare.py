@@ -18,13 +18,16 @@ mixture is an e-process for the composite null "canary rate <= (1+tol) x control
 Latency (our choice; see docs/judge.md). The null "the canary is no slower than (1+tau) x control at any
 quantile" means P(canary > (1+tau)*t) <= P(control > t) for every threshold t. For thresholds t fixed before
 a window (control's P50/P95/P99 from earlier windows, and the objective slow_ms), the exceedance counts are
-again two Poisson/binomial counts and the same conditional test applies with null ratio 1 (for slow_ms,
-1 + slow_rate_tolerance). Conditioning on the total makes the test exact up to the binomial-vs-hypergeometric
-step, which is conservative (Hoeffding 1963: sampling without replacement is smaller in convex order). The
-latency e-process is the mean of the per-threshold e-processes (a mean of e-processes is one).
+again two counts and the same conditional test applies with null ratio 1 (for slow_ms, 1 +
+slow_rate_tolerance). With null ratio 1 the exact conditional law is hypergeometric, which is smaller in
+convex order than the binomial we use (Hoeffding 1963), so the test is conservative; for rare events (errors)
+the binomial is the Poisson limit Lindon & Malek work in. The latency e-process is a weighted mean of the
+per-threshold e-processes (a convex combination of e-processes is one): half on the objective, half shared
+by the quantiles.
 
-Alpha is split evenly between the error and the latency test, so the comparison as a whole falsely flags a
-canary that is within tolerance with probability at most alpha over the whole rollout.
+Evidence also restarts at each stage with a shrinking share of the budget (ComparisonState), and alpha is
+split evenly between the error and the latency test, so the comparison as a whole falsely flags a canary
+that is within tolerance with probability at most alpha over the whole rollout.
 """
 
 from __future__ import annotations
@@ -32,108 +35,20 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import accumulate
 from operator import add
 
-import numpy as np
-
+from canaria.analysis.evidence import RatioEvidence
 from canaria.analysis.verdict import Decision, Reason, Severity
 from canaria.analysis.window import Window
 from canaria.config import CompareConfig
 from canaria.histogram import BUCKET_BOUNDS_MS
 
-__all__ = [
-    "RATIO_GRID",
-    "Comparison",
-    "ComparisonState",
-    "RatioEvidence",
-    "compare",
-    "log_lr_increment",
-]
+__all__ = ["Comparison", "ComparisonState", "compare"]
 
-#: Alternatives as multiples of the null ratio; a uniform prior on this log-spaced grid is the mixture.
-RATIO_GRID: np.ndarray = np.exp(np.linspace(math.log(1.1), math.log(40.0), 40))
-_LOG_WEIGHTS = np.full(len(RATIO_GRID), -math.log(len(RATIO_GRID)))
-_LOG_GRID = np.log(RATIO_GRID)
 _MIN_CONTROL_FOR_THRESHOLDS = 50  # control requests seen before a quantile threshold is taken
 _WARN_FRACTION = 0.5  # share of the way (in log evidence) to rejection at which a finding is reported
-
-
-def log_lr_increment(
-    canary_events: np.ndarray | float,
-    canary_exposure: np.ndarray | float,
-    control_events: np.ndarray | float,
-    control_exposure: np.ndarray | float,
-    null_ratio: float,
-    grid: np.ndarray = RATIO_GRID,
-) -> np.ndarray:
-    """Log likelihood ratio of alternatives r = null_ratio*grid against null_ratio for one batch of counts.
-
-    Broadcasts: scalar counts give one value per grid point; arrays of shape (m,) give (m, len(grid)).
-    Batches with no exposure on either side carry no information and add 0.
-    """
-    xc = np.asarray(canary_events, dtype=float)[..., None]
-    xb = np.asarray(control_events, dtype=float)[..., None]
-    nc = np.asarray(canary_exposure, dtype=float)[..., None]
-    nb = np.asarray(control_exposure, dtype=float)[..., None]
-    valid = (nc > 0) & (nb > 0)
-    a = null_ratio * np.where(valid, nc, 1.0)
-    nb_safe = np.where(valid, nb, 1.0)
-    # theta/theta0 = g*(a+nb)/(a*g+nb); (1-theta)/(1-theta0) = (a+nb)/(a*g+nb)
-    log_norm = np.log(a + nb_safe) - np.log(a * grid + nb_safe)
-    increment = xc * np.log(grid) + (xc + xb) * log_norm
-    return np.where(valid, increment, 0.0)
-
-
-@dataclass
-class RatioEvidence:
-    """Running mixture likelihood ratio for "canary rate <= null_ratio x control rate"."""
-
-    null_ratio: float
-    log_lr: np.ndarray = field(default_factory=lambda: np.zeros(len(RATIO_GRID)))
-    canary_events: float = 0.0
-    canary_exposure: float = 0.0
-    control_events: float = 0.0
-    control_exposure: float = 0.0
-
-    _log_e: float | None = field(default=None, init=False, repr=False)
-
-    def update(self, canary_events: float, canary_exposure: float, control_events: float, control_exposure: float) -> None:
-        if canary_exposure <= 0 or control_exposure <= 0:
-            return
-        self.canary_events += canary_events
-        self.canary_exposure += canary_exposure
-        self.control_events += control_events
-        self.control_exposure += control_exposure
-        events = canary_events + control_events
-        if events > 0:
-            # the scalar case of log_lr_increment, inlined: it runs for every window of every tick
-            a = self.null_ratio * canary_exposure
-            self.log_lr += canary_events * _LOG_GRID + events * (
-                math.log(a + control_exposure) - np.log(a * RATIO_GRID + control_exposure)
-            )
-            self._log_e = None
-
-    @property
-    def log_e_value(self) -> float:
-        if self._log_e is None:
-            terms = self.log_lr + _LOG_WEIGHTS
-            top = float(terms.max())
-            self._log_e = top + math.log(float(np.exp(terms - top).sum()))
-        return self._log_e
-
-    @property
-    def e_value(self) -> float:
-        return math.exp(min(self.log_e_value, 700.0))
-
-    @property
-    def canary_rate(self) -> float | None:
-        return self.canary_events / self.canary_exposure if self.canary_exposure else None
-
-    @property
-    def control_rate(self) -> float | None:
-        return self.control_events / self.control_exposure if self.control_exposure else None
 
 
 @dataclass(frozen=True)
@@ -216,8 +131,32 @@ def _bucket_quantile(counts: Sequence[float], q: float) -> float | None:
     return BUCKET_BOUNDS_MS[min(index, len(BUCKET_BOUNDS_MS) - 1)]
 
 
+@dataclass
+class _EvidenceSet:
+    """The e-processes started at one point of the rollout, with their share of the alpha budget."""
+
+    weight: float
+    errors: RatioEvidence
+    quantiles: list[RatioEvidence]
+    slow: RatioEvidence
+
+    @classmethod
+    def start(cls, weight: float, config: CompareConfig) -> _EvidenceSet:
+        return cls(
+            weight=weight,
+            errors=RatioEvidence(null_ratio=1.0 + config.error_rate_tolerance),
+            quantiles=[RatioEvidence(null_ratio=1.0) for _ in config.latency_quantiles],
+            slow=RatioEvidence(null_ratio=1.0 + config.slow_rate_tolerance),
+        )
+
+
 class ComparisonState:
     """Evidence so far; `update` consumes new windows only, so the judge costs O(1) per tick.
+
+    Evidence restarts with every stage, at a shrinking share of the budget (1/2 for the rollout's start,
+    1/4 for the second stage, 1/8 for the third...): the weighted sum of e-processes started at those points
+    is still an e-process, and a fault that appears late is not buried under hours of good data before it
+    (the alternatives far from the null lose most during that time).
 
     Windows are identified by (start, end); if the history passed in does not extend what was consumed
     (a different rollout, a restart with other data), the state starts again from the first window.
@@ -228,16 +167,24 @@ class ComparisonState:
 
     def _reset(self, config: CompareConfig) -> None:
         self.config = config
-        self.errors = RatioEvidence(null_ratio=1.0 + config.error_rate_tolerance)
-        self.quantiles = {q: RatioEvidence(null_ratio=1.0) for q in config.latency_quantiles}
-        self.slow = RatioEvidence(null_ratio=1.0 + config.slow_rate_tolerance)
+        self.sets = [_EvidenceSet.start(0.5, config)]
         self.control_latency: list[int] | None = None  # pooled bucket counts
         self.canary_latency: list[int] | None = None
         self.canary_requests = 0
         self._keys: list[tuple[float, float]] = []
+        self._stage: int | None = None
         self._slow_index = bisect_left(BUCKET_BOUNDS_MS, config.slow_ms)
-        # (evidence, control bucket i, canary bucket j) for the next window, fixed from earlier control data
-        self._thresholds: list[tuple[RatioEvidence, int, int]] = []
+        # (quantile position, control bucket i, canary bucket j) for the next window, from earlier control data
+        self._thresholds: list[tuple[int, int, int]] = []
+
+    @property
+    def errors(self) -> RatioEvidence:
+        """Error evidence over the whole rollout (the figures reported)."""
+        return self.sets[0].errors
+
+    @property
+    def slow(self) -> RatioEvidence:
+        return self.sets[0].slow
 
     def update(self, history: Sequence[Window], config: CompareConfig | None = None) -> ComparisonState:
         """Consume the windows of `history` not seen yet (all of them if it is not a continuation)."""
@@ -249,6 +196,9 @@ class ComparisonState:
             self._reset(config or self.config)
             consumed = 0
         for window in history[consumed:]:
+            if self._stage is not None and window.stage_index != self._stage:
+                self.sets.append(_EvidenceSet.start(0.5 ** (len(self.sets) + 1), self.config))
+            self._stage = window.stage_index
             self._consume(window)
             self._keys.append((window.start, window.end))
         return self
@@ -258,15 +208,21 @@ class ComparisonState:
         # more than the few sums the tests need.
         canary, control = window.canary, window.control
         self.canary_requests += canary.requests
-        self.errors.update(canary.errors, canary.requests, control.errors, control.requests)
+        for evidence in self.sets:
+            evidence.errors.update(canary.errors, canary.requests, control.errors, control.requests)
         canary_counts, control_counts = canary.latency.counts, control.latency.counts
         n_canary, n_control = canary.latency.count, control.latency.count
         if n_canary > 0 and n_control > 0:
             s = self._slow_index
-            self.slow.update(sum(canary_counts[s:]), n_canary, sum(control_counts[s:]), n_control)
-            for evidence, i, j in self._thresholds:
-                # control slower than bounds[i]; canary slower than bounds[j] >= (1+tau)*bounds[i]
-                evidence.update(sum(canary_counts[j + 1 :]), n_canary, sum(control_counts[i + 1 :]), n_control)
+            slow = (sum(canary_counts[s:]), n_canary, sum(control_counts[s:]), n_control)
+            # control slower than bounds[i]; canary slower than bounds[j] >= (1+tau)*bounds[i]
+            beyond = [
+                (k, sum(canary_counts[j + 1 :]), sum(control_counts[i + 1 :])) for k, i, j in self._thresholds
+            ]
+            for evidence in self.sets:
+                evidence.slow.update(*slow)
+                for k, canary_beyond, control_beyond in beyond:
+                    evidence.quantiles[k].update(canary_beyond, n_canary, control_beyond, n_control)
         if n_control > 0:
             pooled = self.control_latency
             self.control_latency = list(control_counts) if pooled is None else list(map(add, pooled, control_counts))
@@ -275,7 +231,7 @@ class ComparisonState:
             pooled = self.canary_latency
             self.canary_latency = list(canary_counts) if pooled is None else list(map(add, pooled, canary_counts))
 
-    def _next_thresholds(self, pooled: list[int]) -> list[tuple[RatioEvidence, int, int]]:
+    def _next_thresholds(self, pooled: list[int]) -> list[tuple[int, int, int]]:
         cumulative = list(accumulate(pooled))
         total = cumulative[-1]
         if total < _MIN_CONTROL_FOR_THRESHOLDS:
@@ -283,13 +239,13 @@ class ComparisonState:
         scale = 1.0 + self.config.latency_tolerance
         last = len(BUCKET_BOUNDS_MS) - 1
         thresholds = []
-        for q, evidence in self.quantiles.items():
+        for k, q in enumerate(self.config.latency_quantiles):
             i = bisect_left(cumulative, q * total)
             if i >= last:
                 continue
             j = bisect_left(BUCKET_BOUNDS_MS, scale * BUCKET_BOUNDS_MS[i])
             if j <= last:
-                thresholds.append((evidence, i, j))
+                thresholds.append((k, i, j))
         return thresholds
 
     # ------------------------------------------------------------------ results
@@ -297,7 +253,7 @@ class ComparisonState:
     def error_comparison(self, reject_at: float) -> Comparison:
         ev = self.errors
         canary_rate, control_rate = ev.canary_rate, ev.control_rate
-        e_value = ev.e_value
+        e_value = sum(s.weight * s.errors.e_value for s in self.sets)
         return Comparison(
             check="compare.error_rate",
             e_value=e_value,
@@ -315,21 +271,26 @@ class ComparisonState:
         )
 
     def latency_comparison(self, reject_at: float) -> Comparison:
-        parts: list[tuple[str, RatioEvidence, float | None]] = [
-            (f"p{round(q * 100):d}_ms", ev, q) for q, ev in self.quantiles.items()
+        quantiles = self.config.latency_quantiles
+        # the objective (what users feel, what "bad requests" counts) weighs half; the quantiles share the rest
+        share = 0.5 / len(quantiles)
+        contributions = [
+            sum(s.weight * share * s.quantiles[k].e_value for s in self.sets) for k in range(len(quantiles))
         ]
-        parts.append(("slow_share", self.slow, None))
-        e_values = [ev.e_value for _, ev, _ in parts]
-        e_value = sum(e_values) / len(e_values)
-        name, driver, q = parts[e_values.index(max(e_values))]
+        contributions.append(sum(s.weight * 0.5 * s.slow.e_value for s in self.sets))
+        e_value = sum(contributions)
+        top = contributions.index(max(contributions))
         canary_value: float | None
         control_value: float | None
-        if q is None:
+        if top == len(quantiles):
+            name, driver = "slow_share", self.slow
             canary_value = None if driver.canary_rate is None else driver.canary_rate * 100.0
             control_value = None if driver.control_rate is None else driver.control_rate * 100.0
             tolerance = self.config.slow_rate_tolerance
             counted = f"slower than {self.config.slow_ms:.0f} ms"
         else:
+            q = quantiles[top]
+            name, driver = f"p{round(q * 100):d}_ms", self.sets[0].quantiles[top]
             canary_value = None if self.canary_latency is None else _bucket_quantile(self.canary_latency, q)
             control_value = None if self.control_latency is None else _bucket_quantile(self.control_latency, q)
             tolerance = self.config.latency_tolerance

@@ -107,7 +107,9 @@ def evaluate(
 ) -> Verdict:
     """Decide GO / OBSERVE / NO-GO for the current stage from all windows so far (latest last)."""
     reasons: list[Reason] = []
-    statuses = evaluate_guardrails(history, guardrails, min_requests=analysis.min_requests)
+    statuses = evaluate_guardrails(
+        history, guardrails, min_requests=analysis.min_requests, significance=analysis.guardrail_significance
+    )
     reasons.extend(status.reason() for status in statuses if status.breaching_now)
 
     comparison_state = None
@@ -147,18 +149,38 @@ def evaluate(
             )
         )
     elif decision is Decision.GO and score < analysis.score.pass_:
+        # Inconclusive evidence resolves itself: the e-processes either cross (NO-GO) or fall back as
+        # data within tolerance accumulate, and the score recovers. So hold on, without calling a person.
         decision = Decision.OBSERVE
-        needs_human = needs_human or exhausted
         reasons.append(
             Reason(
                 check="score",
                 severity=Severity.WARNING,
                 decision=Decision.OBSERVE,
-                message=f"health score {score} below the pass mark {analysis.score.pass_}"
-                + ("; longest hold reached, a person must decide" if exhausted else "; holding longer"),
-                key="score.low_exhausted" if exhausted else "score.low",
+                message=f"health score {score} below the pass mark {analysis.score.pass_}; holding longer",
+                key="score.low",
                 params={"score": score, "pass": analysis.score.pass_},
                 threshold=float(analysis.score.pass_),
+            )
+        )
+    elif decision is Decision.GO and ctx.promotes_fully and (leaning := [c for c in comparisons if c.e_value > 1.0]):
+        # Before the step to all traffic: the data favour a regression over none (a Bayes factor above 1),
+        # if not yet conclusively. Hold at this stage, where evidence comes fastest, until it resolves.
+        decision = Decision.OBSERVE
+        worst = max(leaning, key=lambda c: c.e_value)
+        reasons.append(
+            Reason(
+                check=worst.check,
+                severity=Severity.INFO,
+                decision=Decision.OBSERVE,
+                message=f"evidence leans towards a regression ({worst.detail} e-value {worst.e_value:.2f} > 1); "
+                "holding until it resolves",
+                key="compare.leaning",
+                params={"detail": worst.detail, "e_value": round(worst.e_value, 3)},
+                canary_value=worst.canary_value,
+                control_value=worst.control_value,
+                threshold=1.0,
+                evidence=worst.evidence,
             )
         )
     elif decision is Decision.OBSERVE and exhausted:

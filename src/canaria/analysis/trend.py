@@ -9,8 +9,11 @@ load-driven rise that control shares (diurnal traffic, a busy hour) from reading
 The prediction is a straight line from the fitted level now to the guardrail's limit. It is NO-GO when
 the crossing falls inside the time the canary will still be exposed before the next decision point: the
 rest of this stage's hold plus the next stage's hold (for the stage before full traffic, one more hold of
-this stage, since after it the canary is production). A significant rise that crosses later, but inside
-`trend.watch_horizon`, is OBSERVE: the rollout waits rather than promote a leak.
+this stage, since after it the canary is production). Because the slope test is repeated every tick, the
+NO-GO uses the low end of the slope's interval ("it crosses in time even if it rises as slowly as the data
+allow"); the message gives the point estimate. A significant rise that would cross later, but inside
+`trend.watch_horizon`, is OBSERVE: the rollout waits rather than promote a leak. Load-driven readings
+(CPU, P95) are fitted within the current stage only, and P95 only from windows with 50+ requests.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ __all__ = ["SlopeFit", "TrendFinding", "analyse_trends", "format_eta", "theil_se
 TREND_METRICS = ("memory_pct", "cpu_pct", "p95_ms")
 #: load-driven readings move by themselves when a stage changes the traffic split: fit them within the stage
 _WITHIN_STAGE = {"cpu_pct", "p95_ms"}
+#: a P95 from fewer requests is mostly the slowest one or two: too noisy to fit a slope to
+_MIN_LATENCY_REQUESTS = 50
 _UNITS = {"memory_pct": "%", "cpu_pct": "%", "p95_ms": " ms"}
 
 
@@ -116,13 +121,14 @@ class TrendFinding:
     relative_slope_per_h: float | None  # canary minus control
     relative_ci_per_h: tuple[float, float] | None
     eta_s: float | None  # predicted seconds until the limit is crossed (None: not rising)
+    latest_eta_s: float | None  # the same at the low end of the slope's interval: the NO-GO test
     rising: bool  # significant on both counts
     horizon_s: float  # exposure left before the next decision point
     windows: int
 
     @property
     def decision(self) -> Decision:
-        if self.rising and self.eta_s is not None and self.eta_s <= self.horizon_s:
+        if self.rising and self.latest_eta_s is not None and self.latest_eta_s <= self.horizon_s:
             return Decision.NO_GO
         if self.rising:
             return Decision.OBSERVE
@@ -171,6 +177,16 @@ class TrendFinding:
         )
 
 
+def _readings(window: Window, metric: str, min_requests: int) -> tuple[float | None, float | None]:
+    """Canary and control readings of one window (a P95 only from 50+ requests)."""
+    if metric == "memory_pct":
+        return window.canary.memory_pct, window.control.memory_pct
+    if metric == "cpu_pct":
+        return window.canary.cpu_pct, window.control.cpu_pct
+    needed = max(min_requests, _MIN_LATENCY_REQUESTS)
+    return metric_value(window.canary, metric, needed), metric_value(window.control, metric, needed)
+
+
 def _limits(guardrails: Sequence[GuardrailConfig]) -> dict[str, float]:
     limits: dict[str, float] = {}
     for rule in guardrails:
@@ -207,12 +223,12 @@ def analyse_trends(
         for window in recent:
             if metric in _WITHIN_STAGE and window.stage_index != ctx.stage_index:
                 continue
-            value = metric_value(window.canary, metric, min_requests)
+            value, control_value = _readings(window, metric, min_requests)
             if value is None:
                 continue
             times.append(window.end)
             canary.append(value)
-            control.append(metric_value(window.control, metric, min_requests))
+            control.append(control_value)
         if len(times) < config.min_windows:
             continue
         t = np.asarray(times) - times[-1]  # seconds, 0 = latest
@@ -228,6 +244,7 @@ def analyse_trends(
         eta: float | None = None
         if fit.slope > 0:
             eta = max(0.0, (limit - level) / fit.slope)
+        latest_eta = max(0.0, (limit - level) / fit.low) if fit.low > 0 else None
         if rising and eta is not None and eta > config.watch_horizon:
             rising = False
         findings.append(
@@ -240,6 +257,7 @@ def analyse_trends(
                 relative_slope_per_h=None if relative is None else relative.slope * 3600.0,
                 relative_ci_per_h=None if relative is None else (relative.low * 3600.0, relative.high * 3600.0),
                 eta_s=eta,
+                latest_eta_s=latest_eta,
                 rising=rising,
                 horizon_s=horizon,
                 windows=len(times),

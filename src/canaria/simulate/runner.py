@@ -14,6 +14,8 @@ not the dice). Detection time runs from the fault's onset to the rollback (0 if 
 from __future__ import annotations
 
 import os
+import sys
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -99,6 +101,7 @@ def simulate_run(source: RunSource, judge_name: str, setup: SimulationSetup) -> 
             interval_s=interval,
             next_stage_hold_s=0.0 if last else plan.stages[stage_index + 1].hold,
             is_last_stage=last,
+            next_stage_traffic=None if last else plan.stages[stage_index + 1].traffic,
         )
         started = time.perf_counter()
         step = judge.decide(Tick(history=history, ctx=ctx, minutes=minutes))
@@ -160,7 +163,10 @@ def execute(
     if workers is None:
         workers = 1 if total_runs < 2000 else min(os.cpu_count() or 1, 8)
     if workers > 1 and len(tasks) > 1:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        # fork is quick and needs no `if __name__ == "__main__"` in the caller's script, but is unsafe once
+        # threads run; then spawn
+        method = "fork" if sys.platform == "linux" and threading.active_count() == 1 else "spawn"
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context(method)) as pool:
             chunks = list(pool.map(_run_chunk_args, tasks))
     else:
         chunks = [_run_chunk_args(task) for task in tasks]

@@ -15,7 +15,7 @@ judge leaves out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -49,14 +49,30 @@ class KayentaJudge:
     marginal: float = 75.0
     pass_score: float = 95.0
     last_score: float = 0.0
+    # the stage's per-minute series so far, extended tick by tick: (stage, windows read, four series)
+    _stage: int = -1
+    _read: int = 0
+    _series: list[list[np.ndarray]] = field(default_factory=list)
+
+    def _stage_series(self, tick: Tick) -> list[np.ndarray]:
+        stage = tick.ctx.stage_index
+        if stage != self._stage or self._read > len(tick.history):
+            first = next((i for i, w in enumerate(tick.history) if w.stage_index == stage), len(tick.history))
+            self._stage, self._read, self._series = stage, first, [[], [], [], []]
+        for i in range(self._read, len(tick.history)):
+            if tick.history[i].stage_index == stage:
+                minutes = tick.minutes(i)
+                for series, values in zip(
+                    self._series,
+                    (minutes.canary_error_rate, minutes.control_error_rate, minutes.canary_mean_ms, minutes.control_mean_ms),
+                ):
+                    series.append(values)
+        self._read = len(tick.history)
+        return [np.concatenate(series) if series else np.zeros(0) for series in self._series]
 
     def score(self, tick: Tick) -> float:
-        stage = tick.ctx.stage_index
-        series = [tick.minutes(i) for i, w in enumerate(tick.history) if w.stage_index == stage]
-        metrics = [
-            (np.concatenate([s.canary_error_rate for s in series]), np.concatenate([s.control_error_rate for s in series])),
-            (np.concatenate([s.canary_mean_ms for s in series]), np.concatenate([s.control_mean_ms for s in series])),
-        ]
+        canary_errors, control_errors, canary_ms, control_ms = self._stage_series(tick)
+        metrics = [(canary_errors, control_errors), (canary_ms, control_ms)]
         labels = [classify(c, b, confidence=self.confidence, tolerance=self.tolerance) for c, b in metrics]
         classified = [label for label in labels if label != "Nodata"]
         if not classified:

@@ -36,18 +36,20 @@ class MannWhitneyResult:
     estimate: float  # Hodges-Lehmann estimate of the shift
 
 
-def _runs(ordered: np.ndarray) -> np.ndarray:
-    """Lengths of the groups of equal values in a sorted array."""
-    if ordered.size == 0:
-        return np.zeros(0)
-    edges = np.flatnonzero(np.diff(ordered) != 0)
-    return np.diff(np.concatenate(([-1], edges, [ordered.size - 1]))).astype(float)
+def _tie_sum_sorted(ordered: np.ndarray) -> float:
+    """sum(t^3 - t) over groups of equal values of a sorted array (0 at once when all differ)."""
+    if ordered.size < 2:
+        return 0.0
+    steps = ordered[1:] != ordered[:-1]
+    if steps.all():
+        return 0.0
+    edges = np.flatnonzero(steps)
+    runs = np.diff(np.concatenate(([-1], edges, [ordered.size - 1]))).astype(float)
+    return float(np.sum(runs**3 - runs))
 
 
 def _tie_sum(values: np.ndarray) -> float:
-    """sum(t^3 - t) over groups of equal values."""
-    runs = _runs(np.sort(values))
-    return float(np.sum(runs**3 - runs))
+    return _tie_sum_sorted(np.sort(values))
 
 
 def _cube(t: float) -> float:
@@ -96,7 +98,7 @@ def mann_whitney(experiment: np.ndarray, control: np.ndarray, confidence: float 
     nx, ny = len(x), len(y)
     n = nx + ny
     u = _u(x, y)
-    tie_free = _tie_sum(x) + _tie_sum(y)  # ties at a generic shift: only within each sample
+    tie_free = _tie_sum_sorted(x) + _tie_sum_sorted(y)  # ties at a generic shift: only within each sample
     sigma_all = math.sqrt(nx * ny / 12 * ((n + 1) - _tie_sum(np.concatenate((x, y))) / (n * (n - 1))))
     dz0 = u - nx * ny / 2
     if sigma_all > 0:
@@ -110,15 +112,18 @@ def mann_whitney(experiment: np.ndarray, control: np.ndarray, confidence: float 
     mu_min, mu_max = float(x[0] - y[-1]), float(x[-1] - y[0])
     # z at the end points in closed form (what wilcoxon_z computes from ranks): at mu_min every shifted x
     # lies at or above every y, tied only where min(x) meets max(y), whose tie groups merge; mu_max mirrors
-    x_runs, y_runs = _runs(x), _runs(y)
+    x_low = float(np.searchsorted(x, x[0], side="right"))  # how many equal min(x); and so on
+    x_high = float(nx - np.searchsorted(x, x[-1], side="left"))
+    y_low = float(np.searchsorted(y, y[0], side="right"))
+    y_high = float(ny - np.searchsorted(y, y[-1], side="left"))
 
     def end_z(dz: float, a: float, b: float) -> float:
         ties = tie_free - _cube(a) - _cube(b) + _cube(a + b)
         sd = math.sqrt(nx * ny / 12 * ((n + 1) - ties / (n * (n - 1))))
         return (dz - 0.5 * math.copysign(1.0, dz) * (dz != 0)) / sd
 
-    z_low_end = end_z(nx * ny / 2 - 0.5 * x_runs[0] * y_runs[-1], x_runs[0], y_runs[-1])
-    z_high_end = end_z(0.5 * x_runs[-1] * y_runs[0] - nx * ny / 2, x_runs[-1], y_runs[0])
+    z_low_end = end_z(nx * ny / 2 - 0.5 * x_low * y_high, x_low, y_high)
+    z_high_end = end_z(0.5 * x_high * y_low - nx * ny / 2, x_high, y_low)
 
     def root(zq: float) -> float:
         """Where z(mu) falls to zq: an end point, or the difference at which #{d > mu} drops to c*."""
