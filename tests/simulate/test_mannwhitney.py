@@ -8,7 +8,7 @@ from scipy.optimize import brentq
 from scipy.stats import mannwhitneyu, norm
 
 from canaria.simulate.baselines.kayenta import classify
-from canaria.simulate.baselines.mannwhitney import mann_whitney, wilcoxon_z
+from canaria.simulate.baselines.mannwhitney import lower_bound_is_positive, mann_whitney, wilcoxon_z
 
 
 def _samples(seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -55,6 +55,9 @@ def test_interval_is_where_kayentas_brent_search_lands(seed: int, confidence: fl
     assert result.upper == pytest.approx(root(-z), abs=1e-8)
     assert result.estimate == pytest.approx(np.median(np.subtract.outer(x, y)))
     assert result.lower <= result.estimate <= result.upper
+    assert lower_bound_is_positive(x, y, confidence) == (result.lower > 0)
+    shifted = x + 2 * (y.max() - y.min() + 1)  # clearly above: the shortcut must say so too
+    assert lower_bound_is_positive(shifted, y, confidence) == (mann_whitney(shifted, y, confidence).lower > 0)
 
 
 def test_classification_follows_the_netflix_aca_judge() -> None:

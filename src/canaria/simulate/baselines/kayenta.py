@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from canaria.analysis.verdict import Decision
-from canaria.simulate.baselines.mannwhitney import mann_whitney
+from canaria.simulate.baselines.mannwhitney import lower_bound_is_positive, mann_whitney
 from canaria.simulate.judge_api import Step, Tick
 
 __all__ = ["KayentaJudge", "classify"]
@@ -36,6 +36,8 @@ def classify(canary: np.ndarray, control: np.ndarray, *, confidence: float = 0.9
         return "Pass"
     if canary.min() == canary.max() == control.min() == control.max():
         return "Pass"
+    if not lower_bound_is_positive(canary, control, confidence):
+        return "Pass"  # High needs lower > tolerance x |estimate| >= 0: decided without the full interval
     result = mann_whitney(canary, control, confidence)
     critical = tolerance * abs(result.estimate)
     return "High" if result.lower > critical else "Pass"

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-__all__ = ["MannWhitneyResult", "mann_whitney", "wilcoxon_z"]
+__all__ = ["MannWhitneyResult", "lower_bound_is_positive", "mann_whitney", "wilcoxon_z"]
 
 
 @dataclass(frozen=True)
@@ -91,50 +91,91 @@ def _largest_count(m: int, threshold: float) -> int:
     return best
 
 
+@dataclass(frozen=True)
+class _Samples:
+    """Both samples sorted, with what every root of z(mu) needs (no pairwise differences yet)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    sigma: float  # at a generic shift: ties only within each sample
+    z_low_end: float  # z at mu_min = min(x) - max(y)
+    z_high_end: float  # z at mu_max = max(x) - min(y)
+
+    @classmethod
+    def of(cls, experiment: np.ndarray, control: np.ndarray) -> _Samples:
+        x = np.sort(np.asarray(experiment, dtype=float))
+        y = np.sort(np.asarray(control, dtype=float))
+        nx, ny = len(x), len(y)
+        n = nx + ny
+        tie_free = _tie_sum_sorted(x) + _tie_sum_sorted(y)
+        sigma = math.sqrt(nx * ny / 12 * ((n + 1) - tie_free / (n * (n - 1))))
+        # z at the end points in closed form (what wilcoxon_z computes from ranks): at mu_min every shifted x
+        # lies at or above every y, tied only where min(x) meets max(y), whose tie groups merge; mu_max mirrors
+        x_low = float(np.searchsorted(x, x[0], side="right"))  # how many equal min(x); and so on
+        x_high = float(nx - np.searchsorted(x, x[-1], side="left"))
+        y_low = float(np.searchsorted(y, y[0], side="right"))
+        y_high = float(ny - np.searchsorted(y, y[-1], side="left"))
+
+        def end_z(dz: float, a: float, b: float) -> float:
+            ties = tie_free - _cube(a) - _cube(b) + _cube(a + b)
+            sd = math.sqrt(nx * ny / 12 * ((n + 1) - ties / (n * (n - 1))))
+            return (dz - 0.5 * math.copysign(1.0, dz) * (dz != 0)) / sd
+
+        return cls(
+            x=x, y=y, sigma=sigma,
+            z_low_end=end_z(nx * ny / 2 - 0.5 * x_low * y_high, x_low, y_high),
+            z_high_end=end_z(0.5 * x_high * y_low - nx * ny / 2, x_high, y_low),
+        )
+
+    def crossing(self, zq: float) -> tuple[float | None, int]:
+        """Where z(mu) falls to zq: (an end point, -1), or (None, rank of that pairwise difference)."""
+        if self.z_low_end - zq <= 0:
+            return float(self.x[0] - self.y[-1]), -1
+        if self.z_high_end - zq >= 0:
+            return float(self.x[-1] - self.y[0]), -1
+        m = self.x.size * self.y.size
+        c_star = _largest_count(m, zq * self.sigma)
+        if c_star < 0:
+            return float(self.x[-1] - self.y[0]), -1
+        return None, max(0, m - c_star - 1)
+
+
+def _z_alpha(confidence: float) -> float:
+    return -float(ndtri((1.0 - confidence) / 2.0))
+
+
+def lower_bound_is_positive(experiment: np.ndarray, control: np.ndarray, confidence: float = 0.98) -> bool:
+    """Whether the interval's lower bound is above 0, without sorting the pairwise differences: the bound is
+    the difference of rank k, so it is positive exactly when at most k differences are <= 0."""
+    samples = _Samples.of(experiment, control)
+    end, rank = samples.crossing(_z_alpha(confidence))
+    if end is not None:
+        return end > 0
+    positive = int(np.searchsorted(samples.y, samples.x, side="left").sum())  # pairs with x > y
+    return samples.x.size * samples.y.size - positive <= rank
+
+
 def mann_whitney(experiment: np.ndarray, control: np.ndarray, confidence: float = 0.98) -> MannWhitneyResult:
     """U, p-value, confidence interval and Hodges-Lehmann estimate of experiment - control."""
-    x = np.sort(np.asarray(experiment, dtype=float))
-    y = np.sort(np.asarray(control, dtype=float))
+    samples = _Samples.of(experiment, control)
+    x, y = samples.x, samples.y
     nx, ny = len(x), len(y)
     n = nx + ny
     u = _u(x, y)
-    tie_free = _tie_sum_sorted(x) + _tie_sum_sorted(y)  # ties at a generic shift: only within each sample
     sigma_all = math.sqrt(nx * ny / 12 * ((n + 1) - _tie_sum(np.concatenate((x, y))) / (n * (n - 1))))
-    dz0 = u - nx * ny / 2
     if sigma_all > 0:
-        z0 = (abs(dz0) - 0.5) / sigma_all
+        z0 = (abs(u - nx * ny / 2) - 0.5) / sigma_all
         p_value = float(min(1.0, 2.0 * (1.0 - ndtr(z0))))
     else:
         p_value = 1.0
-    sigma = math.sqrt(nx * ny / 12 * ((n + 1) - tie_free / (n * (n - 1))))
     diffs = np.sort((x[:, None] - y[None, :]).ravel())
     m = diffs.size
-    mu_min, mu_max = float(x[0] - y[-1]), float(x[-1] - y[0])
-    # z at the end points in closed form (what wilcoxon_z computes from ranks): at mu_min every shifted x
-    # lies at or above every y, tied only where min(x) meets max(y), whose tie groups merge; mu_max mirrors
-    x_low = float(np.searchsorted(x, x[0], side="right"))  # how many equal min(x); and so on
-    x_high = float(nx - np.searchsorted(x, x[-1], side="left"))
-    y_low = float(np.searchsorted(y, y[0], side="right"))
-    y_high = float(ny - np.searchsorted(y, y[-1], side="left"))
 
-    def end_z(dz: float, a: float, b: float) -> float:
-        ties = tie_free - _cube(a) - _cube(b) + _cube(a + b)
-        sd = math.sqrt(nx * ny / 12 * ((n + 1) - ties / (n * (n - 1))))
-        return (dz - 0.5 * math.copysign(1.0, dz) * (dz != 0)) / sd
+    def bound(zq: float) -> float:
+        end, rank = samples.crossing(zq)
+        return end if end is not None else float(diffs[rank])
 
-    z_low_end = end_z(nx * ny / 2 - 0.5 * x_low * y_high, x_low, y_high)
-    z_high_end = end_z(0.5 * x_high * y_low - nx * ny / 2, x_high, y_low)
-
-    def root(zq: float) -> float:
-        """Where z(mu) falls to zq: an end point, or the difference at which #{d > mu} drops to c*."""
-        if z_low_end - zq <= 0:
-            return mu_min
-        if z_high_end - zq >= 0:
-            return mu_max
-        c_star = _largest_count(m, zq * sigma)
-        return mu_max if c_star < 0 else float(diffs[max(0, m - c_star - 1)])
-
-    z_alpha = -float(ndtri((1.0 - confidence) / 2.0))
+    z_alpha = _z_alpha(confidence)
     # z(mu) = 0 on a whole interval around the median difference (|dz| <= 1/2): take the median
     estimate = 0.5 * (float(diffs[(m - 1) // 2]) + float(diffs[m // 2]))
-    return MannWhitneyResult(u=u, p_value=p_value, lower=root(z_alpha), upper=root(-z_alpha), estimate=estimate)
+    return MannWhitneyResult(u=u, p_value=p_value, lower=bound(z_alpha), upper=bound(-z_alpha), estimate=estimate)
