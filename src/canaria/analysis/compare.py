@@ -131,25 +131,6 @@ def _bucket_quantile(counts: Sequence[float], q: float) -> float | None:
     return BUCKET_BOUNDS_MS[min(index, len(BUCKET_BOUNDS_MS) - 1)]
 
 
-@dataclass
-class _EvidenceSet:
-    """The e-processes started at one point of the rollout, with their share of the alpha budget."""
-
-    weight: float
-    errors: RatioEvidence
-    quantiles: list[RatioEvidence]
-    slow: RatioEvidence
-
-    @classmethod
-    def start(cls, weight: float, config: CompareConfig) -> _EvidenceSet:
-        return cls(
-            weight=weight,
-            errors=RatioEvidence(null_ratio=1.0 + config.error_rate_tolerance),
-            quantiles=[RatioEvidence(null_ratio=1.0) for _ in config.latency_quantiles],
-            slow=RatioEvidence(null_ratio=1.0 + config.slow_rate_tolerance),
-        )
-
-
 class ComparisonState:
     """Evidence so far; `update` consumes new windows only, so the judge costs O(1) per tick.
 
@@ -167,7 +148,10 @@ class ComparisonState:
 
     def _reset(self, config: CompareConfig) -> None:
         self.config = config
-        self.sets = [_EvidenceSet.start(0.5, config)]
+        self.weights = [0.5]  # share of the budget of each start: the rollout's, then each later stage's
+        self.errors = RatioEvidence(null_ratio=1.0 + config.error_rate_tolerance)
+        self.quantiles = [RatioEvidence(null_ratio=1.0) for _ in config.latency_quantiles]
+        self.slow = RatioEvidence(null_ratio=1.0 + config.slow_rate_tolerance)
         self.control_latency: list[int] | None = None  # pooled bucket counts
         self.canary_latency: list[int] | None = None
         self.canary_requests = 0
@@ -176,15 +160,6 @@ class ComparisonState:
         self._slow_index = bisect_left(BUCKET_BOUNDS_MS, config.slow_ms)
         # (quantile position, control bucket i, canary bucket j) for the next window, from earlier control data
         self._thresholds: list[tuple[int, int, int]] = []
-
-    @property
-    def errors(self) -> RatioEvidence:
-        """Error evidence over the whole rollout (the figures reported)."""
-        return self.sets[0].errors
-
-    @property
-    def slow(self) -> RatioEvidence:
-        return self.sets[0].slow
 
     def update(self, history: Sequence[Window], config: CompareConfig | None = None) -> ComparisonState:
         """Consume the windows of `history` not seen yet (all of them if it is not a continuation)."""
@@ -197,7 +172,9 @@ class ComparisonState:
             consumed = 0
         for window in history[consumed:]:
             if self._stage is not None and window.stage_index != self._stage:
-                self.sets.append(_EvidenceSet.start(0.5 ** (len(self.sets) + 1), self.config))
+                self.weights.append(0.5 ** (len(self.weights) + 1))
+                for evidence in (self.errors, self.slow, *self.quantiles):
+                    evidence.restart()
             self._stage = window.stage_index
             self._consume(window)
             self._keys.append((window.start, window.end))
@@ -208,21 +185,15 @@ class ComparisonState:
         # more than the few sums the tests need.
         canary, control = window.canary, window.control
         self.canary_requests += canary.requests
-        for evidence in self.sets:
-            evidence.errors.update(canary.errors, canary.requests, control.errors, control.requests)
+        self.errors.update(canary.errors, canary.requests, control.errors, control.requests)
         canary_counts, control_counts = canary.latency.counts, control.latency.counts
         n_canary, n_control = canary.latency.count, control.latency.count
         if n_canary > 0 and n_control > 0:
             s = self._slow_index
-            slow = (sum(canary_counts[s:]), n_canary, sum(control_counts[s:]), n_control)
-            # control slower than bounds[i]; canary slower than bounds[j] >= (1+tau)*bounds[i]
-            beyond = [
-                (k, sum(canary_counts[j + 1 :]), sum(control_counts[i + 1 :])) for k, i, j in self._thresholds
-            ]
-            for evidence in self.sets:
-                evidence.slow.update(*slow)
-                for k, canary_beyond, control_beyond in beyond:
-                    evidence.quantiles[k].update(canary_beyond, n_canary, control_beyond, n_control)
+            self.slow.update(sum(canary_counts[s:]), n_canary, sum(control_counts[s:]), n_control)
+            for k, i, j in self._thresholds:
+                # control slower than bounds[i]; canary slower than bounds[j] >= (1+tau)*bounds[i]
+                self.quantiles[k].update(sum(canary_counts[j + 1 :]), n_canary, sum(control_counts[i + 1 :]), n_control)
         if n_control > 0:
             pooled = self.control_latency
             self.control_latency = list(control_counts) if pooled is None else list(map(add, pooled, control_counts))
@@ -253,7 +224,7 @@ class ComparisonState:
     def error_comparison(self, reject_at: float) -> Comparison:
         ev = self.errors
         canary_rate, control_rate = ev.canary_rate, ev.control_rate
-        e_value = sum(s.weight * s.errors.e_value for s in self.sets)
+        e_value = ev.weighted(self.weights)
         return Comparison(
             check="compare.error_rate",
             e_value=e_value,
@@ -274,10 +245,8 @@ class ComparisonState:
         quantiles = self.config.latency_quantiles
         # the objective (what users feel, what "bad requests" counts) weighs half; the quantiles share the rest
         share = 0.5 / len(quantiles)
-        contributions = [
-            sum(s.weight * share * s.quantiles[k].e_value for s in self.sets) for k in range(len(quantiles))
-        ]
-        contributions.append(sum(s.weight * 0.5 * s.slow.e_value for s in self.sets))
+        contributions = [share * evidence.weighted(self.weights) for evidence in self.quantiles]
+        contributions.append(0.5 * self.slow.weighted(self.weights))
         e_value = sum(contributions)
         top = contributions.index(max(contributions))
         canary_value: float | None
@@ -290,7 +259,7 @@ class ComparisonState:
             counted = f"slower than {self.config.slow_ms:.0f} ms"
         else:
             q = quantiles[top]
-            name, driver = f"p{round(q * 100):d}_ms", self.sets[0].quantiles[top]
+            name, driver = f"p{round(q * 100):d}_ms", self.quantiles[top]
             canary_value = None if self.canary_latency is None else _bucket_quantile(self.canary_latency, q)
             control_value = None if self.control_latency is None else _bucket_quantile(self.control_latency, q)
             tolerance = self.config.latency_tolerance

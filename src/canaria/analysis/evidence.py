@@ -53,16 +53,24 @@ def log_lr_increment(
 
 @dataclass
 class RatioEvidence:
-    """Running mixture likelihood ratio for "canary rate <= null_ratio x control rate"."""
+    """Running mixture likelihood ratios for "canary rate <= null_ratio x control rate".
+
+    One row of `log_lr` per start: row 0 runs from the rollout's start, `restart()` adds a row that runs
+    from now (ComparisonState weighs them). The counts cover the whole rollout, for the figures shown.
+    """
 
     null_ratio: float
-    log_lr: np.ndarray = field(default_factory=lambda: np.zeros(len(RATIO_GRID)))
+    log_lr: np.ndarray = field(default_factory=lambda: np.zeros((1, len(RATIO_GRID))))
     canary_events: float = 0.0
     canary_exposure: float = 0.0
     control_events: float = 0.0
     control_exposure: float = 0.0
 
-    _log_e: float | None = field(default=None, init=False, repr=False)
+    _log_e: np.ndarray | None = field(default=None, init=False, repr=False)
+
+    def restart(self) -> None:
+        self.log_lr = np.vstack((self.log_lr, np.zeros(len(RATIO_GRID))))
+        self._log_e = None
 
     def update(self, canary_events: float, canary_exposure: float, control_events: float, control_exposure: float) -> None:
         if canary_exposure <= 0 or control_exposure <= 0:
@@ -81,16 +89,26 @@ class RatioEvidence:
             self._log_e = None
 
     @property
-    def log_e_value(self) -> float:
+    def log_e_values(self) -> np.ndarray:
+        """log e-value of each start's mixture."""
         if self._log_e is None:
             terms = self.log_lr + _LOG_WEIGHTS
-            top = float(terms.max())
-            self._log_e = top + math.log(float(np.exp(terms - top).sum()))
+            top = terms.max(axis=1)
+            self._log_e = top + np.log(np.exp(terms - top[:, None]).sum(axis=1))
         return self._log_e
+
+    @property
+    def log_e_value(self) -> float:
+        """From the rollout's start."""
+        return float(self.log_e_values[0])
 
     @property
     def e_value(self) -> float:
         return math.exp(min(self.log_e_value, 700.0))
+
+    def weighted(self, weights: list[float]) -> float:
+        """sum_s weights[s] * e-value of start s: an e-value when the weights sum to at most 1."""
+        return float(np.dot(weights, np.exp(np.minimum(self.log_e_values, 700.0))))
 
     @property
     def canary_rate(self) -> float | None:
