@@ -266,6 +266,9 @@ class AnalysisConfig(_Model):
     min_requests: int = Field(default=10, ge=0)
     no_data: Literal["observe", "fail", "pass"] = "observe"
     max_hold_extension: Duration = 1800.0
+    score: ScoreConfig = Field(default_factory=ScoreConfig)
+    compare: CompareConfig = Field(default_factory=CompareConfig)
+    trend: TrendConfig = Field(default_factory=TrendConfig)
     guardrail_significance: float | None = Field(
         default=0.05,
         gt=0,
@@ -273,9 +276,6 @@ class AnalysisConfig(_Model):
         description="a request-based guardrail reading breaches only when significant at this one-sided level; "
         "null compares the point estimate as read",
     )
-    score: ScoreConfig = Field(default_factory=ScoreConfig)
-    compare: CompareConfig = Field(default_factory=CompareConfig)
-    trend: TrendConfig = Field(default_factory=TrendConfig)
 
     @field_validator("interval")
     @classmethod
