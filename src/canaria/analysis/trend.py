@@ -22,8 +22,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
-import numpy as np
 from scipy.special import ndtri
 
 from canaria.analysis.context import StageContext
@@ -53,54 +53,50 @@ class SlopeFit:
         return self.intercept + self.slope * t
 
 
-@lru_cache(maxsize=64)
-def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
-    return np.triu_indices(n, 1)
-
-
 @lru_cache(maxsize=16)
 def _z(alpha: float) -> float:
     return float(-ndtri(alpha / 2.0))
 
 
-def _median_sorted(values: np.ndarray) -> float:
-    mid = values.size // 2
-    return float(values[mid]) if values.size % 2 else 0.5 * float(values[mid - 1] + values[mid])
+def _median_sorted(values: Sequence[float]) -> float:
+    mid = len(values) // 2
+    return float(values[mid]) if len(values) % 2 else 0.5 * float(values[mid - 1] + values[mid])
 
 
-def _tie_term(ordered: np.ndarray) -> float:
-    """Sen's tie correction sum k(k-1)(2k+5) over groups of equal values (input sorted)."""
-    steps = np.diff(ordered)
-    if ordered.size < 2 or np.all(steps != 0):
-        return 0.0
-    edges = np.flatnonzero(steps != 0)
-    runs = np.diff(np.concatenate(([-1], edges, [ordered.size - 1]))).astype(float)
-    return float(np.sum(runs * (runs - 1) * (2 * runs + 5)))
+def _tie_term(ordered: Sequence[float]) -> float:
+    """Sen's tie correction: sum of k(k-1)(2k+5) over groups of equal values (input sorted)."""
+    total, run = 0.0, 1
+    for previous, value in pairwise(ordered):
+        if value == previous:
+            run += 1
+            continue
+        total += run * (run - 1) * (2 * run + 5)
+        run = 1
+    return total + run * (run - 1) * (2 * run + 5)
 
 
-def theil_sen(t: np.ndarray, y: np.ndarray, alpha: float = 0.05) -> SlopeFit:
+def theil_sen(t: Sequence[float], y: Sequence[float], alpha: float = 0.05) -> SlopeFit:
     """Median pairwise slope with Sen's (1968, eq. 2.6) two-sided 1-alpha interval, as scipy's theilslopes.
 
-    Our own because scipy.stats.theilslopes costs ~0.5 ms a call and the judge fits several series a tick.
+    Plain Python: for the dozen points the judge fits, several times a tick, it is ~3x faster than numpy's
+    call overheads and ~30x faster than scipy.stats.theilslopes.
     """
-    i, j = _pairs(len(t))
-    dt = t[j] - t[i]
-    increasing = bool(np.all(np.diff(t) > 0))  # the judge's case: window times, no ties
-    slopes = (y[j] - y[i]) / dt if increasing else (y[j] - y[i])[dt != 0] / dt[dt != 0]
-    slopes.sort()
-    y_sorted = np.sort(y)
-    if slopes.size == 0:
+    t, y = [float(v) for v in t], [float(v) for v in y]
+    n = len(t)
+    slopes = sorted(
+        (y[j] - y[i]) / (t[j] - t[i]) for i in range(n) for j in range(i + 1, n) if t[j] != t[i]
+    )
+    y_sorted, t_sorted = sorted(y), sorted(t)
+    if not slopes:
         return SlopeFit(0.0, _median_sorted(y_sorted), 0.0, 0.0)
     slope = _median_sorted(slopes)
-    intercept = _median_sorted(y_sorted) - slope * _median_sorted(t if increasing else np.sort(t))
-    n = len(y)
-    t_ties = 0.0 if increasing else _tie_term(np.sort(t))
-    sigsq = (n * (n - 1) * (2 * n + 5) - t_ties - _tie_term(y_sorted)) / 18.0
+    intercept = _median_sorted(y_sorted) - slope * _median_sorted(t_sorted)
+    sigsq = (n * (n - 1) * (2 * n + 5) - _tie_term(t_sorted) - _tie_term(y_sorted)) / 18.0
     spread = _z(alpha) * math.sqrt(max(sigsq, 0.0))
-    nt = slopes.size
-    upper_index = min(int(np.round((nt + spread) / 2.0)), nt - 1)
-    lower_index = max(int(np.round((nt - spread) / 2.0)) - 1, 0)
-    return SlopeFit(slope, intercept, float(slopes[lower_index]), float(slopes[upper_index]))
+    nt = len(slopes)
+    upper_index = min(round((nt + spread) / 2.0), nt - 1)
+    lower_index = max(round((nt - spread) / 2.0) - 1, 0)
+    return SlopeFit(slope, intercept, slopes[lower_index], slopes[upper_index])
 
 
 def format_eta(seconds: float) -> str:
@@ -231,15 +227,14 @@ def analyse_trends(
             control.append(control_value)
         if len(times) < config.min_windows:
             continue
-        t = np.asarray(times) - times[-1]  # seconds, 0 = latest
-        y = np.asarray(canary)
+        t = [time - times[-1] for time in times]  # seconds, 0 = latest
+        y = canary
         fit = theil_sen(t, y, config.alpha)
         level = fit.at(0.0)
         relative: SlopeFit | None = None
         paired = [(ti, yi - ci) for ti, yi, ci in zip(t, y, control) if ci is not None]
         if fit.low > 0 and len(paired) >= config.min_windows:  # only worth fitting when the canary rises
-            pt, py = (np.asarray(v) for v in zip(*paired))
-            relative = theil_sen(pt, py, config.alpha)
+            relative = theil_sen([p[0] for p in paired], [p[1] for p in paired], config.alpha)
         rising = fit.low > 0 and (relative is None or relative.low > 0)
         eta: float | None = None
         if fit.slope > 0:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy.special import ndtr, ndtri
@@ -289,27 +290,33 @@ class RunSource:
         return series
 
 
+@lru_cache(maxsize=8)
+def _even(minutes: int) -> np.ndarray:
+    return np.full(minutes, 1.0 / minutes)
+
+
 def _split(
     rng: np.random.Generator, variant: VariantWindow, params: VariantParams, scale: float, minutes: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    per_minute = rng.multinomial(variant.requests, np.full(minutes, 1.0 / minutes))
+    """Per-minute error rates and mean latencies: requests split evenly at random, the window's errors
+    among them (hypergeometric), means from the draws themselves for a few requests, else the normal limit."""
+    per_minute = rng.multinomial(variant.requests, _even(minutes))
+    served = per_minute > 0
+    error_rate = np.full(minutes, np.nan)
     if variant.errors:
         errors = rng.multivariate_hypergeometric(per_minute, variant.errors)
+        error_rate[served] = errors[served] / per_minute[served]
     else:
-        errors = np.zeros(minutes, dtype=np.int64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        error_rate = np.where(per_minute > 0, errors / np.maximum(per_minute, 1), np.nan)
+        error_rate[served] = 0.0
     mu, sigma = math.log(params.p50_ms * scale), _sigma(params)
     means = np.full(minutes, np.nan)
-    small = (per_minute > 0) & (per_minute <= 50)
-    if small.any():
-        sizes = per_minute[small]
-        draws = rng.lognormal(mu, sigma, int(sizes.sum()))
-        starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-        means[small] = np.add.reduceat(draws, starts) / sizes
-    large = per_minute > 50
-    if large.any():
+    if variant.requests <= 50 * minutes:  # few requests a minute: average real draws
+        sizes = per_minute[served]
+        draws = rng.lognormal(mu, sigma, variant.requests)
+        starts = np.cumsum(sizes) - sizes
+        means[served] = np.add.reduceat(draws, starts) / sizes if sizes.size else means[served]
+    else:
         mean = math.exp(mu + sigma**2 / 2)
         sd = math.sqrt((math.exp(sigma**2) - 1) * math.exp(2 * mu + sigma**2))
-        means[large] = rng.normal(mean, sd / np.sqrt(per_minute[large]))
+        means[served] = rng.normal(mean, sd / np.sqrt(per_minute[served]))
     return error_rate, means
