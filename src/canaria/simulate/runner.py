@@ -21,12 +21,12 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
-from typing import Any
 
 from canaria.analysis.context import StageContext
 from canaria.analysis.verdict import Decision
+from canaria.analysis.window import Window
 from canaria.config import AnalysisConfig, GuardrailConfig, PlanConfig
-from canaria.simulate.generator import RunSource
+from canaria.simulate.generator import MinuteSeries, RunSource
 from canaria.simulate.judge_api import Tick
 from canaria.simulate.judges import make_judge
 from canaria.simulate.scenario import ResolvedScenario
@@ -68,61 +68,66 @@ def _promoted_on_entry(plan: PlanConfig, index: int) -> bool:
     return index >= len(plan.stages) or (plan.stages[index].traffic >= 100 and plan.stages[index].hold == 0)
 
 
+def _exposure_after(source: RunSource, first: int, windows: int, share_pct: float, slow_ms: float) -> float:
+    """Bad requests from window `first` to the horizon at a fixed canary share (promoted or paused)."""
+    return sum(
+        source.expected_excess_bad(k, source.expected_requests(k) * share_pct / 100.0, slow_ms)
+        for k in range(first, windows)
+    )
+
+
+def _context(plan: PlanConfig, stage_index: int, elapsed_s: float, interval_s: float) -> StageContext:
+    stage = plan.stages[stage_index]
+    last = stage_index == len(plan.stages) - 1
+    following = None if last else plan.stages[stage_index + 1]
+    return StageContext(
+        stage_index=stage_index,
+        traffic=stage.traffic,
+        hold_s=stage.hold,
+        elapsed_in_stage_s=elapsed_s,
+        interval_s=interval_s,
+        next_stage_hold_s=following.hold if following else 0.0,
+        is_last_stage=last,
+        next_stage_traffic=following.traffic if following else None,
+    )
+
+
 def simulate_run(source: RunSource, judge_name: str, setup: SimulationSetup) -> RunResult:
     """One rollout of one scenario under one judge."""
-    plan, analysis = setup.plan, setup.analysis
-    interval = analysis.interval
-    slow_ms = analysis.compare.slow_ms
+    plan, interval, slow_ms = setup.plan, setup.analysis.interval, setup.analysis.compare.slow_ms
     scenario = source.scenario
     windows = int(scenario.horizon_s // interval)
-    judge = make_judge(judge_name, guardrails=setup.guardrails, analysis=analysis)
-    history: list[Any] = []
+    if _promoted_on_entry(plan, 0):  # a plan that starts at 100 %: nothing to judge
+        return RunResult("promoted", 0.0, _exposure_after(source, 0, windows, 100.0, slow_ms), None, 0, 0.0)
+    judge = make_judge(judge_name, guardrails=setup.guardrails, analysis=setup.analysis)
+    history: list[Window] = []
 
-    def minutes(i: int) -> Any:
+    def minutes(i: int) -> MinuteSeries:
         return source.minutes(i, history[i].stage_index)
 
     stage_index, stage_start, bad, judge_s = 0, 0.0, 0.0, 0.0
     outcome, end_s, share_after = "held", scenario.horizon_s, None
-    if _promoted_on_entry(plan, 0):
-        outcome, end_s, share_after = "promoted", 0.0, 100.0
-    k = -1
-    for k in range(windows if outcome == "held" else 0):
-        stage = plan.stages[stage_index]
-        window = source.window(k, stage_index, stage.traffic)
+    for k in range(windows):
+        window = source.window(k, stage_index, plan.stages[stage_index].traffic)
         history.append(window)
         bad += source.expected_excess_bad(k, window.canary.requests, slow_ms)
         now = (k + 1) * interval
-        last = stage_index == len(plan.stages) - 1
-        ctx = StageContext(
-            stage_index=stage_index,
-            traffic=stage.traffic,
-            hold_s=stage.hold,
-            elapsed_in_stage_s=now - stage_start,
-            interval_s=interval,
-            next_stage_hold_s=0.0 if last else plan.stages[stage_index + 1].hold,
-            is_last_stage=last,
-            next_stage_traffic=None if last else plan.stages[stage_index + 1].traffic,
-        )
         started = time.perf_counter()
-        step = judge.decide(Tick(history=history, ctx=ctx, minutes=minutes))
+        step = judge.decide(Tick(history, _context(plan, stage_index, now - stage_start, interval), minutes))
         judge_s += time.perf_counter() - started
         if step.decision is Decision.NO_GO:
             outcome, end_s = "rolled_back", now
-            break
-        if step.decision is Decision.GO:
+        elif step.decision is Decision.GO:
             stage_index, stage_start = stage_index + 1, now
             if _promoted_on_entry(plan, stage_index):
                 outcome, end_s, share_after = "promoted", now, 100.0
-                break
         elif step.needs_human:
-            outcome, end_s, share_after = "paused", now, stage.traffic
+            outcome, end_s, share_after = "paused", now, plan.stages[stage_index].traffic
+        if outcome != "held":
+            if share_after is not None:
+                bad += _exposure_after(source, k + 1, windows, share_after, slow_ms)
             break
-    if share_after is not None:
-        for later in range(k + 1, windows):
-            bad += source.expected_excess_bad(later, source.expected_requests(later) * share_after / 100.0, slow_ms)
-    detect = None
-    if scenario.bad and outcome == "rolled_back":
-        detect = max(0.0, end_s - scenario.onset_s)
+    detect = max(0.0, end_s - scenario.onset_s) if scenario.bad and outcome == "rolled_back" else None
     return RunResult(outcome, end_s, bad, detect, len(history), judge_s)
 
 
