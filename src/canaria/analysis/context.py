@@ -16,6 +16,12 @@ class StageContext:
     interval_s: float  # analysis interval (one window)
     next_stage_hold_s: float = 0.0  # hold of the next stage (0 when this is the last)
     is_last_stage: bool = False
+    next_stage_traffic: float | None = None  # canary percent of the next stage, when the caller knows it
+
+    @property
+    def promotes_fully(self) -> bool:
+        """A GO here puts the canary on all traffic: the last stage, or the step before 100 %."""
+        return self.is_last_stage or (self.next_stage_traffic is not None and self.next_stage_traffic >= 100.0)
 
     @property
     def hold_remaining_s(self) -> float:

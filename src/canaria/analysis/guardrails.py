@@ -2,6 +2,13 @@
 
 Counters are recomputed from the window history each tick, so they survive restarts without state:
 a window without a reading for the metric (too few requests, no memory figure) neither counts nor resets.
+
+With `significance` set (the judge's default), a reading from requests counts as a breach only when the
+window shows the limit is exceeded, not when a few requests push the point estimate over it: for the error
+rate, P(X >= errors | n, limit) <= significance under a binomial at the limit; for a quantile limit
+(P95 > 500 ms), the number of requests slower than the limit is improbably high for a quantile at the limit.
+At the runbook's 15 requests a window one error is 6.7 % "error rate"; this keeps such windows from
+counting towards a rollback. Gauges (memory, CPU) and custom metrics are compared as read.
 """
 
 from __future__ import annotations
@@ -9,13 +16,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from scipy.special import bdtrc
+
 from canaria.analysis.verdict import Decision, Reason, Severity
 from canaria.analysis.window import VariantWindow, Window
 from canaria.config import GuardrailConfig
 
-__all__ = ["metric_value", "GuardrailStatus", "evaluate_guardrails", "format_metric"]
+__all__ = ["GuardrailStatus", "evaluate_guardrails", "exceeds", "format_metric", "metric_value"]
 
 _REQUEST_METRICS = {"error_rate_pct", "p50_ms", "p95_ms", "p99_ms", "mean_ms"}
+_QUANTILE_LEVELS = {"p50_ms": 0.50, "p95_ms": 0.95, "p99_ms": 0.99}
 
 
 def metric_value(variant: VariantWindow, metric: str, min_requests: int = 1) -> float | None:
@@ -133,8 +143,29 @@ class GuardrailStatus:
         )
 
 
+def exceeds(variant: VariantWindow, rule: GuardrailConfig, value: float, significance: float | None) -> bool:
+    """Whether one reading breaches the rule; with `significance`, only when the data show it (see above)."""
+    if value <= rule.max:
+        return False
+    if significance is None or variant.requests <= 0:
+        return True
+    n = variant.requests
+    if rule.metric == "error_rate_pct":
+        limit = min(1.0, rule.max / 100.0)
+        return limit < 1.0 and float(bdtrc(variant.errors - 1, n, limit)) <= significance
+    level = _QUANTILE_LEVELS.get(rule.metric)
+    if level is not None:
+        slower = variant.latency.count_above(rule.max)
+        return slower > 0 and float(bdtrc(slower - 1, n, 1.0 - level)) <= significance
+    return True
+
+
 def evaluate_guardrails(
-    history: Sequence[Window], rules: Sequence[GuardrailConfig], *, min_requests: int
+    history: Sequence[Window],
+    rules: Sequence[GuardrailConfig],
+    *,
+    min_requests: int,
+    significance: float | None = None,
 ) -> list[GuardrailStatus]:
     statuses: list[GuardrailStatus] = []
     for rule in rules:
@@ -150,7 +181,7 @@ def evaluate_guardrails(
                 latest = value
                 latest_control = metric_value(window.control, rule.metric, min_requests)
                 seen_latest = True
-            if value > rule.max:
+            if exceeds(window.canary, rule, value, significance):
                 streak += 1
             else:
                 break

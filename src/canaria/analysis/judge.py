@@ -1,34 +1,100 @@
 """The judge: one verdict per tick from the window history. Pure: no I/O, no clock.
 
-Order of precedence (Argo-style `worst()`): any NO-GO finding wins, then OBSERVE, then GO.
-GO needs the stage's hold to have passed and enough canary evidence; it is never given on no data.
+It combines four kinds of finding, each a `Reason` with the canary and control figures behind it:
+guardrails (the runbook's absolute limits with consecutive counters), the anytime-valid comparison with
+control (compare.py), trends and predicted guardrail crossings (trend.py) and data sufficiency. The order of
+precedence is Argo's `worst()`: any NO-GO finding wins, then OBSERVE, then GO. GO needs the stage's hold to
+have passed, enough canary requests in the stage, and a health score (score.py) at or above the pass mark;
+it is never given on no data. When the hold has passed but GO is not reached, the verdict says how much
+longer the hold may be extended; past `analysis.max_hold_extension` a persisting rising trend becomes
+NO-GO (we do not promote a leak), and anything else needs a person.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from canaria.analysis.compare import ComparisonState, compare
 from canaria.analysis.context import StageContext
 from canaria.analysis.guardrails import evaluate_guardrails
+from canaria.analysis.score import NO_GO_CAP, health_score
+from canaria.analysis.trend import analyse_trends, format_eta
 from canaria.analysis.verdict import Decision, Reason, Severity, Verdict
 from canaria.analysis.window import Window
 from canaria.config import AnalysisConfig, GuardrailConfig
 
-__all__ = ["evaluate"]
+__all__ = ["JudgeState", "evaluate"]
+
+
+@dataclass
+class JudgeState:
+    """Evidence a caller may keep between ticks so each tick only reads the newest window.
+
+    Optional: without it the judge recomputes from the whole history, with the same result.
+    """
+
+    comparison: ComparisonState | None = None
 
 
 def _stage_requests(history: Sequence[Window], stage_index: int) -> int:
     return sum(w.canary.requests for w in history if w.stage_index == stage_index)
 
 
-def _score(reasons: Sequence[Reason]) -> int:
-    penalty = 0
-    for reason in reasons:
-        if reason.severity is Severity.CRITICAL:
-            penalty += 60
-        elif reason.severity is Severity.WARNING:
-            penalty += 10 if reason.decision is Decision.GO else 20
-    return max(0, min(100, 100 - penalty))
+def _data_reason(stage_requests: int, ctx: StageContext, analysis: AnalysisConfig) -> tuple[Reason | None, bool]:
+    """The data-sufficiency finding and whether a person must now decide."""
+    needs = max(0, analysis.min_requests - stage_requests)
+    if needs == 0:
+        return None, False
+    max_wait = ctx.hold_s + analysis.max_hold_extension
+    exhausted = ctx.elapsed_in_stage_s >= max_wait
+    params = {"have": stage_requests, "need": needs}
+    if not exhausted or analysis.no_data == "observe":
+        return (
+            Reason(
+                check="data",
+                severity=Severity.WARNING if exhausted else Severity.INFO,
+                decision=Decision.OBSERVE,
+                message=(
+                    f"not enough canary traffic: {stage_requests} requests in this stage, "
+                    f"{needs} more needed for a decision"
+                    + (" (longest hold reached; a person must decide)" if exhausted else "")
+                ),
+                key="data.exhausted" if exhausted else "data.insufficient",
+                params=params,
+                canary_value=float(stage_requests),
+                threshold=float(analysis.min_requests),
+            ),
+            exhausted,
+        )
+    if analysis.no_data == "fail":
+        return (
+            Reason(
+                check="data",
+                severity=Severity.CRITICAL,
+                decision=Decision.NO_GO,
+                message=(
+                    f"no data: {stage_requests} canary requests after the longest hold "
+                    f"(need {analysis.min_requests}); policy no_data=fail"
+                ),
+                key="data.fail",
+                params={"have": stage_requests, "need": analysis.min_requests},
+                canary_value=float(stage_requests),
+                threshold=float(analysis.min_requests),
+            ),
+            False,
+        )
+    return (
+        Reason(
+            check="data",
+            severity=Severity.WARNING,
+            decision=Decision.GO,
+            message=f"no data ({stage_requests} canary requests); policy no_data=pass lets it go",
+            key="data.pass",
+            params={"have": stage_requests, "need": analysis.min_requests},
+        ),
+        False,
+    )
 
 
 def evaluate(
@@ -36,93 +102,117 @@ def evaluate(
     ctx: StageContext,
     guardrails: Sequence[GuardrailConfig],
     analysis: AnalysisConfig,
+    *,
+    state: JudgeState | None = None,
 ) -> Verdict:
     """Decide GO / OBSERVE / NO-GO for the current stage from all windows so far (latest last)."""
     reasons: list[Reason] = []
-    statuses = evaluate_guardrails(history, guardrails, min_requests=analysis.min_requests)
-    for status in statuses:
-        reason = status.reason()
-        if reason.severity is not Severity.OK:
-            reasons.append(reason)
+    statuses = evaluate_guardrails(
+        history, guardrails, min_requests=analysis.min_requests, significance=analysis.guardrail_significance
+    )
+    reasons.extend(status.reason() for status in statuses if status.breaching_now)
+
+    comparison_state = None
+    if state is not None:
+        if state.comparison is None:
+            state.comparison = ComparisonState(analysis.compare)
+        comparison_state = state.comparison
+    comparisons = compare(history, analysis.compare, state=comparison_state)
+    reasons.extend(c.reason() for c in comparisons)
+
+    trends = analyse_trends(history, ctx, guardrails, analysis.trend, min_requests=analysis.min_requests)
+    reasons.extend(t.reason() for t in trends if t.decision is not Decision.GO)
 
     stage_requests = _stage_requests(history, ctx.stage_index)
     needs = max(0, analysis.min_requests - stage_requests)
+    data_reason, needs_human = _data_reason(stage_requests, ctx, analysis)
+    if data_reason is not None:
+        reasons.append(data_reason)
+
+    breakdown = health_score(guardrails=statuses, comparisons=comparisons, trends=trends)
+    score = breakdown.score
+    decision = Decision.worst(*(r.decision for r in reasons))
     max_wait = ctx.hold_s + analysis.max_hold_extension
     hold_passed = ctx.elapsed_in_stage_s >= ctx.hold_s
-    needs_human = False
-    extension = 0.0
-    if needs > 0:
-        if ctx.elapsed_in_stage_s < max_wait or analysis.no_data == "observe":
-            exhausted = ctx.elapsed_in_stage_s >= max_wait
-            needs_human = exhausted
-            extension = 0.0 if exhausted else max(0.0, max_wait - ctx.elapsed_in_stage_s)
-            reasons.append(
-                Reason(
-                    check="data",
-                    severity=Severity.WARNING if exhausted else Severity.INFO,
-                    decision=Decision.OBSERVE,
-                    message=(
-                        f"not enough canary traffic: {stage_requests} requests in this stage, "
-                        f"{needs} more needed for a decision"
-                        + (" (longest hold reached; a person must decide)" if exhausted else "")
-                    ),
-                    key="data.exhausted" if exhausted else "data.insufficient",
-                    params={"have": stage_requests, "need": needs},
-                    canary_value=float(stage_requests),
-                    threshold=float(analysis.min_requests),
-                )
-            )
-        elif analysis.no_data == "fail":
-            reasons.append(
-                Reason(
-                    check="data",
-                    severity=Severity.CRITICAL,
-                    decision=Decision.NO_GO,
-                    message=(
-                        f"no data: {stage_requests} canary requests after the longest hold "
-                        f"(need {analysis.min_requests}); policy no_data=fail"
-                    ),
-                    key="data.fail",
-                    params={"have": stage_requests, "need": analysis.min_requests},
-                    canary_value=float(stage_requests),
-                    threshold=float(analysis.min_requests),
-                )
-            )
-        else:  # pass: the user chose to promote without evidence
-            reasons.append(
-                Reason(
-                    check="data",
-                    severity=Severity.WARNING,
-                    decision=Decision.GO,
-                    message=f"no data ({stage_requests} canary requests); policy no_data=pass lets it go",
-                    key="data.pass",
-                    params={"have": stage_requests, "need": analysis.min_requests},
-                )
-            )
+    exhausted = ctx.elapsed_in_stage_s >= max_wait
 
-    score = _score(reasons)
-    decision = Decision.worst(*(r.decision for r in reasons)) if reasons else Decision.GO
-    if decision is Decision.GO:
-        if not hold_passed:
-            decision = Decision.OBSERVE
-        elif score < analysis.score.pass_:
-            decision = Decision.OBSERVE
-            reasons.append(
-                Reason(
-                    check="score",
-                    severity=Severity.WARNING,
-                    decision=Decision.OBSERVE,
-                    message=f"health score {score} below the pass mark {analysis.score.pass_}",
-                    key="score.low",
-                    params={"score": score, "pass": analysis.score.pass_},
-                    threshold=float(analysis.score.pass_),
-                )
+    if decision is Decision.GO and not hold_passed:
+        decision = Decision.OBSERVE
+        reasons.append(
+            Reason(
+                check="hold",
+                severity=Severity.INFO,
+                decision=Decision.OBSERVE,
+                message=f"holding the stage: {format_eta(ctx.hold_remaining_s)} of {format_eta(ctx.hold_s)} left",
+                key="hold.waiting",
+                params={"remaining_s": round(ctx.hold_remaining_s), "hold_s": round(ctx.hold_s)},
             )
+        )
+    elif decision is Decision.GO and score < analysis.score.pass_:
+        # Inconclusive evidence resolves itself: the e-processes either cross (NO-GO) or fall back as
+        # data within tolerance accumulate, and the score recovers. So hold on, without calling a person.
+        decision = Decision.OBSERVE
+        reasons.append(
+            Reason(
+                check="score",
+                severity=Severity.WARNING,
+                decision=Decision.OBSERVE,
+                message=f"health score {score} below the pass mark {analysis.score.pass_}; holding longer",
+                key="score.low",
+                params={"score": score, "pass": analysis.score.pass_},
+                threshold=float(analysis.score.pass_),
+            )
+        )
+    elif decision is Decision.GO and ctx.promotes_fully and (leaning := [c for c in comparisons if c.e_value > 1.0]):
+        # Before the step to all traffic: the data favour a regression over none (a Bayes factor above 1),
+        # if not yet conclusively. Hold at this stage, where evidence comes fastest, until it resolves.
+        decision = Decision.OBSERVE
+        worst = max(leaning, key=lambda c: c.e_value)
+        reasons.append(
+            Reason(
+                check=worst.check,
+                severity=Severity.INFO,
+                decision=Decision.OBSERVE,
+                message=f"evidence leans towards a regression ({worst.detail} e-value {worst.e_value:.2f} > 1); "
+                "holding until it resolves",
+                key="compare.leaning",
+                params={"detail": worst.detail, "e_value": round(worst.e_value, 3)},
+                canary_value=worst.canary_value,
+                control_value=worst.control_value,
+                threshold=1.0,
+                evidence=worst.evidence,
+            )
+        )
+    elif decision is Decision.OBSERVE and exhausted:
+        rising = [r for r in reasons if r.key == "trend.rising"]
+        blocking = [r for r in reasons if r.decision is Decision.OBSERVE and r.key != "trend.rising"]
+        if rising and not blocking:
+            decision = Decision.NO_GO
+            score = min(score, NO_GO_CAP)
+            for reason in rising:
+                reasons.append(
+                    Reason(
+                        check=reason.check,
+                        severity=Severity.CRITICAL,
+                        decision=Decision.NO_GO,
+                        message=f"{reason.message}, still rising after the longest hold",
+                        key="trend.persistent",
+                        params=dict(reason.params),
+                        canary_value=reason.canary_value,
+                        threshold=reason.threshold,
+                        evidence=reason.evidence,
+                    )
+                )
+
+    extension = 0.0
+    waiting_for_more = hold_passed or data_reason is not None
+    if decision is Decision.OBSERVE and waiting_for_more and not exhausted:
+        extension = max(0.0, max_wait - ctx.elapsed_in_stage_s)
     return Verdict(
         decision=decision,
         score=score,
         reasons=reasons,
         needs_requests=needs,
         hold_extension_s=extension,
-        needs_human=needs_human,
+        needs_human=needs_human and decision is Decision.OBSERVE,
     )

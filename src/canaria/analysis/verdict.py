@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-__all__ = ["Decision", "Severity", "Reason", "Verdict"]
+__all__ = ["Decision", "Reason", "Severity", "Verdict"]
 
 
 class Decision(str, Enum):

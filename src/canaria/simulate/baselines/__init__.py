@@ -1,0 +1,1 @@
+"""Other judges, re-implemented from their published rules, to measure canaria against."""

@@ -1,0 +1,113 @@
+"""Canary-vs-control comparison: incremental state, validity of the latency test, and what reasons say."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from canaria.analysis.compare import ComparisonState, compare
+from canaria.analysis.verdict import Decision, Severity
+from canaria.config import CompareConfig
+from canaria.histogram import LatencyHistogram
+from tests.analysis.builders import lognormal_variant, variant, window
+
+
+def _history(rng: np.random.Generator, windows: int, *, canary_p50: float = 100.0, canary_sigma: float = 0.5,
+             canary_errors: float = 0.002, per_window: int = 300, share: float = 0.1) -> list:
+    out = []
+    for k in range(windows):
+        n_canary = int(per_window * share)
+        canary = lognormal_variant(rng, n_canary, p50=canary_p50, sigma=canary_sigma, error_rate=canary_errors)
+        control = lognormal_variant(rng, per_window - n_canary, p50=100.0, sigma=0.5, error_rate=0.002)
+        out.append(window(k, canary, control, stage=k // 12))
+    return out
+
+
+def test_incremental_state_gives_the_same_verdicts_as_recomputing_every_tick() -> None:
+    rng = np.random.default_rng(1)
+    history = _history(rng, 30, canary_p50=130.0, canary_errors=0.01)
+    config = CompareConfig()
+    state = ComparisonState(config)
+    for t in range(1, len(history) + 1):
+        kept = compare(history[:t], config, state=state)
+        fresh = compare(history[:t], config)
+        assert [c.e_value for c in kept] == pytest.approx([c.e_value for c in fresh], rel=1e-12)
+        assert [c.evidence for c in kept] == [c.evidence for c in fresh]
+
+
+def test_state_starts_again_when_the_history_is_not_a_continuation() -> None:
+    rng = np.random.default_rng(2)
+    config = CompareConfig()
+    state = ComparisonState(config)
+    first = _history(rng, 10, canary_errors=0.05)
+    compare(first, config, state=state)
+    other = _history(np.random.default_rng(3), 4)
+    assert [c.e_value for c in compare(other, config, state=state)] == pytest.approx(
+        [c.e_value for c in compare(other, config)]
+    )
+
+
+def test_stages_restart_the_evidence_with_a_smaller_share_of_alpha() -> None:
+    rng = np.random.default_rng(4)
+    state = ComparisonState(CompareConfig())
+    state.update(_history(rng, 30))  # stages 0, 1, 2
+    assert state.weights == [0.5, 0.25, 0.125]
+    assert state.errors.log_lr.shape[0] == 3
+
+
+def test_quantile_tests_keep_their_false_alarm_rate_when_the_canary_is_exactly_at_the_tolerance() -> None:
+    """Canary latencies = control latencies x (1 + tau): the null's boundary for every quantile threshold."""
+    config = CompareConfig(latency_tolerance=0.2)
+    alpha = 0.1
+    rng = np.random.default_rng(11)
+    runs, alarms = 300, 0
+    for _ in range(runs):
+        state = ComparisonState(config)
+        history = []
+        crossed = False
+        for k in range(24):
+            canary = lognormal_variant(rng, 60, p50=120.0, sigma=0.5)
+            control = lognormal_variant(rng, 240, p50=100.0, sigma=0.5)
+            history.append(window(k, canary, control))
+            state.update(history)
+            crossed = crossed or any(ev.e_value >= 1 / alpha for ev in state.quantiles)
+        alarms += crossed
+    assert alarms / runs <= alpha
+
+
+def test_doubled_latency_is_a_regression_and_the_reason_shows_both_versions() -> None:
+    rng = np.random.default_rng(5)
+    history = _history(rng, 8, canary_p50=200.0)
+    latency = compare(history, CompareConfig())[1]
+    assert latency.rejected
+    reason = latency.reason()
+    assert reason.decision is Decision.NO_GO and reason.severity is Severity.CRITICAL
+    assert reason.canary_value is not None and reason.control_value is not None
+    assert reason.canary_value > reason.control_value
+    assert "regression beyond tolerance" in reason.message and "e-value" in reason.evidence
+
+
+def test_identical_versions_are_within_tolerance() -> None:
+    rng = np.random.default_rng(6)
+    errors, latency = compare(_history(rng, 24), CompareConfig())
+    assert not errors.rejected and not latency.rejected
+    assert errors.reason().key == "compare.error_rate.ok"
+    assert errors.reason().threshold == 0.5
+
+
+def test_error_counts_carry_the_evidence_and_disabled_comparison_says_nothing() -> None:
+    history = [window(k, variant(30, errors=3), variant(270, errors=0)) for k in range(6)]
+    errors = compare(history, CompareConfig())[0]
+    assert errors.rejected
+    assert errors.canary_value == pytest.approx(10.0) and errors.control_value == pytest.approx(0.0)
+    assert "18/180 canary vs 0/1620 control errors" in errors.evidence
+    assert compare(history, CompareConfig(enabled=False)) == []
+
+
+def test_builder_buckets_latencies_as_record_does() -> None:
+    fast = lognormal_variant(np.random.default_rng(0), 500, error_rate=0.0)
+    slow = LatencyHistogram()
+    rng = np.random.default_rng(0)
+    rng.binomial(500, 0.0)
+    slow.record_many(rng.lognormal(np.log(100.0), 0.5, 500))
+    assert fast.latency.counts == slow.counts

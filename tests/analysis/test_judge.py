@@ -1,0 +1,93 @@
+"""The judge's decisions: data sufficiency, holds, guardrails, comparisons, trends and the final step."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from canaria.analysis.context import StageContext
+from canaria.analysis.judge import JudgeState, evaluate
+from canaria.analysis.verdict import Decision
+from canaria.config import AnalysisConfig, GuardrailConfig, runbook_guardrails
+from tests.analysis.builders import lognormal_variant, variant, window
+
+GUARDRAILS = runbook_guardrails()
+
+
+def ctx(elapsed_s: float, *, hold_s: float = 3600.0, stage: int = 0, next_traffic: float | None = 10.0) -> StageContext:
+    return StageContext(stage_index=stage, traffic=5.0, hold_s=hold_s, elapsed_in_stage_s=elapsed_s, interval_s=300.0,
+                        next_stage_hold_s=3600.0, next_stage_traffic=next_traffic)
+
+
+def good_history(windows: int, seed: int = 0, *, canary_requests: int = 15, canary_errors: float = 0.002) -> list:
+    rng = np.random.default_rng(seed)
+    return [window(k, lognormal_variant(rng, canary_requests, error_rate=canary_errors),
+                   lognormal_variant(rng, 285, error_rate=0.002)) for k in range(windows)]
+
+
+def test_no_canary_traffic_is_never_go_and_says_how_many_requests_it_needs() -> None:
+    history = [window(k, variant(0), variant(300)) for k in range(12)]
+    verdict = evaluate(history, ctx(3600.0), GUARDRAILS, AnalysisConfig())
+    assert verdict.decision is Decision.OBSERVE and not verdict.needs_human
+    assert verdict.needs_requests == 10 and verdict.hold_extension_s == 1800.0
+    assert any(r.key == "data.insufficient" and r.params["need"] == 10 for r in verdict.reasons)
+    late = evaluate(history, ctx(5400.0), GUARDRAILS, AnalysisConfig())
+    assert late.decision is Decision.OBSERVE and late.needs_human  # the longest hold passed: a person decides
+    failing = evaluate(history, ctx(5400.0), GUARDRAILS, AnalysisConfig(no_data="fail"))
+    assert failing.decision is Decision.NO_GO
+
+
+def test_a_good_canary_holds_for_the_stage_then_goes_with_a_high_score() -> None:
+    history = good_history(12)
+    early = evaluate(history[:6], ctx(1800.0), GUARDRAILS, AnalysisConfig())
+    assert early.decision is Decision.OBSERVE and any(r.key == "hold.waiting" for r in early.reasons)
+    verdict = evaluate(history, ctx(3600.0), GUARDRAILS, AnalysisConfig())
+    assert verdict.decision is Decision.GO and verdict.score >= 80
+    assert {r.check for r in verdict.reasons} >= {"compare.error_rate", "compare.latency"}
+
+
+def test_an_error_regression_is_no_go_before_the_hold_ends() -> None:
+    history = good_history(4, canary_requests=30, canary_errors=0.2)
+    verdict = evaluate(history, ctx(1200.0), GUARDRAILS, AnalysisConfig())
+    assert verdict.decision is Decision.NO_GO and verdict.score <= 40
+    assert "error rate" in verdict.headline
+
+
+def test_one_error_in_a_small_window_is_not_a_guardrail_breach_unless_asked_for_literally() -> None:
+    history = [window(k, variant(15, errors=1), variant(285, errors=1)) for k in range(3)]
+    rules = [GuardrailConfig(metric="error_rate_pct", max=1.0, consecutive=3)]
+    noise_aware = evaluate(history, ctx(900.0), rules, AnalysisConfig())
+    assert all(r.key != "guardrail.breached" for r in noise_aware.reasons)
+    literal = evaluate(history, ctx(900.0), rules, AnalysisConfig(guardrail_significance=None))
+    assert literal.decision is Decision.NO_GO and literal.reasons[0].key == "guardrail.breached"
+    clear = [window(k, variant(15, errors=4), variant(285)) for k in range(3)]
+    assert evaluate(clear, ctx(900.0), rules, AnalysisConfig()).reasons[0].key == "guardrail.breached"
+
+
+def test_a_rising_memory_that_persists_past_the_longest_hold_is_rolled_back() -> None:
+    rng = np.random.default_rng(3)
+    history = [window(k, variant(15, memory=56.0 + 0.4 * k + rng.normal(0, 0.1)), variant(285, memory=55.0))
+               for k in range(18)]  # +4.8 %/h: 85 % in ~5 h, beyond this stage and the next
+    holding = evaluate(history, ctx(3900.0), GUARDRAILS, AnalysisConfig())
+    assert holding.decision is Decision.OBSERVE and any(r.key == "trend.rising" for r in holding.reasons)
+    assert holding.hold_extension_s == 1500.0
+    done = evaluate(history, ctx(5400.0), GUARDRAILS, AnalysisConfig())
+    assert done.decision is Decision.NO_GO and any(r.key == "trend.persistent" for r in done.reasons)
+
+
+def test_before_the_step_to_all_traffic_evidence_leaning_to_a_regression_holds_the_stage() -> None:
+    # 3 of 180 canary requests failed against 6 of 3420 on control: leaning (e-value ~3), far from conclusive
+    history = [window(k, variant(15, errors=int(k < 3)), variant(285, errors=int(k % 2 == 0))) for k in range(12)]
+    final = evaluate(history, ctx(3600.0, next_traffic=100.0), GUARDRAILS, AnalysisConfig())
+    assert final.decision is Decision.OBSERVE
+    assert any(r.key == "compare.leaning" for r in final.reasons)
+    between = evaluate(history, ctx(3600.0, next_traffic=50.0), GUARDRAILS, AnalysisConfig())
+    assert between.decision is Decision.GO
+
+
+def test_keeping_state_between_ticks_gives_the_same_verdicts() -> None:
+    history = good_history(20, seed=9, canary_errors=0.02)
+    state = JudgeState()
+    for t in range(1, len(history) + 1):
+        kept = evaluate(history[:t], ctx(300.0 * t), GUARDRAILS, AnalysisConfig(), state=state)
+        fresh = evaluate(history[:t], ctx(300.0 * t), GUARDRAILS, AnalysisConfig())
+        assert kept.to_dict() == fresh.to_dict()
