@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -50,3 +51,53 @@ def demo(
                        auto_approve=approve_alone, max_seconds=limit)
     print_final(outcome, as_json=as_json)
     raise typer.Exit(outcome.exit_code)
+
+
+@app.command()
+@handle_errors
+def simulate(
+    scenarios: Annotated[Path, typer.Option("--scenarios", help="scenario file (YAML or JSON)")],
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="use this canaria.yaml's plan, "
+                                                "analysis and guardrails (default: the runbook's)")] = None,
+    judge: Annotated[str, typer.Option("--judge", help="comma-separated: canaria,flagger,kayenta,runbook")] = (
+        "canaria,flagger,kayenta,runbook"),
+    runs: Annotated[int | None, typer.Option("--runs", help="runs per scenario (default: the file's)")] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    lang: LangOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object on the last line")] = False,
+    by_scenario: Annotated[bool, typer.Option("--by-scenario", help="also print each judge's scenarios")] = False,
+) -> None:
+    """Replay synthetic incidents through the judges under the configured plan, in simulated time."""
+    import json
+
+    from rich.console import Console
+
+    from canaria.config import load_config
+    from canaria.simulate import JUDGE_NAMES, run_simulation
+    from canaria.simulate.table import render_scenarios, render_table
+
+    judges = [j.strip() for j in judge.split(",") if j.strip()]
+    unknown = [j for j in judges if j not in JUDGE_NAMES]
+    if unknown or not judges:
+        raise UsageError(f"--judge: unknown {', '.join(unknown) or '(none)'}; choose from {', '.join(JUDGE_NAMES)}")
+    if runs is not None and runs < 1:
+        raise UsageError(f"--runs must be at least 1, got {runs}")
+    if not scenarios.exists():
+        raise UsageError(f"--scenarios: {scenarios} not found")
+    loaded = load_config(config) if config is not None else None
+    result = run_simulation(
+        scenarios,
+        plan=loaded.plan if loaded else None,
+        analysis=loaded.analysis if loaded else None,
+        guardrails=loaded.guardrails if loaded else None,
+        judges=judges,
+        runs=runs,
+        seed=seed,
+    )
+    console = Console(stderr=as_json)
+    console.print(render_table(result))
+    if by_scenario:
+        for name in judges:
+            console.print(render_scenarios(result, name))
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False), flush=True)

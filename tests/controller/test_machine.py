@@ -63,11 +63,21 @@ async def test_good_canary_walks_the_runbook_plan_to_approval_then_promotes(tmp_
 
 async def test_error_rate_rolls_back_after_three_consecutive_checks(tmp_path: Path) -> None:
     app, platform, clock = make(tmp_path, erroring)
+    app.config.analysis.compare.enabled = False  # the runbook's rule alone
     rollout = await app.controller.run()
     assert rollout.phase == "rolled_back" and rollout.outcome == "rolled_back"
     assert rollout.reason == "error rate 10.0% > 1% on 3 consecutive checks"
     assert len(app.store.windows(rollout.id)) == 3
     assert platform.weight == 0 and "rollback" in platform.calls
+    await app.close()
+
+
+async def test_comparison_with_control_rolls_back_sooner_than_the_rule(tmp_path: Path) -> None:
+    app, platform, _ = make(tmp_path, erroring)
+    rollout = await app.controller.run()
+    assert rollout.outcome == "rolled_back" and platform.weight == 0
+    assert len(app.store.windows(rollout.id)) < 3  # evidence against control, before three checks
+    assert "vs control" in (rollout.reason or "") and "e-value" in (rollout.reason or "")
     await app.close()
 
 

@@ -24,7 +24,7 @@ service: ion-api
 platform:
   stable: {{url: "http://127.0.0.1:1", memory_limit: {limit}}}
   canary: {{url: "http://127.0.0.1:2", memory_limit: {limit}}}
-analysis: {{interval: 5m, min_requests: 10}}
+analysis: {{interval: 5m, min_requests: 10, compare: {{enabled: false}}}}  # these tests are about the guardrails
 guardrails:
   - {{metric: error_rate_pct, max: 1.0, consecutive: 3}}
   - {{metric: "custom:recommendation_latency_ms", max: 100, consecutive: 3}}

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from canaria.analysis.context import StageContext
-from canaria.analysis.judge import evaluate
+from canaria.analysis.judge import JudgeState, evaluate
 from canaria.analysis.verdict import Decision, Verdict
 from canaria.analysis.window import Window
 from canaria.config import CanariaConfig
@@ -60,6 +60,7 @@ class Controller:
         self.lang = lang
         self.stages = config.plan.stages
         self._pending_events: list[Event] = []
+        self._judge_states: dict[str, JudgeState] = {}  # evidence kept between ticks, per rollout
 
     # ------------------------------------------------------------ recording
     async def record(self, kind: str, rollout: Rollout | None, *, message: str = "", severity: str = "info",
@@ -122,6 +123,7 @@ class Controller:
             elapsed_in_stage_s=max(0.0, self.clock.now() - (rollout.stage_started_at or rollout.created_at)),
             interval_s=self.config.analysis.interval,
             next_stage_hold_s=0.0 if last else self.stages[index + 1].hold,
+            next_stage_traffic=None if last else self.stages[index + 1].traffic,
             is_last_stage=last,
         )
 
@@ -173,7 +175,8 @@ class Controller:
         result.window = window
         history = self.store.windows(rollout.id)
         ctx = self.stage_context(rollout)
-        verdict = evaluate(history, ctx, self.config.guardrails, self.config.analysis)
+        state = self._judge_states.setdefault(rollout.id, JudgeState())
+        verdict = evaluate(history, ctx, self.config.guardrails, self.config.analysis, state=state)
         result.verdict = verdict
         earlier = self.store.verdicts(rollout.id, last=1)
         self.store.add_verdict(rollout.id, verdict, at=now, stage_index=rollout.stage_index, traffic=rollout.traffic)
@@ -181,7 +184,7 @@ class Controller:
             await self.record("decision", rollout, severity=_severity(verdict),
                               message=f"{verdict.decision.value} (score {verdict.score}/100): {verdict.headline}",
                               data=verdict.to_dict())
-        await self._maybe_report(rollout, window, verdict)
+        await self._maybe_report(rollout, history, verdict)
 
         phase = Phase(rollout.phase)
         if verdict.decision is Decision.NO_GO:
@@ -227,13 +230,15 @@ class Controller:
         await self.record("paused", rollout, severity="critical", message=reason)
         return rollout
 
-    async def _maybe_report(self, rollout: Rollout, window: Window, verdict: Verdict) -> None:
+    async def _maybe_report(self, rollout: Rollout, history: list[Window], verdict: Verdict) -> None:
         now = self.clock.now()
         every = self.config.report.every
         if rollout.last_report_at is not None and now - rollout.last_report_at < every:
             return
+        window = history[-1]
         text = status_report_text(window, verdict, next_check_at=now + self.config.analysis.interval,
-                                  lang=self.lang)
+                                  lang=self.lang, history=history, period_s=every, stages=len(self.stages),
+                                  pass_mark=self.config.analysis.score.pass_)
         self.store.update_rollout(rollout.id, now=now, last_report_at=now)
         await self.record("status_report", rollout, message=text, data={"score": verdict.score,
                           "decision": verdict.decision.value, "window": window.to_dict()})
