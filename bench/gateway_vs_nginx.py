@@ -122,6 +122,18 @@ class Processes:
         self.procs.clear()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU of a process and its children (nginx workers), from /proc via psutil."""
+    import psutil
+
+    total = 0.0
+    process = psutil.Process(pid)
+    for proc in (process, *process.children(recursive=True)):
+        times = proc.cpu_times()
+        total += times.user + times.system
+    return total
+
+
 def run_wrk(port: int, threads: int, connections: int, duration: float) -> dict[str, float]:
     out = subprocess.run(
         [
@@ -138,10 +150,12 @@ def run_wrk(port: int, threads: int, connections: int, duration: float) -> dict[
         check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    requests = float(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     return {
         "rps": rps,
+        "requests": requests,
         "non_2xx": float(bad.group(1)) if bad else 0.0,
         "socket_errors": float(sum(int(g) for g in errors.groups())) if errors else 0.0,
     }
@@ -244,8 +258,9 @@ def main() -> int:
         (tmp / "proxy.conf").write_text(
             nginx_conf(tmp, "proxy", args.nginx_workers, proxy_block(proxy_port, stable_port, canary_port))
         )
+        pids: dict[str, int] = {}
         for name in ("upstreams", "proxy"):
-            procs.start(
+            pids[name] = procs.start(
                 f"nginx-{name}",
                 [
                     nginx,
@@ -258,7 +273,7 @@ def main() -> int:
                     "-g",
                     "daemon off;",
                 ],
-            )
+            ).pid
         token = "bench-token"
         (tmp / "canaria.yaml").write_text(
             f"""service: bench
@@ -274,7 +289,7 @@ gateway:
 """
         )
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
-        procs.start(
+        pids["gateway"] = procs.start(
             "canaria-gateway",
             [
                 sys.executable,
@@ -286,24 +301,36 @@ gateway:
                 "WARNING",
             ],
             env=env,
-        )
+        ).pid
         for port in (stable_port, canary_port, proxy_port, gw_port, admin_port):
             wait_port(port)
         set_weight(admin_port, token, 5.0)
 
         print(
-            f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s (loopback, {os.cpu_count()} cores)"
+            f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s (loopback, {os.cpu_count()} cores, "
+            f"load average {os.getloadavg()[0]:.2f} before the runs)"
         )
         results: dict[str, dict[str, float]] = {}
-        for name, port in (("direct", stable_port), ("nginx", proxy_port), ("gateway", gw_port)):
+        targets = (
+            ("direct", stable_port, None),
+            ("nginx", proxy_port, "proxy"),
+            ("gateway", gw_port, "gateway"),
+        )
+        for name, port, owner in targets:
+            cpu_before = cpu_seconds(pids[owner]) if owner else 0.0
             results[name] = run_wrk(port, args.threads, args.connections, args.duration)
             r = results[name]
-            print(
-                f"  {name:8s} {r['rps']:>10,.0f} req/s   non-2xx {r['non_2xx']:.0f}   socket errors "
-                f"{r['socket_errors']:.0f}"
-            )
+            line = f"  {name:8s} {r['rps']:>10,.0f} req/s   non-2xx {r['non_2xx']:.0f}   socket errors {r['socket_errors']:.0f}"
+            if owner:
+                # CPU per request is what the proxy itself spent: it does not depend on what else runs
+                r["cpu_us_per_request"] = (cpu_seconds(pids[owner]) - cpu_before) / r["requests"] * 1e6
+                line += f"   proxy CPU {r['cpu_us_per_request']:.1f} us/request"
+            print(line)
         ratio = results["gateway"]["rps"] / results["nginx"]["rps"]
-        print(f"  gateway / nginx = {ratio:.2f}x  (target >= 0.35x)")
+        cpu_ratio = results["nginx"]["cpu_us_per_request"] / results["gateway"]["cpu_us_per_request"]
+        print(
+            f"  gateway / nginx = {ratio:.2f}x req/s (target >= 0.35x); {cpu_ratio:.2f}x by CPU per request"
+        )
 
         print(f"fixed rate {args.rate:,.0f} req/s for {args.duration:g}s, 8 keep-alive connections")
         latency: dict[str, dict[str, float]] = {}
@@ -323,6 +350,7 @@ gateway:
                     {
                         "wrk": results,
                         "ratio": round(ratio, 3),
+                        "cpu_ratio": round(cpu_ratio, 3),
                         "fixed_rate": latency,
                         "added_p99_ms": round(added, 3),
                     }
