@@ -322,3 +322,14 @@ async def test_https_upstream_is_verified_and_kept_alive(
         if client is not None:
             await client.close()
         await secure.stop()
+
+
+async def test_upstream_url_path_is_prefixed_to_every_target(
+    make_gateway: GatewayFactory, stable: FakeUpstream
+) -> None:
+    gateway = await make_gateway(stable_url=stable.url + "/v2/")
+    assert gateway.state()["upstreams"]["stable"] == stable.url + "/v2"
+    client = RawClient(gateway.public_port)
+    _, _, body = await client.request("GET", "/items?page=2")
+    await client.close()
+    assert json.loads(body)["target"] == "/v2/items?page=2"
