@@ -57,7 +57,7 @@ def _bind(address: str, what: str) -> socket.socket:
         sock.listen(1024)
     except OSError as exc:
         sock.close()
-        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+        if exc.errno == errno.EADDRINUSE:
             raise PortInUseError(host, port) from None
         raise GatewayError(f"cannot listen on {address} ({what}): {exc.strerror or exc}") from None
     sock.setblocking(False)
