@@ -9,10 +9,12 @@ Starts, all on 127.0.0.1 free ports:
     keep-alive, `--nginx-workers` workers (default 1, the same one core the gateway's event loop uses).
 Then:
   * `wrk -t2 -cN -dDs` against the upstream directly, the nginx proxy and the gateway -> req/s and the
-    gateway/nginx ratio (target >= 0.35);
+    gateway/nginx ratio (target >= 0.35), plus each proxy's own CPU time per request (from /proc), which
+    does not depend on what else the machine is running;
   * a fixed-rate run (default 1,000 req/s; wrk here is wrk 4, which has no -R) with a small open-loop
-    asyncio client, directly and through each proxy -> P50/P99; the gateway's added P99 over direct
-    (target <= 2 ms).
+    asyncio client, directly and through each proxy, in alternating 1-second slices -> P50/P99; the
+    gateway's added P99 over direct (target <= 2 ms). Latency is measured from the moment a request is
+    written to the moment its whole response has been read.
 Every process it starts is stopped in `finally`, also on Ctrl-C or SIGTERM.
 """
 
@@ -198,23 +200,33 @@ async def _fixed_rate(port: int, rate: float, duration: float, connections: int)
     return latencies
 
 
-def fixed_rate(port: int, rate: float, duration: float) -> dict[str, float]:
+def fixed_rate(ports: dict[str, int], rate: float, duration: float) -> dict[str, dict[str, float]]:
+    """P50/P99 per target at a fixed rate, run in 1-second slices that alternate between the targets,
+    so background load on a shared machine falls on all of them alike rather than on whichever ran last."""
     try:
         import uvloop
 
         runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
     except ImportError:
         runner = asyncio.Runner()
+    samples: dict[str, list[float]] = {name: [] for name in ports}
     with runner:
-        runner.run(_fixed_rate(port, rate, 1.0, 8))  # warm-up, not measured
-        latencies = sorted(runner.run(_fixed_rate(port, rate, duration, 8)))
-    n = len(latencies)
-    return {
-        "n": n,
-        "p50_ms": latencies[n // 2],
-        "p99_ms": latencies[min(n - 1, int(n * 0.99))],
-        "max_ms": latencies[-1],
-    }
+        for port in ports.values():
+            runner.run(_fixed_rate(port, rate, 0.5, 8))  # warm-up, not measured
+        for _ in range(max(1, round(duration))):
+            for name, port in ports.items():
+                samples[name] += runner.run(_fixed_rate(port, rate, 1.0, 8))
+    out = {}
+    for name, latencies in samples.items():
+        latencies.sort()
+        n = len(latencies)
+        out[name] = {
+            "n": n,
+            "p50_ms": latencies[n // 2],
+            "p99_ms": latencies[min(n - 1, int(n * 0.99))],
+            "max_ms": latencies[-1],
+        }
+    return out
 
 
 def set_weight(admin_port: int, token: str, weight: float) -> None:
@@ -332,11 +344,14 @@ gateway:
             f"  gateway / nginx = {ratio:.2f}x req/s (target >= 0.35x); {cpu_ratio:.2f}x by CPU per request"
         )
 
-        print(f"fixed rate {args.rate:,.0f} req/s for {args.duration:g}s, 8 keep-alive connections")
-        latency: dict[str, dict[str, float]] = {}
-        for name, port in (("direct", stable_port), ("nginx", proxy_port), ("gateway", gw_port)):
-            latency[name] = fixed_rate(port, args.rate, args.duration)
-            r = latency[name]
+        print(
+            f"fixed rate {args.rate:,.0f} req/s, {max(1, round(args.duration))} x 1 s per target in alternating "
+            "slices, 8 keep-alive connections"
+        )
+        latency = fixed_rate(
+            {"direct": stable_port, "nginx": proxy_port, "gateway": gw_port}, args.rate, args.duration
+        )
+        for name, r in latency.items():
             print(
                 f"  {name:8s} P50 {r['p50_ms']:.3f} ms   P99 {r['p99_ms']:.3f} ms   max {r['max_ms']:.3f} ms"
                 f"   ({r['n']:.0f} requests)"
