@@ -67,7 +67,8 @@ async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> b
 
 
 class FakeUpstream:
-    """An origin whose behaviour is picked by path: /chunked, /slow, /status/N, /close, /hop, /big."""
+    """An origin whose behaviour is picked by path: /chunked, /slow, /status/N, /close, /hop, /big,
+    /truncated; anything else answers JSON describing the request it received."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -141,6 +142,12 @@ class FakeUpstream:
         if path == "/close":
             writer.write(
                 f"HTTP/1.1 200 OK\r\n{variant}Connection: close\r\n\r\n".encode() + b"until-close" * 50
+            )
+            await writer.drain()
+            return False
+        if path == "/truncated":  # promises more than it sends, then hangs up
+            writer.write(
+                f"HTTP/1.1 200 OK\r\n{variant}Content-Length: 100000\r\n\r\n".encode() + b"x" * 70000
             )
             await writer.drain()
             return False
