@@ -75,6 +75,9 @@ class FakeUpstream:
         self.requests = 0
         self.connections = 0
         self.last_headers: dict[str, str] = {}
+        #: when set, the next request arriving on an already-used connection is dropped unanswered
+        #: (what a keep-alive timeout racing a new request looks like from the gateway)
+        self.drop_next_reused = False
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self.port = 0
@@ -101,6 +104,7 @@ class FakeUpstream:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         self._writers.add(writer)
+        served = 0
         try:
             while True:
                 try:
@@ -108,6 +112,10 @@ class FakeUpstream:
                 except (asyncio.IncompleteReadError, ConnectionError):
                     return
                 body = await _read_body(reader, headers)
+                if served and self.drop_next_reused:
+                    self.drop_next_reused = False
+                    return
+                served += 1
                 self.requests += 1
                 self.last_headers = headers
                 method, target, _ = request_line.split(" ")

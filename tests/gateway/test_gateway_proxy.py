@@ -367,3 +367,21 @@ async def test_client_leaving_mid_response_is_not_an_error_and_the_gateway_carri
     await client.close()
     control = gateway.window_payload(cut=False)["control"]
     assert control["requests"] == 2 and control["errors"] == 0
+
+
+async def test_a_reused_connection_dropped_by_the_upstream_is_retried_only_for_idempotent_methods(
+    make_gateway: GatewayFactory, stable: FakeUpstream
+) -> None:
+    gateway = await make_gateway()
+    client = RawClient(gateway.public_port)
+    assert (await client.request("GET", "/"))[0] == 200
+    stable.drop_next_reused = True
+    status, _, _ = await client.request("GET", "/again")
+    assert status == 200 and stable.connections == 2  # replayed on a fresh connection
+
+    stable.drop_next_reused = True
+    status, _, body = await client.request("POST", "/pay", body=b'{"amount": 10}')
+    assert status == 502  # the upstream might have charged: never sent twice
+    assert json.loads(body)["error"] == "upstream stable failed: closed the connection without a response"
+    await client.close()
+    assert stable.requests == 2

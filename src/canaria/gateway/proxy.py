@@ -7,8 +7,9 @@ whole and sent in one write with their head; large and chunked bodies are stream
 
 Failure policy: an upstream that cannot be reached or does not answer in time gets a 502/504 JSON
 answer naming the variant, counted as an error of that variant. A pooled connection that the upstream
-had already closed is retried once on a fresh connection, but only when nothing of the response was
-received and the request body was not streamed (so it can be replayed exactly).
+had already closed is retried once on a fresh connection, but only for an idempotent method, when
+nothing of the response was received and the request body was not streamed (so it can be replayed
+exactly). Response deadlines are enforced by one watchdog task rather than a timer per request.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ LocalEndpoint = Callable[[], Awaitable[dict[str, object]]]
 
 _VARIANT_LINE = {STABLE: b"X-Canaria-Variant: stable\r\n", CANARY: b"X-Canaria-Variant: canary\r\n"}
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+#: Methods that may be sent twice (RFC 9110 9.2.2): a POST the upstream may have acted on is never replayed.
+_IDEMPOTENT = frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE"})
 
 
 class _UpstreamFailure(Exception):
@@ -205,7 +208,8 @@ class Proxy:
                 return upstream_conn, response, small_body
             except _UpstreamFailure as failure:
                 upstream_conn.close()
-                if failure.retryable and upstream_conn.reused and not streamed and not fresh:
+                replayable = not streamed and head.method in _IDEMPOTENT
+                if failure.retryable and upstream_conn.reused and replayable and not fresh:
                     fresh = True
                     continue
                 raise
