@@ -194,12 +194,14 @@ class Proxy:
         connection once."""
         fresh = streamed
         while True:
-            try:
-                upstream_conn = await pool.acquire(fresh=fresh)
-            except UpstreamTimeout as exc:
-                raise _UpstreamFailure(504, f"unreachable: {exc}") from None
-            except UpstreamUnreachable as exc:
-                raise _UpstreamFailure(502, f"unreachable: {exc}") from None
+            upstream_conn = None if fresh else pool.take_idle()
+            if upstream_conn is None:
+                try:
+                    upstream_conn = await pool.connect()
+                except UpstreamTimeout as exc:
+                    raise _UpstreamFailure(504, f"unreachable: {exc}") from None
+                except UpstreamUnreachable as exc:
+                    raise _UpstreamFailure(502, f"unreachable: {exc}") from None
             try:
                 upstream_conn.writer.write(request + body if body else request)
                 if streamed:
@@ -331,6 +333,8 @@ class Proxy:
             if small_body is not None:
                 writer.write(out + small_body)
                 complete = True
+                if not writer.transport.get_write_buffer_size():  # all sent: nothing to wait for
+                    return keep_alive
             else:
                 writer.write(out)
                 upstream_reader = upstream_conn.reader
