@@ -9,10 +9,12 @@ Starts, all on 127.0.0.1 free ports:
     keep-alive, `--nginx-workers` workers (default 1, the same one core the gateway's event loop uses).
 Then:
   * `wrk -t2 -cN -dDs` against the upstream directly, the nginx proxy and the gateway -> req/s and the
-    gateway/nginx ratio (target >= 0.35);
+    gateway/nginx ratio (target >= 0.35), plus each proxy's own CPU time per request (from /proc), which
+    does not depend on what else the machine is running;
   * a fixed-rate run (default 1,000 req/s; wrk here is wrk 4, which has no -R) with a small open-loop
-    asyncio client, directly and through each proxy -> P50/P99; the gateway's added P99 over direct
-    (target <= 2 ms).
+    asyncio client, directly and through each proxy, in alternating 1-second slices -> P50/P99; the
+    gateway's added P99 over direct (target <= 2 ms). Latency is measured from the moment a request is
+    written to the moment its whole response has been read.
 Every process it starts is stopped in `finally`, also on Ctrl-C or SIGTERM.
 """
 
@@ -122,6 +124,18 @@ class Processes:
         self.procs.clear()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU of a process and its children (nginx workers), from /proc via psutil."""
+    import psutil
+
+    total = 0.0
+    process = psutil.Process(pid)
+    for proc in (process, *process.children(recursive=True)):
+        times = proc.cpu_times()
+        total += times.user + times.system
+    return total
+
+
 def run_wrk(port: int, threads: int, connections: int, duration: float) -> dict[str, float]:
     out = subprocess.run(
         [
@@ -138,10 +152,12 @@ def run_wrk(port: int, threads: int, connections: int, duration: float) -> dict[
         check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    requests = float(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     return {
         "rps": rps,
+        "requests": requests,
         "non_2xx": float(bad.group(1)) if bad else 0.0,
         "socket_errors": float(sum(int(g) for g in errors.groups())) if errors else 0.0,
     }
@@ -184,23 +200,33 @@ async def _fixed_rate(port: int, rate: float, duration: float, connections: int)
     return latencies
 
 
-def fixed_rate(port: int, rate: float, duration: float) -> dict[str, float]:
+def fixed_rate(ports: dict[str, int], rate: float, duration: float) -> dict[str, dict[str, float]]:
+    """P50/P99 per target at a fixed rate, run in 1-second slices that alternate between the targets,
+    so background load on a shared machine falls on all of them alike rather than on whichever ran last."""
     try:
         import uvloop
 
         runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
     except ImportError:
         runner = asyncio.Runner()
+    samples: dict[str, list[float]] = {name: [] for name in ports}
     with runner:
-        runner.run(_fixed_rate(port, rate, 1.0, 8))  # warm-up, not measured
-        latencies = sorted(runner.run(_fixed_rate(port, rate, duration, 8)))
-    n = len(latencies)
-    return {
-        "n": n,
-        "p50_ms": latencies[n // 2],
-        "p99_ms": latencies[min(n - 1, int(n * 0.99))],
-        "max_ms": latencies[-1],
-    }
+        for port in ports.values():
+            runner.run(_fixed_rate(port, rate, 0.5, 8))  # warm-up, not measured
+        for _ in range(max(1, round(duration))):
+            for name, port in ports.items():
+                samples[name] += runner.run(_fixed_rate(port, rate, 1.0, 8))
+    out = {}
+    for name, latencies in samples.items():
+        latencies.sort()
+        n = len(latencies)
+        out[name] = {
+            "n": n,
+            "p50_ms": latencies[n // 2],
+            "p99_ms": latencies[min(n - 1, int(n * 0.99))],
+            "max_ms": latencies[-1],
+        }
+    return out
 
 
 def set_weight(admin_port: int, token: str, weight: float) -> None:
@@ -244,8 +270,9 @@ def main() -> int:
         (tmp / "proxy.conf").write_text(
             nginx_conf(tmp, "proxy", args.nginx_workers, proxy_block(proxy_port, stable_port, canary_port))
         )
+        pids: dict[str, int] = {}
         for name in ("upstreams", "proxy"):
-            procs.start(
+            pids[name] = procs.start(
                 f"nginx-{name}",
                 [
                     nginx,
@@ -258,7 +285,7 @@ def main() -> int:
                     "-g",
                     "daemon off;",
                 ],
-            )
+            ).pid
         token = "bench-token"
         (tmp / "canaria.yaml").write_text(
             f"""service: bench
@@ -274,7 +301,7 @@ gateway:
 """
         )
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
-        procs.start(
+        pids["gateway"] = procs.start(
             "canaria-gateway",
             [
                 sys.executable,
@@ -286,30 +313,45 @@ gateway:
                 "WARNING",
             ],
             env=env,
-        )
+        ).pid
         for port in (stable_port, canary_port, proxy_port, gw_port, admin_port):
             wait_port(port)
         set_weight(admin_port, token, 5.0)
 
         print(
-            f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s (loopback, {os.cpu_count()} cores)"
+            f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s (loopback, {os.cpu_count()} cores, "
+            f"load average {os.getloadavg()[0]:.2f} before the runs)"
         )
         results: dict[str, dict[str, float]] = {}
-        for name, port in (("direct", stable_port), ("nginx", proxy_port), ("gateway", gw_port)):
+        targets = (
+            ("direct", stable_port, None),
+            ("nginx", proxy_port, "proxy"),
+            ("gateway", gw_port, "gateway"),
+        )
+        for name, port, owner in targets:
+            cpu_before = cpu_seconds(pids[owner]) if owner else 0.0
             results[name] = run_wrk(port, args.threads, args.connections, args.duration)
             r = results[name]
-            print(
-                f"  {name:8s} {r['rps']:>10,.0f} req/s   non-2xx {r['non_2xx']:.0f}   socket errors "
-                f"{r['socket_errors']:.0f}"
-            )
+            line = f"  {name:8s} {r['rps']:>10,.0f} req/s   non-2xx {r['non_2xx']:.0f}   socket errors {r['socket_errors']:.0f}"
+            if owner:
+                # CPU per request is what the proxy itself spent: it does not depend on what else runs
+                r["cpu_us_per_request"] = (cpu_seconds(pids[owner]) - cpu_before) / r["requests"] * 1e6
+                line += f"   proxy CPU {r['cpu_us_per_request']:.1f} us/request"
+            print(line)
         ratio = results["gateway"]["rps"] / results["nginx"]["rps"]
-        print(f"  gateway / nginx = {ratio:.2f}x  (target >= 0.35x)")
+        cpu_ratio = results["nginx"]["cpu_us_per_request"] / results["gateway"]["cpu_us_per_request"]
+        print(
+            f"  gateway / nginx = {ratio:.2f}x req/s (target >= 0.35x); {cpu_ratio:.2f}x by CPU per request"
+        )
 
-        print(f"fixed rate {args.rate:,.0f} req/s for {args.duration:g}s, 8 keep-alive connections")
-        latency: dict[str, dict[str, float]] = {}
-        for name, port in (("direct", stable_port), ("nginx", proxy_port), ("gateway", gw_port)):
-            latency[name] = fixed_rate(port, args.rate, args.duration)
-            r = latency[name]
+        print(
+            f"fixed rate {args.rate:,.0f} req/s, {max(1, round(args.duration))} x 1 s per target in alternating "
+            "slices, 8 keep-alive connections"
+        )
+        latency = fixed_rate(
+            {"direct": stable_port, "nginx": proxy_port, "gateway": gw_port}, args.rate, args.duration
+        )
+        for name, r in latency.items():
             print(
                 f"  {name:8s} P50 {r['p50_ms']:.3f} ms   P99 {r['p99_ms']:.3f} ms   max {r['max_ms']:.3f} ms"
                 f"   ({r['n']:.0f} requests)"
@@ -323,6 +365,7 @@ gateway:
                     {
                         "wrk": results,
                         "ratio": round(ratio, 3),
+                        "cpu_ratio": round(cpu_ratio, 3),
                         "fixed_rate": latency,
                         "added_p99_ms": round(added, 3),
                     }

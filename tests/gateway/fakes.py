@@ -67,13 +67,17 @@ async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> b
 
 
 class FakeUpstream:
-    """An origin whose behaviour is picked by path: /chunked, /slow, /status/N, /close, /hop, /big."""
+    """An origin whose behaviour is picked by path: /chunked, /slow, /status/N, /close, /hop, /big,
+    /truncated; anything else answers JSON describing the request it received."""
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.requests = 0
         self.connections = 0
         self.last_headers: dict[str, str] = {}
+        #: when set, the next request arriving on an already-used connection is dropped unanswered
+        #: (what a keep-alive timeout racing a new request looks like from the gateway)
+        self.drop_next_reused = False
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self.port = 0
@@ -100,6 +104,7 @@ class FakeUpstream:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         self._writers.add(writer)
+        served = 0
         try:
             while True:
                 try:
@@ -107,6 +112,10 @@ class FakeUpstream:
                 except (asyncio.IncompleteReadError, ConnectionError):
                     return
                 body = await _read_body(reader, headers)
+                if served and self.drop_next_reused:
+                    self.drop_next_reused = False
+                    return
+                served += 1
                 self.requests += 1
                 self.last_headers = headers
                 method, target, _ = request_line.split(" ")
@@ -141,6 +150,12 @@ class FakeUpstream:
         if path == "/close":
             writer.write(
                 f"HTTP/1.1 200 OK\r\n{variant}Connection: close\r\n\r\n".encode() + b"until-close" * 50
+            )
+            await writer.drain()
+            return False
+        if path == "/truncated":  # promises more than it sends, then hangs up
+            writer.write(
+                f"HTTP/1.1 200 OK\r\n{variant}Content-Length: 100000\r\n\r\n".encode() + b"x" * 70000
             )
             await writer.drain()
             return False

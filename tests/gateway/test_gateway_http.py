@@ -112,3 +112,22 @@ async def test_chunked_relay_can_dechunk() -> None:
 async def test_broken_chunked_bodies_raise_source_error(bad: bytes) -> None:
     with pytest.raises(SourceError):
         await copy_chunked(_reader(bad), _Sink())  # type: ignore[arg-type]
+
+
+def test_hop_by_hop_fields_are_cut_whatever_their_case_and_nothing_else() -> None:
+    head = parse_request_head(
+        b"GET / HTTP/1.1\r\nHOST: x\r\nconnection: X-A, x-b\r\nX-a: 1\r\nX-Keep: 1\r\nX-B: 2\r\n"
+        b"PROXY-Authorization: z\r\nTE: trailers\r\nDate: today\r\nX-Upgrade-Note: kept\r\nEmpty:\r\n\r\n"
+    )
+    assert head.forward == [b"X-Keep: 1", b"Date: today", b"X-Upgrade-Note: kept", b"Empty:"]
+    assert head.get(b"empty") == b"" and head.get(b"x-a") == b"1" and head.get(b"missing") is None
+    assert head.host == b"x"
+
+
+def test_repeated_fields_are_all_seen() -> None:
+    head = parse_request_head(
+        b"GET / HTTP/1.1\r\nHost: x\r\nCookie: a=1\r\ncookie: b=2\r\nX-Forwarded-For: 1.1.1.1, 2.2.2.2\r\n\r\n"
+    )
+    assert head.get_all(b"cookie") == [b"a=1", b"b=2"]
+    assert head.get_all(b"x-forwarded-for") == [b"1.1.1.1, 2.2.2.2"]
+    assert head.get_all(b"nothing") == []

@@ -322,3 +322,66 @@ async def test_https_upstream_is_verified_and_kept_alive(
         if client is not None:
             await client.close()
         await secure.stop()
+
+
+async def test_upstream_url_path_is_prefixed_to_every_target(
+    make_gateway: GatewayFactory, stable: FakeUpstream
+) -> None:
+    gateway = await make_gateway(stable_url=stable.url + "/v2/")
+    assert gateway.state()["upstreams"]["stable"] == stable.url + "/v2"
+    client = RawClient(gateway.public_port)
+    _, _, body = await client.request("GET", "/items?page=2")
+    await client.close()
+    assert json.loads(body)["target"] == "/v2/items?page=2"
+
+
+async def test_upstream_breaking_off_a_body_aborts_the_client_and_counts_an_error(
+    make_gateway: GatewayFactory,
+) -> None:
+    gateway = await make_gateway()
+    gateway.set_canary_weight(100.0)
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.public_port)
+    writer.write(b"GET /truncated HTTP/1.1\r\nHost: x\r\n\r\n")
+    received = await reader.read()  # the gateway closes the connection: the client sees a short body
+    writer.close()
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert b"content-length: 100000" in head.lower() and len(body) == 70000
+    canary = gateway.window_payload(cut=False)["canary"]
+    assert canary["requests"] == 1 and canary["errors"] == 1 and canary["status"] == {"2xx": 1}
+
+
+async def test_client_leaving_mid_response_is_not_an_error_and_the_gateway_carries_on(
+    make_gateway: GatewayFactory, stable: FakeUpstream
+) -> None:
+    gateway = await make_gateway()
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.public_port)
+    writer.write(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+    await reader.readuntil(b"\r\n\r\n")
+    writer.close()  # leaves after the head of a 1 MiB body
+    for _ in range(50):
+        await asyncio.sleep(0.01)
+        if gateway.window_payload(cut=False)["control"]["requests"] == 1:
+            break
+    client = RawClient(gateway.public_port)
+    assert (await client.request("GET", "/"))[0] == 200
+    await client.close()
+    control = gateway.window_payload(cut=False)["control"]
+    assert control["requests"] == 2 and control["errors"] == 0
+
+
+async def test_a_reused_connection_dropped_by_the_upstream_is_retried_only_for_idempotent_methods(
+    make_gateway: GatewayFactory, stable: FakeUpstream
+) -> None:
+    gateway = await make_gateway()
+    client = RawClient(gateway.public_port)
+    assert (await client.request("GET", "/"))[0] == 200
+    stable.drop_next_reused = True
+    status, _, _ = await client.request("GET", "/again")
+    assert status == 200 and stable.connections == 2  # replayed on a fresh connection
+
+    stable.drop_next_reused = True
+    status, _, body = await client.request("POST", "/pay", body=b'{"amount": 10}')
+    assert status == 502  # the upstream might have charged: never sent twice
+    assert json.loads(body)["error"] == "upstream stable failed: closed the connection without a response"
+    await client.close()
+    assert stable.requests == 2

@@ -71,8 +71,8 @@ async def test_sticky_header_keeps_each_user_on_one_variant(make_gateway: Gatewa
     await client.close()
 
     assert all(len(variants) == 1 for variants in seen.values())
-    for user, variants in seen.items():
-        expected = "canary" if sticky_bucket(user.encode()) < 30.0 else "stable"
+    for user_id, variants in seen.items():
+        expected = "canary" if sticky_bucket(user_id.encode()) < 30.0 else "stable"
         assert variants == {expected}
     canary_users = sum(1 for v in seen.values() if v == {"canary"})
     assert 20 <= canary_users <= 70  # 30 % of 150, loosely: the hash spreads users

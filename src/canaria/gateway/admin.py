@@ -14,6 +14,8 @@ import json
 import logging
 import math
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -62,14 +64,26 @@ class AdminControl(Protocol):
     def request_stop(self) -> None: ...
 
 
-class _Reply(Exception):
-    """Ends a handler with a JSON answer."""
+_JSON = b"application/json"
 
-    def __init__(self, status: int, payload: Any, extra_headers: bytes = b"") -> None:
+
+@dataclass(frozen=True)
+class _Answer:
+    """One admin response; `after` runs once it has been sent (used by shutdown)."""
+
+    status: int
+    payload: Any
+    headers: bytes = b""
+    content_type: bytes = _JSON
+    after: Callable[[], None] | None = None
+
+
+class _Reply(Exception):
+    """Ends a handler early with a JSON answer (validation failures)."""
+
+    def __init__(self, status: int, payload: Any) -> None:
         super().__init__(status)
-        self.status = status
-        self.payload = payload
-        self.extra_headers = extra_headers
+        self.answer = _Answer(status, payload)
 
 
 class AdminServer:
@@ -103,18 +117,20 @@ class AdminServer:
                     break
                 except (asyncio.IncompleteReadError, OSError):
                     break
-                keep_alive = head.keep_alive and not conn.draining
-                status, payload, extra, content_type, after = self._dispatch(head, body)
-                if after is not None:
-                    keep_alive = False
+                answer = self._dispatch(head, body)
+                keep_alive = head.keep_alive and not conn.draining and answer.after is None
                 writer.write(
                     json_response(
-                        status, payload, keep_alive=keep_alive, extra_headers=extra, content_type=content_type
+                        answer.status,
+                        answer.payload,
+                        keep_alive=keep_alive,
+                        extra_headers=answer.headers,
+                        content_type=answer.content_type,
                     )
                 )
                 await writer.drain()
-                if after is not None:
-                    after()
+                if answer.after is not None:
+                    answer.after()
                 if not keep_alive:
                     break
         except (ConnectionError, OSError):
@@ -141,42 +157,28 @@ class AdminServer:
             return False
         return hmac.compare_digest(token.strip(), self._token)
 
-    def _dispatch(self, head: RequestHead, body: bytes) -> tuple[int, Any, bytes, bytes, Any]:
-        """(status, payload, extra headers, content type, callback to run after the reply is sent)."""
+    def _dispatch(self, head: RequestHead, body: bytes) -> _Answer:
         methods = ADMIN_ROUTES.get(head.path)
         name = methods.get(head.method) if methods else None
         if name not in _OPEN_ROUTES and not self._authorized(head):
-            return (
-                401,
-                {"error": "missing or invalid bearer token"},
-                b"WWW-Authenticate: Bearer\r\n",
-                b"application/json",
-                None,
-            )
+            return _Answer(401, {"error": "missing or invalid bearer token"}, b"WWW-Authenticate: Bearer\r\n")
         if methods is None:
-            return 404, {"error": f"no admin endpoint {head.path}"}, b"", b"application/json", None
+            return _Answer(404, {"error": f"no admin endpoint {head.path}"})
         if name is None:
-            allow = b", ".join(methods)
-            return (
-                405,
-                {"error": f"{head.method.decode()} not allowed on {head.path}"},
-                b"Allow: " + allow + b"\r\n",
-                b"application/json",
-                None,
-            )
+            allow = b"Allow: " + b", ".join(methods) + b"\r\n"
+            return _Answer(405, {"error": f"{head.method.decode()} not allowed on {head.path}"}, allow)
         control = self._control
         try:
             if name == "metrics":
-                return 200, control.metrics_text(), b"", CONTENT_TYPE_LATEST.encode(), None
+                return _Answer(200, control.metrics_text(), content_type=CONTENT_TYPE_LATEST.encode())
             if name == "shutdown":
-                return 200, {"ok": True, "stopping": True}, b"", b"application/json", control.request_stop
-            payload = self._handle(name, body)
+                return _Answer(200, {"ok": True, "stopping": True}, after=control.request_stop)
+            return _Answer(200, self._handle(name, body))
         except _Reply as reply:
-            return reply.status, reply.payload, reply.extra_headers, b"application/json", None
+            return reply.answer
         except Exception as exc:
             log.exception("gateway admin: %s failed", name)
-            return 500, {"error": f"{name} failed: {exc}"}, b"", b"application/json", None
-        return 200, payload, b"", b"application/json", None
+            return _Answer(500, {"error": f"{name} failed: {exc}"})
 
     def _handle(self, name: str, body: bytes) -> dict[str, Any]:
         control = self._control

@@ -59,18 +59,25 @@ class UpstreamPool:
     def idle_count(self) -> int:
         return len(self._idle)
 
-    async def acquire(self, *, fresh: bool = False) -> UpstreamConnection:
-        """An idle connection (marked `reused`) or a new one; `fresh` skips the idle ones."""
+    def take_idle(self) -> UpstreamConnection | None:
+        """An idle keep-alive connection (marked `reused`), or None; synchronous, so the common case
+        costs no coroutine."""
         idle = self._idle
-        while idle and not fresh:
+        while idle:
             conn = idle.pop()
             if conn.usable():
                 conn.reused = True
                 return conn
             conn.close()
-        return await self._connect()
+        return None
 
-    async def _connect(self) -> UpstreamConnection:
+    async def acquire(self, *, fresh: bool = False) -> UpstreamConnection:
+        """An idle connection or a new one; `fresh` skips the idle ones."""
+        conn = None if fresh else self.take_idle()
+        return conn if conn is not None else await self.connect()
+
+    async def connect(self) -> UpstreamConnection:
+        """A new connection; UpstreamTimeout or UpstreamUnreachable when that fails."""
         up = self.upstream
         try:
             async with asyncio.timeout(self.connect_timeout):

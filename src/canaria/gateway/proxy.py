@@ -7,8 +7,9 @@ whole and sent in one write with their head; large and chunked bodies are stream
 
 Failure policy: an upstream that cannot be reached or does not answer in time gets a 502/504 JSON
 answer naming the variant, counted as an error of that variant. A pooled connection that the upstream
-had already closed is retried once on a fresh connection, but only when nothing of the response was
-received and the request body was not streamed (so it can be replayed exactly).
+had already closed is retried once on a fresh connection, but only for an idempotent method, when
+nothing of the response was received and the request body was not streamed (so it can be replayed
+exactly). Response deadlines are enforced by one watchdog task rather than a timer per request.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ LocalEndpoint = Callable[[], Awaitable[dict[str, object]]]
 
 _VARIANT_LINE = {STABLE: b"X-Canaria-Variant: stable\r\n", CANARY: b"X-Canaria-Variant: canary\r\n"}
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+#: Methods that may be sent twice (RFC 9110 9.2.2): a POST the upstream may have acted on is never replayed.
+_IDEMPOTENT = frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE"})
 
 
 class _UpstreamFailure(Exception):
@@ -191,12 +194,14 @@ class Proxy:
         connection once."""
         fresh = streamed
         while True:
-            try:
-                upstream_conn = await pool.acquire(fresh=fresh)
-            except UpstreamTimeout as exc:
-                raise _UpstreamFailure(504, f"unreachable: {exc}") from None
-            except UpstreamUnreachable as exc:
-                raise _UpstreamFailure(502, f"unreachable: {exc}") from None
+            upstream_conn = None if fresh else pool.take_idle()
+            if upstream_conn is None:
+                try:
+                    upstream_conn = await pool.connect()
+                except UpstreamTimeout as exc:
+                    raise _UpstreamFailure(504, f"unreachable: {exc}") from None
+                except UpstreamUnreachable as exc:
+                    raise _UpstreamFailure(502, f"unreachable: {exc}") from None
             try:
                 upstream_conn.writer.write(request + body if body else request)
                 if streamed:
@@ -205,7 +210,8 @@ class Proxy:
                 return upstream_conn, response, small_body
             except _UpstreamFailure as failure:
                 upstream_conn.close()
-                if failure.retryable and upstream_conn.reused and not streamed and not fresh:
+                replayable = not streamed and head.method in _IDEMPOTENT
+                if failure.retryable and upstream_conn.reused and replayable and not fresh:
                     fresh = True
                     continue
                 raise
@@ -327,6 +333,8 @@ class Proxy:
             if small_body is not None:
                 writer.write(out + small_body)
                 complete = True
+                if not writer.transport.get_write_buffer_size():  # all sent: nothing to wait for
+                    return keep_alive
             else:
                 writer.write(out)
                 upstream_reader = upstream_conn.reader
