@@ -258,6 +258,9 @@ class TrendConfig(_Model):
     watch_horizon: Duration = Field(
         default=86400.0, description="rising trends predicted to cross later than this are not reported"
     )
+    max_extrapolation: float = Field(
+        default=12.0, gt=0, description="trust a fitted line at most this many times its own time span ahead"
+    )
 
     @model_validator(mode="after")
     def _windows(self) -> TrendConfig:

@@ -11,6 +11,7 @@ from scipy.stats import theilslopes
 from canaria.analysis.context import StageContext
 from canaria.analysis.trend import analyse_trends, format_eta, theil_sen
 from canaria.analysis.verdict import Decision
+from canaria.analysis.window import VariantWindow, Window
 from canaria.config import GuardrailConfig, TrendConfig, runbook_guardrails
 from tests.analysis.builders import variant, window
 
@@ -92,3 +93,25 @@ def test_cpu_is_fitted_within_the_stage_and_too_few_windows_give_no_finding() ->
 def test_eta_reads_like_a_countdown() -> None:
     assert format_eta(47 * 60) == "47 min"
     assert format_eta(125 * 60) == "2 h 05 min"
+
+
+def test_a_short_warm_up_is_not_extrapolated_hours_ahead() -> None:
+    # twelve 2-second windows of a process warming up under new load: 0.2 % in 24 s is "40 %/h",
+    # but a line fitted over 22 s says nothing about the next hour
+    rising = [44.0 + 0.01 * k for k in range(12)]
+    flat = [44.0] * 12
+    history = [
+        Window(start=2.0 * k, end=2.0 * (k + 1), control=VariantWindow(requests=100, memory_pct=c),
+               canary=VariantWindow(requests=100, memory_pct=m))
+        for k, (m, c) in enumerate(zip(rising, flat))
+    ]
+    (finding,) = analyse_trends(history, _ctx(10.0), MEMORY, TrendConfig())
+    assert finding.decision is Decision.GO
+    # the same rise over an hour of 5-minute windows is a leak worth holding for
+    slow = [
+        Window(start=300.0 * k, end=300.0 * (k + 1), control=VariantWindow(requests=100, memory_pct=c),
+               canary=VariantWindow(requests=100, memory_pct=44.0 + 0.4 * k))
+        for k, c in enumerate(flat)
+    ]
+    (leak,) = analyse_trends(slow, _ctx(1800.0), MEMORY, TrendConfig())
+    assert leak.decision is not Decision.GO

@@ -12,7 +12,9 @@ rest of this stage's hold plus the next stage's hold (for the stage before full 
 this stage, since after it the canary is production). Because the slope test is repeated every tick, the
 NO-GO uses the low end of the slope's interval ("it crosses in time even if it rises as slowly as the data
 allow"); the message gives the point estimate. A significant rise that would cross later, but inside
-`trend.watch_horizon`, is OBSERVE: the rollout waits rather than promote a leak. Load-driven readings
+`trend.watch_horizon`, is OBSERVE: the rollout waits rather than promote a leak. A prediction further ahead
+than `trend.max_extrapolation` times the fitted span is not made at all: ten seconds of a process warming
+up under new load do not say where it will be in an hour. Load-driven readings
 (CPU, P95) are fitted within the current stage only, and P95 only from windows with 50+ requests.
 """
 
@@ -242,6 +244,9 @@ def analyse_trends(
         latest_eta = max(0.0, (limit - level) / fit.low) if fit.low > 0 else None
         if rising and eta is not None and eta > config.watch_horizon:
             rising = False
+        span = t[-1] - t[0]
+        if rising and eta is not None and eta > config.max_extrapolation * span:
+            rising = False  # a line fitted over a short span says little about much later (warm-up, load)
         findings.append(
             TrendFinding(
                 metric=metric,
