@@ -46,23 +46,27 @@ def test_good_canary_is_promoted_within_90_seconds() -> None:
     ("scenario", "expected"),
     [
         ("errors", "error rate"),
-        ("latency", "P95"),
+        ("latency", ("P95", "slower than")),
         ("memory-leak", "memory"),
     ],
 )
-def test_bad_canary_is_rolled_back_within_30_seconds(scenario: str, expected: str) -> None:
+def test_bad_canary_is_rolled_back_within_30_seconds(scenario: str, expected: str | tuple[str, ...]) -> None:
     result, wall = run_demo("--scenario", scenario)
     assert result.returncode == 3, result.stderr[-3000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["outcome"] == "rolled_back"
     assert summary["final_traffic"] == 0
     reason = summary["rollback_reason"]
-    assert expected in reason, reason
+    # the runbook rule ("P95 … > 500 ms on 3 consecutive checks") or, often sooner, the comparison with
+    # control ("requests slower than objective 57% vs control 0% … e-value …"): either names what and how much
+    assert any(word in reason for word in ((expected,) if isinstance(expected, str) else expected)), reason
+    assert any(ch.isdigit() for ch in reason), reason
     assert canary_start_to_end_s(summary) <= 30, summary
 
 
 def test_korean_demo_speaks_korean() -> None:
     result, _ = run_demo("--scenario", "errors", "--lang", "ko")
     assert result.returncode == 3
-    assert "롤백" in result.stderr or "롤백" in result.stdout
-    assert "배포 상태" in result.stderr
+    assert "롤백 완료: 에러율: 카나리" in result.stderr  # the reason, rebuilt in Korean with its numbers
+    assert "[rollback_started] 롤백 시작" in result.stderr
+    assert "배포 상태: 위험" in result.stderr and "권장 조치" in result.stderr

@@ -233,7 +233,8 @@ class Controller:
     async def _maybe_report(self, rollout: Rollout, history: list[Window], verdict: Verdict) -> None:
         now = self.clock.now()
         every = self.config.report.every
-        if rollout.last_report_at is not None and now - rollout.last_report_at < every:
+        final = verdict.decision is Decision.NO_GO  # the state at a rollback is always reported
+        if not final and rollout.last_report_at is not None and now - rollout.last_report_at < every:
             return
         window = history[-1]
         text = status_report_text(window, verdict, next_check_at=now + self.config.analysis.interval,
