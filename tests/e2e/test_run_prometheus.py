@@ -191,7 +191,7 @@ def test_failing_canary_is_rolled_back_on_its_error_rate(stack: Stack) -> None:
     code, summary, stderr = run_rollout(scenario)
     assert code == 3, (summary, stderr[-3000:])
     assert summary["outcome"] == "rolled_back" and summary["final_traffic"] == 0, summary
-    assert re.search(r"error rate \d+(\.\d)?% > 1% on 3 consecutive checks", summary["rollback_reason"] or ""), \
+    assert re.search(r"error rate \d+(\.\d+)?%( > 1% on 3 consecutive checks| vs control .*regression beyond tolerance)", summary["rollback_reason"] or ""), \
         summary["rollback_reason"]
     assert summary["errors"]["canary"] > 0 and summary["errors"]["control"] == 0, summary
 
@@ -207,7 +207,7 @@ def test_slow_canary_is_rolled_back_on_its_p95(stack: Stack) -> None:
     code, summary, stderr = run_rollout(scenario)
     assert code == 3, (summary, stderr[-3000:])
     assert summary["outcome"] == "rolled_back" and summary["final_traffic"] == 0, summary
-    assert re.search(r"P95 \d+ ms > 500 ms on 3 consecutive checks", summary["rollback_reason"] or ""), \
+    assert re.search(r"P95 \d+ ms > 500 ms on 3 consecutive checks|slower than objective \d+(\.\d+)?% vs control .*regression", summary["rollback_reason"] or ""), \
         summary["rollback_reason"]
     assert summary["errors"] == {"control": 0, "canary": 0}
 

@@ -233,11 +233,12 @@ async def test_rollouts_promote_the_good_canary_and_roll_back_errors_and_latency
     assert good_calls[-1] == "promote" and all(w.canary.errors == 0 for w in good_windows)
     errors, errors_windows, errors_calls = results["errors"]
     assert errors.outcome == "rolled_back" and "rollback" in errors_calls and "promote" not in errors_calls
-    assert re.match(r"error rate \d+\.\d% > 1% on 3 consecutive checks", errors.reason or ""), errors.reason
+    assert re.match(r"error rate \d+\.\d+%( > 1% on 3 consecutive checks| vs control .*regression beyond tolerance)", errors.reason or ""), errors.reason
     assert all(w.canary.requests > 0 for w in errors_windows)
     latency, _, latency_calls = results["latency"]
     assert latency.outcome == "rolled_back" and "promote" not in latency_calls
-    assert re.search(r"(P95|recommendation_latency_ms) \d+(\.\d)?( ms)? > \d+( ms)? on 3 consecutive checks",
+    assert re.search(r"(P95|recommendation_latency_ms) \d+(\.\d)?( ms)? > \d+( ms)? on 3 consecutive checks"
+                     r"|slower than objective \d+(\.\d+)?% vs control .*regression beyond tolerance",
                      latency.reason or ""), latency.reason
     await asyncio.sleep(2.5)  # let Prometheus scrape the controllers' final state
 
