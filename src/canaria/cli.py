@@ -290,8 +290,8 @@ def history(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_j
             return
         table = Table("rollout", "started", "ended", "phase", "outcome", "traffic", "reason")
         for row in rows:
-            table.add_row(row["rollout_id"], row["started_at"] or "", row["ended_at"] or "", row["phase"],
-                          row["outcome"] or "", f"{row['traffic']:g}%", row["reason"] or "")
+            table.add_row(*(str(row[key] or "") for key in ("rollout_id", "started_at", "ended_at", "phase",
+                                                           "outcome")), f"{row['traffic']:g}%", str(row["reason"] or ""))
         out.print(table)
 
     _with_app(config, lang, body)
@@ -331,11 +331,10 @@ def stop(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None) -> None
     _with_app(config, lang, body)
 
 
-from canaria import cli_extra  # noqa: E402,F401  (demo, simulate: registered on `app`)
-from canaria.notify.cli import register as _register_notify  # noqa: E402
-from canaria.report.cli import register as _register_report  # noqa: E402
-
-from canaria.web.cli import register as _register_web  # noqa: E402
+from canaria import cli_extra  # noqa: F401  (demo, simulate: registered on `app`)
+from canaria.notify.cli import register as _register_notify
+from canaria.report.cli import register as _register_report
+from canaria.web.cli import register as _register_web
 
 _register_report(app)
 _register_notify(app)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
-import time
 import shlex
 import shutil
+import time
 from dataclasses import dataclass
 
 from canaria.app import App, default_actor

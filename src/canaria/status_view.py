@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from canaria.analysis.window import Window
@@ -14,7 +14,7 @@ __all__ = ["status_dict", "metrics_dict", "comparison", "iso", "run_summary"]
 
 
 def iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="seconds")
+    return None if ts is None else datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="seconds")
 
 
 def status_dict(config: CanariaConfig, store: Store, rollout: Rollout | None, *, now: float) -> dict[str, Any]:

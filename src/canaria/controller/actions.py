@@ -101,7 +101,7 @@ class Operator:
             )
         check_transition(rollout.phase, Phase.PROGRESSING, action="enable-canary")
         await self.ctrl.platform.set_canary_weight(traffic)
-        stage_index = self.ctrl._stage_for(traffic)  # noqa: SLF001 - same module family
+        stage_index = self.ctrl._stage_for(traffic)
         rollout = self.ctrl.transition(rollout, Phase.PROGRESSING, stage_index=stage_index, traffic=traffic,
                                        stage_started_at=self.ctrl.clock.now())
         await self.ctrl.record("traffic_set", rollout, actor=self.actor, message=f"canary traffic set to {traffic:g}%",

@@ -8,8 +8,8 @@ when the controller dies). Owned runs (demo, tests) also ask the kernel to kill 
 from __future__ import annotations
 
 import ctypes
-import shlex
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -121,7 +121,7 @@ def start_process(
     full_env = {**os.environ, **(env or {})}
     try:
         with open(log_path, "ab") as log:
-            popen = subprocess.Popen(  # noqa: S603 - commands come from the user's own config
+            popen = subprocess.Popen(
                 argv,
                 shell=isinstance(argv, str),
                 stdin=subprocess.DEVNULL,
@@ -129,7 +129,7 @@ def start_process(
                 stderr=subprocess.STDOUT,
                 env=full_env,
                 cwd=str(cwd) if cwd else None,
-                preexec_fn=_die_with_parent if owned else os.setsid,  # noqa: PLW1509
+                preexec_fn=_die_with_parent if owned else os.setsid,
                 close_fds=True,
             )
     except OSError as exc:
