@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from canaria.i18n.messages_notify import NOTIFY_MESSAGES
+from canaria.i18n.messages_web import merge_into as _merge_web
+
 MESSAGES: dict[str, dict[str, str]] = {
     "en": {
         "report.line": "Deployment state: {state} (score: {score}/100) · Recommended action: {action} · Next check: {next}",
@@ -107,10 +110,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
 }
 
-from canaria.i18n.messages_notify import NOTIFY_MESSAGES
-
 for _lang, _table in NOTIFY_MESSAGES.items():
     MESSAGES[_lang].update(_table)
-from canaria.i18n.messages_web import merge_into as _merge_web
-
 _merge_web(MESSAGES)
