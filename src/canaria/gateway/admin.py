@@ -13,15 +13,14 @@ import hmac
 import json
 import logging
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from canaria.gateway.conns import Connections
-from canaria.gateway.http import BODY_CHUNKED, HttpError, RequestHead, json_response, parse_request_head
+from canaria.gateway.conns import Connections, next_request_head
+from canaria.gateway.http import BODY_CHUNKED, HttpError, RequestHead, json_response
 
 __all__ = ["ADMIN_ROUTES", "AdminControl", "AdminServer"]
 
@@ -95,22 +94,11 @@ class AdminServer:
     async def handle_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn = self._connections.open(writer)
         try:
-            while not conn.draining:
-                conn.idle = True
-                conn.idle_since = time.monotonic()
-                try:
-                    data = await reader.readuntil(b"\r\n\r\n")
-                except asyncio.LimitOverrunError:
-                    writer.write(json_response(431, {"error": "request head too large"}, keep_alive=False))
+            while True:
+                head = await next_request_head(reader, writer, conn)
+                if head is None:
                     break
-                except (asyncio.IncompleteReadError, OSError):
-                    break
-                conn.idle = False
-                data = data.lstrip(b"\r\n")
-                if not data:
-                    continue
                 try:
-                    head = parse_request_head(data)
                     body = await self._read_body(head, reader)
                 except HttpError as exc:
                     writer.write(json_response(exc.status, {"error": exc.message}, keep_alive=False))

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+from canaria.gateway.http import HttpError, RequestHead, json_response, parse_request_head
+
 __all__ = ["ClientConnection", "Connections"]
 
 
@@ -22,6 +24,35 @@ class ClientConnection:
         self.idle = True
         self.idle_since = time.monotonic()
         self.draining = False
+
+
+async def next_request_head(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conn: ClientConnection
+) -> RequestHead | None:
+    """The next request head on a keep-alive connection, or None when the connection should close
+    (client gone, draining, or a bad head — answered with 431/4xx first). Shared by both listeners so
+    the public proxy and the admin API treat clients alike; stray CRLFs are skipped (RFC 9112 2.2)."""
+    while not conn.draining:
+        conn.idle = True
+        conn.idle_since = time.monotonic()
+        try:
+            data = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.LimitOverrunError:
+            writer.write(json_response(431, {"error": "request head too large"}, keep_alive=False))
+            return None
+        except (asyncio.IncompleteReadError, OSError):
+            return None
+        conn.idle = False
+        if data[:2] == b"\r\n":
+            data = data.lstrip(b"\r\n")
+            if not data:
+                continue
+        try:
+            return parse_request_head(data)
+        except HttpError as exc:
+            writer.write(json_response(exc.status, {"error": exc.message}, keep_alive=False))
+            return None
+    return None
 
 
 class Connections:

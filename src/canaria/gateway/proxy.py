@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from canaria.gateway.conns import ClientConnection, Connections
+from canaria.gateway.conns import ClientConnection, Connections, next_request_head
 from canaria.gateway.http import (
     BODY_CHUNKED,
     BODY_CLOSE,
@@ -29,7 +29,6 @@ from canaria.gateway.http import (
     RequestHead,
     ResponseHead,
     json_response,
-    parse_request_head,
     parse_response_head,
 )
 from canaria.gateway.measure import Meter
@@ -92,25 +91,9 @@ class Proxy:
         peer = writer.get_extra_info("peername")
         client_ip = str(peer[0]).encode() if isinstance(peer, tuple) and peer else b"unknown"
         try:
-            while not conn.draining:
-                conn.idle = True
-                conn.idle_since = time.monotonic()
-                try:
-                    data = await reader.readuntil(b"\r\n\r\n")
-                except asyncio.LimitOverrunError:
-                    writer.write(json_response(431, {"error": "request head too large"}, keep_alive=False))
-                    break
-                except (asyncio.IncompleteReadError, OSError):
-                    break
-                conn.idle = False
-                if data[:2] == b"\r\n":  # stray empty lines before a request are ignored (RFC 9112 2.2)
-                    data = data.lstrip(b"\r\n")
-                    if not data:
-                        continue
-                try:
-                    head = parse_request_head(data)
-                except HttpError as exc:
-                    writer.write(json_response(exc.status, {"error": exc.message}, keep_alive=False))
+            while True:
+                head = await next_request_head(reader, writer, conn)
+                if head is None:
                     break
                 if not await self._handle(head, reader, writer, client_ip, conn):
                     break
