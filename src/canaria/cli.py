@@ -300,15 +300,29 @@ def history(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_j
 # ---------------------------------------------------------------- running
 @app.command()
 @handle_errors
-def run(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_json: JsonOpt = False) -> None:
+def run(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_json: JsonOpt = False,
+        dashboard: Annotated[bool, typer.Option("--dashboard", help="also serve the web dashboard (tokens from "
+                                                "`dashboard.tokens`) while the rollout runs")] = False,
+        listen: Annotated[str | None, typer.Option("--listen", help="dashboard HOST:PORT")] = None) -> None:
     """Run the whole plan autonomously with a live view (resumes an active rollout)."""
     from canaria.runner import drive, print_final
     from canaria.view import RolloutView
 
     async def body(application: App, lg: str) -> int:
         application.observe()
-        with RolloutView(application.config, application.store, lang=lg) as view:
-            outcome = await drive(application, lang=lg, view=view)
+        server = None
+        if dashboard:  # served by the controller itself: actions go through this very controller
+            from canaria.web import DashboardServer, shared_operator_factory
+
+            server = DashboardServer(application.config, listen=listen, lang=lg, store=application.store,
+                                     operator_factory=shared_operator_factory(application.controller))
+            err.print(f"dashboard: {await server.start()}", highlight=False)
+        try:
+            with RolloutView(application.config, application.store, lang=lg) as view:
+                outcome = await drive(application, lang=lg, view=view)
+        finally:
+            if server is not None:
+                await server.stop()
         print_final(outcome, as_json=as_json)
         return outcome.exit_code
 

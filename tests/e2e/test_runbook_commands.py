@@ -3,6 +3,7 @@ gateway and both versions as real processes, and the runbook's own script names.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -158,3 +159,43 @@ def test_check_fails_clearly_when_a_health_endpoint_is_down(tmp_path: Path) -> N
     assert result.returncode == 1
     assert "❌ canary: GET /health" in result.stdout
     assert "pre-flight check(s) failed" in result.stdout
+
+
+def test_run_serves_the_dashboard_and_acts_through_its_own_controller(tmp_path: Path) -> None:
+    from canaria.platforms.processes import free_port
+
+    port = free_port()
+    config = write_config(tmp_path, holds="10m", interval="0.5s",
+                          extra={"dashboard": {"tokens": {"lubit": "lubit-secret-token"}}})
+    env = {**os.environ, "LANG": "C.UTF-8"}
+    run = subprocess.Popen([sys.executable, "-m", "canaria", "run", "--json", "--dashboard", "--listen",
+                            f"127.0.0.1:{port}", "-c", str(config)], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=env, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 40
+        status: dict = {}
+        while time.monotonic() < deadline:
+            try:
+                status = httpx.get(f"{base}/api/v1/status", timeout=2).json()
+                if status.get("phase") == "progressing":
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        assert status.get("phase") == "progressing", status
+        rid = status["rollout_id"]
+        denied = httpx.post(f"{base}/api/v1/rollouts/{rid}/rollback", json={"reason": "x"}, timeout=5)
+        assert denied.status_code == 401
+        done = httpx.post(f"{base}/api/v1/rollouts/{rid}/rollback", json={"reason": "from the browser"},
+                          headers={"Authorization": "Bearer lubit-secret-token"}, timeout=10)
+        assert done.status_code == 200, done.text
+        out, _ = run.communicate(timeout=30)
+        assert run.returncode == 4  # stopped by an operator
+        summary = json.loads(out.strip().splitlines()[-1])
+        assert summary["outcome"] == "aborted" and summary["rollback_reason"] == "from the browser"
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait(5)
+        canaria(config, "stop")
