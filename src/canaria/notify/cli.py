@@ -17,12 +17,10 @@ __all__ = ["register"]
 
 def register(app: typer.Typer) -> None:
     from canaria.app import default_actor
-    from canaria.cli import ConfigOpt, LangOpt, _lang, handle_errors, out
-    from canaria.config import load_config
+    from canaria.cli import ConfigOpt, LangOpt, handle_errors, out
     from canaria.i18n import t
     from canaria.notify.escalation import acknowledge
-    from canaria.report.data import resolve_rollout
-    from canaria.store import Store
+    from canaria.report.data import open_record
 
     @app.command()
     @handle_errors
@@ -32,12 +30,8 @@ def register(app: typer.Typer) -> None:
         config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None,
     ) -> None:
         """Acknowledge the alerts of a rollout (stops their escalation)."""
-        cfg = load_config(config)
-        lg = _lang(lang, cfg)
-        store = Store.for_state_dir(cfg.state_path)
-        try:
-            target = resolve_rollout(cfg, store, rollout)
-            event = acknowledge(store, rollout_id=target.id, actor=default_actor(), at=time.time(), note=note)
-        finally:
-            store.close()
-        out.print(t("ack.done", lg, rollout=target.id, event=event.data["up_to_event_id"]), highlight=False)
+        with open_record(config, lang, rollout) as rec:
+            event = acknowledge(rec.store, rollout_id=rec.rollout.id, actor=default_actor(), at=time.time(),
+                                note=note)
+        out.print(t("ack.done", rec.lang, rollout=rec.rollout.id, event=event.data["up_to_event_id"]),
+                  highlight=False)

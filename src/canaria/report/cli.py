@@ -17,14 +17,12 @@ __all__ = ["register"]
 
 def register(app: typer.Typer) -> None:
     from canaria.app import default_actor
-    from canaria.cli import ConfigOpt, LangOpt, _lang, handle_errors, out
-    from canaria.config import load_config
+    from canaria.cli import ConfigOpt, LangOpt, handle_errors, out
     from canaria.errors import UsageError
     from canaria.i18n import t
-    from canaria.report.data import resolve_rollout
+    from canaria.report.data import open_record
     from canaria.report.record import add_note, add_signoff, signoff_status
     from canaria.report.writer import FORMATS, write_report
-    from canaria.store import Store
 
     RolloutOpt = Annotated[str | None, typer.Option("--rollout", help="rollout id (default: active, else latest)")]
 
@@ -39,14 +37,9 @@ def register(app: typer.Typer) -> None:
         """The deployment record with charts (self-contained HTML, Markdown with SVG files, or JSON)."""
         if fmt not in FORMATS:
             raise UsageError(f"--format must be html, md or json, got {fmt!r}")
-        cfg = load_config(config)
-        lg = _lang(lang, cfg)
-        store = Store.for_state_dir(cfg.state_path)
-        try:
-            target = resolve_rollout(cfg, store, rollout)
-            (path,) = write_report(cfg, store, target.id, (fmt,), lang=lg)
-        finally:
-            store.close()
+        with open_record(config, lang, rollout) as rec:
+            (path,) = write_report(rec.config, rec.store, rec.rollout.id, (fmt,), lang=rec.lang)
+        lg = rec.lang
         if stdout:
             print(path.read_text(encoding="utf-8"), end="", flush=True)
         else:
@@ -63,21 +56,16 @@ def register(app: typer.Typer) -> None:
         config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None,
     ) -> None:
         """Sign the post-deploy checklist (runbook list) with your name and the time."""
-        cfg = load_config(config)
-        lg = _lang(lang, cfg)
-        store = Store.for_state_dir(cfg.state_path)
-        try:
-            target = resolve_rollout(cfg, store, rollout)
+        with open_record(config, lang, rollout) as rec:
+            lg = rec.lang
             if not show:
                 actor = default_actor()
-                add_signoff(store, target.id, item, actor=actor, at=time.time())
+                add_signoff(rec.store, rec.rollout.id, item, actor=actor, at=time.time())
                 out.print(t("signoff.done", lg, actor=actor, at=time.strftime("%Y-%m-%d %H:%M:%S")), highlight=False)
-            for entry in signoff_status(store.events(target.id, kinds=("signoff",))):
+            for entry in signoff_status(rec.store.events(rec.rollout.id, kinds=("signoff",))):
                 label = entry["text"] or t(f"signoff.item.{entry['key']}", lg)
                 who = f"{entry['actor']} · {entry['at']}" if entry["signed"] else t("record.signoff.open", lg)
                 out.print(f"{'☑' if entry['signed'] else '☐'} {label} — {who}", highlight=False, markup=False)
-        finally:
-            store.close()
 
     @app.command()
     @handle_errors
@@ -87,12 +75,6 @@ def register(app: typer.Typer) -> None:
         config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None,
     ) -> None:
         """Add an issue or a lesson to the deployment record."""
-        cfg = load_config(config)
-        lg = _lang(lang, cfg)
-        store = Store.for_state_dir(cfg.state_path)
-        try:
-            target = resolve_rollout(cfg, store, rollout)
-            add_note(store, target.id, text, actor=default_actor(), at=time.time())
-        finally:
-            store.close()
-        out.print(t("note.done", lg, rollout=target.id), highlight=False)
+        with open_record(config, lang, rollout) as rec:
+            add_note(rec.store, rec.rollout.id, text, actor=default_actor(), at=time.time())
+        out.print(t("note.done", rec.lang, rollout=rec.rollout.id), highlight=False)

@@ -6,7 +6,10 @@ disagree; `to_json()` is the JSON format itself.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from canaria.analysis.window import VariantWindow, Window
@@ -83,6 +86,34 @@ def _window_json(window: Window, start: float) -> dict[str, Any]:
     return {"start": iso(window.start), "end": iso(window.end), "elapsed_s": round(window.end - start, 1),
             "stage_index": window.stage_index, "canary_weight": window.canary_weight,
             "control": window.control.summary(window.duration_s), "canary": window.canary.summary(window.duration_s)}
+
+
+@dataclass
+class RecordSession:
+    config: CanariaConfig
+    lang: str
+    store: Store
+    rollout: Rollout
+
+
+@contextmanager
+def open_record(config_path: Path, lang_flag: str | None, rollout_id: str | None) -> Iterator[RecordSession]:
+    """Config, language, store and the rollout a record command is about; the store is closed after.
+
+    Record commands (report, signoff, note, ack) need nothing else, so they work after the services are gone.
+    """
+    from canaria.config import load_config
+    from canaria.i18n import resolve_lang
+
+    config = load_config(config_path)
+    if lang_flag is not None and lang_flag not in ("en", "ko"):
+        raise UsageError(f"--lang must be en or ko, got {lang_flag!r}")
+    store = Store.for_state_dir(config.state_path)
+    try:
+        yield RecordSession(config, resolve_lang(lang_flag, config.lang), store,
+                            resolve_rollout(config, store, rollout_id))
+    finally:
+        store.close()
 
 
 def resolve_rollout(config: CanariaConfig, store: Store, rollout_id: str | None) -> Rollout:
