@@ -96,6 +96,10 @@ async def _run(config: CanariaConfig, *, lang: str, rps: float, auto_approve: bo
             url = await server.start()
             print(f"dashboard: {url}  (token for actions: {dashboard.token})", file=sys.stderr, flush=True)
         await application.platform.ensure_stable()
+        from canaria.preflight import run_checks  # the runbook's D-1 rehearsal, recorded for the report
+
+        for line in await run_checks(application, lang=lang):
+            print(f"{'✅' if line.ok else '❌'} {line.name}: {line.detail}", file=sys.stderr, flush=True)
         load_task = asyncio.create_task(generate_load(public, rps=rps, duration_s=max_seconds,
                                                       max_requests=int(rps * max_seconds), stop=stop))
         lines = ["Try it while it runs:" if lang == "en" else "실행 중에 직접 확인해 보세요:",

@@ -36,8 +36,9 @@ def _command_found(spec: UpstreamConfig) -> tuple[bool, str]:
         argv = shlex.split(spec.command)
     except ValueError as exc:
         return False, f"cannot parse command: {exc}"
-    words = [w for w in argv if "=" not in w.split("/")[0]]  # skip leading VAR=value
-    exe = words[0] if words else ""
+    while argv and (argv[0] == "exec" or ("=" in argv[0] and not argv[0].startswith(("/", ".")))):
+        argv = argv[1:]  # `exec` and leading VAR=value assignments are the shell's, not the program
+    exe = argv[0] if argv else ""
     found = shutil.which(exe) if exe else None
     return (found is not None, f"{exe} → {found}" if found else f"{exe!r} not found on PATH")
 

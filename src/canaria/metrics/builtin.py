@@ -129,6 +129,11 @@ class BuiltinMetricsProvider(MetricsProvider):
         checks = [ProviderCheck("metrics: gateway measurements", True,
                                 f"gateway answers (canary weight {state.get('canary_weight', 0):g}%)")]
         for variant in ("stable", "canary"):
+            spec = self.config.platform.stable if variant == "stable" else self.config.platform.canary
+            if spec.command and self.platform.pid_of(variant) is None:  # type: ignore[arg-type]
+                checks.append(ProviderCheck(f"metrics: {variant} memory", True,
+                                            "measured once canaria starts the process"))
+                continue
             memory, _cpu = await self._saturation(variant)  # type: ignore[arg-type]
             checks.append(ProviderCheck(
                 f"metrics: {variant} memory", memory is not None,
