@@ -212,3 +212,15 @@ async def test_metrics_outage_holds_then_applies_the_fail_safe(tmp_path: Path, p
     assert "promote" not in platform.calls
     assert "metrics unavailable on 3 consecutive checks" in (result.rollout.reason or "")
     await app.close()
+
+
+async def test_resume_after_a_no_data_pause_waits_again_and_goes_on_when_traffic_comes(tmp_path: Path) -> None:
+    traffic = {"canary": 0}
+    app, platform, _ = make(tmp_path, lambda w, n: (variant(100), variant(traffic["canary"])))
+    rollout = await app.controller.run(max_ticks=50)
+    assert rollout.phase == "paused"
+    await Operator(app.controller, actor="sena").resume()
+    traffic["canary"] = 20  # the canary finally gets users
+    rollout = await app.controller.run(max_ticks=3)
+    assert rollout.phase == "progressing" and rollout.traffic == 10  # held, then advanced on evidence
+    await app.close()

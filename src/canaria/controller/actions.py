@@ -65,7 +65,11 @@ class Operator:
         if rollout.phase != Phase.PAUSED.value:
             raise StateError(f"`resume` is only possible when paused; the rollout is {rollout.phase}")
         target = Phase(rollout.paused_from or Phase.PROGRESSING.value)
-        rollout = self.ctrl.transition(rollout, target, action="resume", paused_from=None)
+        ctx = self.ctrl.stage_context(rollout)
+        fields: dict[str, object] = {}
+        if ctx.elapsed_in_stage_s > ctx.hold_s:  # the hold is served: give the stage a fresh extension window
+            fields["stage_started_at"] = self.ctrl.clock.now() - ctx.hold_s
+        rollout = self.ctrl.transition(rollout, target, action="resume", paused_from=None, **fields)
         await self.ctrl.record("resumed", rollout, actor=self.actor, message=reason or "resumed by an operator")
         return ActionResult(rollout, True, f"resumed: {rollout.phase}")
 
