@@ -8,21 +8,20 @@ from canaria.metrics.cloud_monitoring_series import complete_window, distributio
 
 
 def test_a_window_ends_ingestion_delay_before_now_on_the_alignment_grid() -> None:
-    window = complete_window(1000.0, 1300.0, now=1300.0, period=60, delay=180)
-    assert window is not None and (window.start, window.end) == (780.0, 1080.0)
+    window = complete_window(700.0, 1300.0, now=1300.0, period=60, delay=180)
+    assert window is not None and (window.start, window.end) == (720.0, 1080.0)
 
 
-def test_a_window_never_re_reads_what_was_counted() -> None:
-    first = complete_window(1000.0, 1300.0, now=1300.0, period=60, delay=180)
+def test_the_next_window_starts_where_the_last_ended() -> None:
+    first = complete_window(720.0, 1300.0, now=1300.0, period=60, delay=180)
     assert first is not None
-    second = complete_window(1300.0, 1600.0, now=1600.0, period=60, delay=180, already_read_until=first.end)
+    second = complete_window(first.end, 1600.0, now=1600.0, period=60, delay=180)
     assert second is not None and (second.start, second.end) == (1080.0, 1380.0)
-    again = complete_window(1300.0, 1330.0, now=1330.0, period=60, delay=180, already_read_until=second.end)
-    assert again is None  # nothing new is complete yet: no data, not zero traffic
 
 
-def test_too_early_is_none() -> None:
-    assert complete_window(0.0, 30.0, now=30.0, period=60, delay=180, already_read_until=-150.0) is None
+def test_nothing_complete_yet_is_none() -> None:
+    assert complete_window(1000.0, 1100.0, now=1100.0, period=60, delay=180) is None  # samples not visible yet
+    assert complete_window(1080.0, 1290.0, now=1290.0, period=60, delay=180) is None  # less than one period
 
 
 def test_percentiles_from_exponential_buckets() -> None:

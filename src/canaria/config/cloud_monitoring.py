@@ -8,8 +8,9 @@ no points is no data — never zero traffic — and the judge's no-data policy d
 
 from __future__ import annotations
 
-from canaria.foundation.durations import Duration
 from pydantic import BaseModel, ConfigDict, model_validator
+
+from canaria.foundation.durations import Duration
 
 __all__ = ["CloudMonitoringConfig"]
 

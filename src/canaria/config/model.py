@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from canaria.config.analysis import AnalysisConfig, CompareConfig, ScoreConfig, TrendConfig
+from canaria.config.cloud_monitoring import CloudMonitoringConfig
 from canaria.config.custom_metrics import ScrapedMetric
 from canaria.config.dashboard import DashboardConfig
 from canaria.config.notify import NotifyConfig
@@ -182,8 +183,10 @@ def runbook_guardrails() -> list[GuardrailConfig]:
 
 
 class MetricsConfig(_Model):
-    provider: Literal["builtin", "prometheus"] = "builtin"
+    provider: Literal["builtin", "prometheus", "cloud-monitoring"] = "builtin"
     prometheus: PrometheusConfig | None = None
+    #: cloud-monitoring provider (Cloud Run's own metrics); every key has a default
+    cloud_monitoring: CloudMonitoringConfig | None = None
     #: builtin provider: custom metrics read from each version's own /metrics (see metrics/exposition.py)
     custom: list[ScrapedMetric] = Field(default_factory=list)
     scrape_path: str = "/metrics"

@@ -180,9 +180,16 @@ class CloudRunSettings(_Model):
     service: str
     image: str | None = None  # the canary image; `--image` on run / enable-canary
     api_endpoint: str | None = None  # e.g. a regional endpoint; tests point it at a local fake
-    tag: str = "canary"
+    tag: str = Field(default="canary", pattern=r"^[a-z]([a-z0-9-]{0,44}[a-z0-9])?$")
     keep_tag_on_promote: bool = False
     ready_timeout: Duration = 300.0
+    #: after promotion: `latest` gives LATEST 100 % again (a plain `gcloud run deploy` then serves as usual);
+    #: `revision` keeps the promoted revision pinned by name
+    promote_to: Literal["latest", "revision"] = "latest"
+    #: the container whose image is the canary's, for multi-container services (default: the first)
+    container: str | None = None
+    #: how often a revision's Ready condition and the applied traffic are read back
+    poll_interval: Duration = 2.0
 
 
 class CloudRunPlatformConfig(_PlatformBase):

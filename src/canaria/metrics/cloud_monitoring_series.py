@@ -1,7 +1,7 @@
 """Cloud Monitoring time series → window measurements: pure, so the arithmetic is tested without a client.
 
 - which interval is complete: it ends `ingestion_delay` before now, on a multiple of the alignment period, and
-  never re-reads what an earlier window already counted;
+  starts where the previous window ended;
 - request counts by `response_code_class` (errors = 5xx, as the gateway counts them);
 - a DISTRIBUTION (explicit, exponential or linear buckets, trailing zero buckets omitted as the API allows)
   → canaria's latency histogram, so P50/P95/P99 and the judge's exceedance counts come from the buckets.
@@ -28,15 +28,14 @@ class CompleteWindow:
         return int(round(self.end - self.start))
 
 
-def complete_window(start: float, end: float, *, now: float, period: float, delay: float,
-                    already_read_until: float | None = None) -> CompleteWindow | None:
-    """The newest interval of the asked length whose samples have all arrived, or None when there is none yet."""
-    visible = min(end, now) - delay
-    q_end = math.floor(visible / period) * period
-    length = max(period, math.ceil(max(0.0, end - start) / period - 1e-9) * period)
-    q_start = q_end - length
-    if already_read_until is not None and already_read_until > q_start:
-        q_start = already_read_until
+def complete_window(start: float, end: float, *, now: float, period: float, delay: float) -> CompleteWindow | None:
+    """The part of [start, end] whose samples have all arrived, on the alignment grid; None when none has yet.
+
+    The controller starts each window where the last one ended, so a window that comes back None is read
+    again, longer, at the next check — late data is never skipped, never counted twice.
+    """
+    q_start = math.ceil(start / period - 1e-9) * period
+    q_end = math.floor((min(end, now) - delay) / period + 1e-9) * period
     if q_end - q_start < period:
         return None
     return CompleteWindow(q_start, q_end)

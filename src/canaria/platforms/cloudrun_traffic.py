@@ -26,7 +26,7 @@ class Target:
     latest: bool = False
 
     def describe(self) -> str:
-        name = "LATEST" if self.latest else self.revision or "?"
+        name = (f"LATEST ({self.revision})" if self.revision else "LATEST") if self.latest else self.revision or "?"
         return f"{name} {self.percent}%" + (f" (tag {self.tag})" if self.tag else "")
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["GoogleAuth", "call_google", "describe_identity", "google_error_line", "import_google"]
 
 _SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
+_REQUEST_PREFIX = re.compile(r"^(GET|POST|PATCH|PUT|DELETE) \S+: ")
 _INSTALL_HINT = "the Google Cloud clients are not installed: pip install 'canaria[cloudrun]'"
 T = TypeVar("T")
 
@@ -142,13 +144,23 @@ def google_error_line(exc: BaseException, action: str) -> str:
 
     if isinstance(exc, gexc.GoogleAPICallError):
         code = exc.code if isinstance(exc.code, int) else None
-        status = exc.grpc_status_code.name if exc.grpc_status_code is not None else ""
+        status = exc.grpc_status_code.name if exc.grpc_status_code is not None else _http_status(exc)
         reason = f" ({exc.reason})" if getattr(exc, "reason", None) else ""
         head = " ".join(str(x) for x in (code, status) if x)
-        message = (exc.message or "").strip().splitlines()[0] if exc.message else type(exc).__name__
+        text = (exc.message or "").strip()
+        message = _REQUEST_PREFIX.sub("", text.splitlines()[0]) if text else type(exc).__name__
         hint = _HINTS.get(code or 0)
         return f"{action} failed: {head}{reason}: {message}" + (f" — {hint}" if hint else "")
     return f"{action} failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+
+
+def _http_status(exc: Any) -> str:
+    """The `status` of Google's JSON error body (REST errors carry no gRPC code in api_core)."""
+    response = getattr(exc, "response", None)
+    try:
+        return str(response.json()["error"]["status"]) if response is not None else ""
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return ""
 
 
 def _map(exc: BaseException, action: str, error: type[CanariaError]) -> Exception:

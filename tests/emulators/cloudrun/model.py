@@ -213,7 +213,7 @@ class CloudRunModel:
             if body.get("etag") and body["etag"] != service.etag:
                 raise ApiError("ABORTED", f"Resource '{service.short}' has been modified. Please apply your "
                                "changes to the latest version and try again.", reason="ETAG_MISMATCH")
-            spec = {key: copy.deepcopy(body[key]) for key in _WRITABLE if key in body}
+            spec = _prune({key: copy.deepcopy(body[key]) for key in _WRITABLE if key in body})
             spec.setdefault("traffic", [{"type": LATEST, "percent": 100}])
             if "template" not in spec:
                 raise ApiError("INVALID_ARGUMENT", "service.template is required.", reason="BAD_REQUEST")
