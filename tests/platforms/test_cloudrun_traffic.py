@@ -28,6 +28,11 @@ def test_roles_before_and_during_a_canary() -> None:
     assert find_roles(during, during, "r2", "canary") == ("r1", "r2")
 
 
+def test_a_full_canary_stage_keeps_the_stable_pinned() -> None:
+    full = [Target("r1", 0), Target("r0", 0, tag="blue"), Target("r2", 100, tag="canary")]
+    assert find_roles(full, full, "r2", "canary") == ("r1", "r2")
+
+
 def test_a_service_already_split_over_two_revisions_is_refused() -> None:
     with pytest.raises(ConfigError, match="splits traffic over 2 revisions"):
         find_roles([Target("a", 90), Target("b", 10)], [], "b", "canary")
@@ -57,6 +62,15 @@ def test_rollback_and_promote() -> None:
     assert list(promoted.targets) == [Target(None, 100, latest=True), Target("r0", 0, tag="blue")]
     kept = without_canary(plan, "canary", to="r2", keep_tag=True)
     assert list(kept.targets) == [Target("r2", 100), Target("r0", 0, tag="blue"), Target("r2", 0, tag="canary")]
+
+
+def test_after_a_full_canary_stage_the_old_pin_goes() -> None:
+    full = plan_traffic([Target("r1", 100), Target("r0", 0, tag="blue")], stable="r1", canary="r2",
+                        canary_share=100, tag="canary")
+    assert list(full.targets) == [Target("r1", 0), Target("r0", 0, tag="blue"), Target("r2", 100, tag="canary")]
+    assert list(without_canary(full, "canary", to="r2", latest=True).targets) == [
+        Target(None, 100, latest=True), Target("r0", 0, tag="blue")]
+    assert list(without_canary(full, "canary", to="r1").targets) == [Target("r1", 100), Target("r0", 0, tag="blue")]
 
 
 def test_statuses_match_resolves_latest() -> None:

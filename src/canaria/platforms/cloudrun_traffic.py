@@ -59,7 +59,9 @@ def find_roles(spec: list[Target], statuses: list[Target], latest_ready: str, ta
         revision = latest_ready if target.latest else target.revision
         if revision and revision != canary and target.percent:
             serving[revision] = serving.get(revision, 0) + target.percent
-    if not serving:  # everything on the canary (after promote) or nothing readable: use what is applied
+    if not serving:  # a 100 % canary stage: the stable is still pinned, at 0 % and untagged (users' targets have tags)
+        serving = {t.revision: 0 for t in spec if t.revision and t.revision != canary and not t.tag and not t.latest}
+    if not serving:  # nothing pinned: use what is applied
         for status in statuses:
             if status.revision and status.revision != canary and status.percent:
                 serving[status.revision] = serving.get(status.revision, 0) + status.percent
@@ -121,7 +123,8 @@ def without_canary(plan: TrafficPlan, tag: str, *, to: str, keep_tag: bool = Fal
         if target.percent:
             serving_tag = target.tag
             continue
-        targets.append(target)
+        if target.tag:  # an untagged 0 % target is canary's own pin of the stable: not kept
+            targets.append(target)
     serving = Target(revision=None if latest else to, percent=100, tag=serving_tag, latest=latest)
     return TrafficPlan(stable=to, canary=None, targets=(serving, *targets))
 
