@@ -40,6 +40,7 @@ def _config(fake: CloudRunEmulator, tmp_path: Path, scenario: str) -> Path:
     data["analysis"] = {"interval": "1s", "min_requests": 20, "max_hold_extension": "20s"}
     data["report"] = {"every": "1h"}
     data["platform"]["verify_timeout"] = "10s"
+    data["observability"] = {"log_format": "json", "log_file": f"{scenario}.jsonl"}
     path = tmp_path / f"{scenario}.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
@@ -79,4 +80,18 @@ def test_good_promoted_erroring_rolled_back_never_ready_rejected(tmp_path: Path)
         assert "error rate" in errors["rollback_reason"] and errors["errors"]["canary"] > 0
         never = json.loads(outputs["never"][0].strip().splitlines()[-1])
         assert "not Ready" in never["rollback_reason"]
+        _assert_cloud_logging_lines(tmp_path / "errors.jsonl")
         assert fake.violations == []
+
+
+def _assert_cloud_logging_lines(path: Path) -> None:
+    """Cloud Logging's structured fields, the project taken from platform.cloudrun.project."""
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    events = [line for line in lines if "event" in line]
+    assert events and {"rollout_started", "rollback_finished"} <= {line["event"]["kind"] for line in events}
+    rollout_id = events[0]["rollout_id"]
+    for line in events:
+        assert line["severity"] in {"INFO", "WARNING", "ERROR", "CRITICAL"}
+        assert line["logging.googleapis.com/labels"]["rollout_id"] == rollout_id
+        assert line["logging.googleapis.com/trace"] == f"projects/{PROJECT}/traces/{line['trace_id']}"
+        assert line["logging.googleapis.com/operation"] == {"id": rollout_id, "producer": "canaria/ion-api-errors"}
