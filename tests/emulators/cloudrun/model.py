@@ -19,52 +19,30 @@ from __future__ import annotations
 import copy
 import hashlib
 import itertools
-import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from tests.emulators.cloudrun.errors import ApiError
+from tests.emulators.cloudrun.rules import (
+    LATEST,
+    ImageBehaviour,
+    Startup,
+    check_traffic,
+    condition,
+    failure,
+    prune,
+    region_code,
+    rfc3339,
+)
 
 __all__ = ["CloudRunModel", "ImageBehaviour", "rfc3339"]
 
-Startup = Literal["ready", "crash", "health_check", "never_ready"]
-LATEST = "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST"
-REVISION = "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION"
 _WRITABLE = ("description", "labels", "annotations", "client", "clientVersion", "ingress", "launchStage",
              "binaryAuthorization", "template", "traffic", "scaling", "customAudiences", "defaultUriDisabled",
              "invokerIamDisabled", "iapEnabled")
-_TAG = re.compile(r"^[a-z]([a-z0-9-]{0,44}[a-z0-9])?$")
-
-
-@dataclass
-class ImageBehaviour:
-    """How a container image behaves once deployed: how it starts and, for Monitoring, how it serves."""
-
-    startup: Startup = "ready"
-    error_rate: float = 0.0  # fraction of requests answered 5xx
-    latency_ms: float = 40.0  # median
-    memory: float = 0.35  # container memory utilization (0..1)
-    cpu: float = 0.20
-
-
-def rfc3339(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
-
-
-def _failure(startup: Startup, image: str, revision: str) -> tuple[str, str, str]:
-    """(condition type, reason field and value, message) Cloud Run reports for a revision that cannot start."""
-    if startup == "crash":
-        return ("ContainerHealthy", "HEALTH_CHECK_CONTAINER_ERROR",
-                f"Revision '{revision}' is not ready and cannot serve traffic. The user-provided container failed "
-                "to start and listen on the port defined provided by the PORT=8080 environment variable within "
-                "the allocated timeout. Container called exit(1).")
-    return ("ContainerHealthy", "HEALTH_CHECK_CONTAINER_ERROR",
-            f"Revision '{revision}' is not ready and cannot serve traffic. Default STARTUP TCP probe failed 1 time "
-            "consecutively for container \"app-1\" on port 8080. The instance was not started.")
 
 
 @dataclass
@@ -89,7 +67,7 @@ class Revision:
             return ("CONDITION_RECONCILING", None, None, None)
         if self.behaviour.startup == "ready":
             return ("CONDITION_SUCCEEDED", None, None, None)
-        kind, reason, message = _failure(self.behaviour.startup, self.image, self.short)
+        kind, reason, message = failure(self.behaviour.startup, self.image, self.short)
         return ("CONDITION_FAILED", message, kind, reason)
 
 
@@ -166,7 +144,7 @@ class CloudRunModel:
             revision = self._create_revision(service, spec["template"], now)
             service.latest_ready = revision.short
             service.statuses = self._resolve(service, spec["traffic"])
-            service.terminal = self._condition("Ready", "CONDITION_SUCCEEDED", now)
+            service.terminal = condition("Ready", "CONDITION_SUCCEEDED", now)
             return service
 
     # ------------------------------------------------------------ reads
@@ -213,7 +191,7 @@ class CloudRunModel:
             if body.get("etag") and body["etag"] != service.etag:
                 raise ApiError("ABORTED", f"Resource '{service.short}' has been modified. Please apply your "
                                "changes to the latest version and try again.", reason="ETAG_MISMATCH")
-            spec = _prune({key: copy.deepcopy(body[key]) for key in _WRITABLE if key in body})
+            spec = prune({key: copy.deepcopy(body[key]) for key in _WRITABLE if key in body})
             spec.setdefault("traffic", [{"type": LATEST, "percent": 100}])
             if "template" not in spec:
                 raise ApiError("INVALID_ARGUMENT", "service.template is required.", reason="BAD_REQUEST")
@@ -286,18 +264,18 @@ class CloudRunModel:
                        any(t.get("type") == LATEST for t in targets)):
             error = ApiError("FAILED_PRECONDITION", failed[0], reason=failed[1])
             operation.error = error.rpc_status()
-            service.terminal = self._condition("Ready", "CONDITION_FAILED", now, message=failed[0],
+            service.terminal = condition("Ready", "CONDITION_FAILED", now, message=failed[0],
                                                reason="REVISION_FAILED")
             return  # the previous traffic stays applied
         service.statuses = self._resolve(service, targets)
-        service.terminal = self._condition("Ready", "CONDITION_SUCCEEDED", now)
+        service.terminal = condition("Ready", "CONDITION_SUCCEEDED", now)
         operation.response = {"@type": "type.googleapis.com/google.cloud.run.v2.Service",
                               **self.render_service(service)}
 
     # ------------------------------------------------------------ rendering (proto3 JSON: defaults omitted)
     def render_service(self, service: Service) -> dict[str, Any]:
         region = service.name.split("/")[3]
-        uri = f"https://{service.short}-{service.url_hash}-{_region_code(region)}.a.run.app"
+        uri = f"https://{service.short}-{service.url_hash}-{region_code(region)}.a.run.app"
         body: dict[str, Any] = {
             **copy.deepcopy(service.spec), "name": service.name, "uid": service.uid,
             "generation": str(service.generation), "observedGeneration": str(service.observed_generation),
@@ -305,22 +283,22 @@ class CloudRunModel:
             "creator": "deployer@example.iam.gserviceaccount.com",
             "lastModifier": "deployer@example.iam.gserviceaccount.com",
             "terminalCondition": service.terminal, "conditions": [
-                self._condition("RoutesReady", service.terminal.get("state", "CONDITION_PENDING"), service.updated),
-                self._condition("ConfigurationsReady", "CONDITION_SUCCEEDED", service.updated)],
+                condition("RoutesReady", service.terminal.get("state", "CONDITION_PENDING"), service.updated),
+                condition("ConfigurationsReady", "CONDITION_SUCCEEDED", service.updated)],
             "latestReadyRevision": f"{service.name}/revisions/{service.latest_ready}",
             "latestCreatedRevision": f"{service.name}/revisions/{service.latest_created}",
             "trafficStatuses": [self._status_with_uri(service, s) for s in service.statuses],
             "uri": uri, "urls": [uri], "etag": service.etag,
             "reconciling": service.observed_generation < service.generation,
         }
-        return _prune(body)
+        return prune(body)
 
     def render_revision(self, revision: Revision) -> dict[str, Any]:
         state, message, failed_type, reason = revision.state(self.clock(), self.revision_ready_delay)
-        ready = self._condition("Ready", state, revision.created, message=message)
+        ready = condition("Ready", state, revision.created, message=message)
         conditions = [ready]
         if failed_type:
-            failed = self._condition(failed_type, "CONDITION_FAILED", revision.created, message=message)
+            failed = condition(failed_type, "CONDITION_FAILED", revision.created, message=message)
             if reason == "CONTAINER_MISSING":
                 failed["reason"] = reason
                 ready["reason"] = reason
@@ -334,7 +312,7 @@ class CloudRunModel:
                 "logUri": f"https://console.cloud.google.com/logs/viewer?resource=cloud_run_revision/"
                           f"revision_name/{revision.short}"}
         body.pop("revision", None)
-        return _prune(body)
+        return prune(body)
 
     # ------------------------------------------------------------ helpers
     def _service(self, name: str) -> Service:
@@ -396,40 +374,8 @@ class CloudRunModel:
         return bool(target.get("revision")) and self._revision_startup(service, target["revision"]) == "never_ready"
 
     def _check_traffic(self, service: Service, targets: list[dict[str, Any]], new_revision: str | None) -> None:
-        total = 0
-        tags: set[str] = set()
-        for target in targets:
-            kind = target.get("type", "TRAFFIC_TARGET_ALLOCATION_TYPE_UNSPECIFIED")
-            revision = target.get("revision")
-            if kind == REVISION and not revision:
-                raise ApiError("INVALID_ARGUMENT", "spec.traffic: a target of type REVISION must name a revision.",
-                               reason="BAD_REQUEST")
-            if kind == LATEST and revision:
-                raise ApiError("INVALID_ARGUMENT", "spec.traffic: a LATEST target must not name a revision.",
-                               reason="BAD_REQUEST")
-            if kind not in (LATEST, REVISION):
-                raise ApiError("INVALID_ARGUMENT", f"spec.traffic: unknown allocation type {kind}.",
-                               reason="BAD_REQUEST")
-            if revision and revision != new_revision and \
-                    f"{service.name}/revisions/{revision}" not in self.revisions:
-                raise ApiError("NOT_FOUND", f"Revision '{revision}' does not exist.")
-            percent = int(target.get("percent", 0))
-            if not 0 <= percent <= 100:
-                raise ApiError("INVALID_ARGUMENT", f"spec.traffic: percent {percent} out of range.",
-                               reason="BAD_REQUEST")
-            total += percent
-            tag = target.get("tag")
-            if tag:
-                if not _TAG.match(tag):
-                    raise ApiError("INVALID_ARGUMENT", f"spec.traffic: tag '{tag}' must be lowercase letters, "
-                                   "digits and hyphens, starting with a letter.", reason="BAD_REQUEST")
-                if tag in tags:
-                    raise ApiError("INVALID_ARGUMENT", f"spec.traffic: tag '{tag}' is used more than once.",
-                                   reason="BAD_REQUEST")
-                tags.add(tag)
-        if total != 100:
-            raise ApiError("INVALID_ARGUMENT", f"spec.traffic: percentages must sum to 100, got {total}.",
-                           reason="BAD_REQUEST")
+        check_traffic(targets, lambda name: name == new_revision or
+                      f"{service.name}/revisions/{name}" in self.revisions)
 
     def _resolve(self, service: Service, targets: list[dict[str, Any]]) -> list[dict[str, Any]]:
         statuses = []
@@ -445,7 +391,7 @@ class CloudRunModel:
         if status.get("tag"):
             region = service.name.split("/")[3]
             status["uri"] = (f"https://{status['tag']}---{service.short}-{service.url_hash}-"
-                             f"{_region_code(region)}.a.run.app")
+                             f"{region_code(region)}.a.run.app")
         return status
 
     def _operation(self, service: Service, generation: int, *, done: bool = False,
@@ -463,29 +409,5 @@ class CloudRunModel:
     def _operation_body(self, operation: Operation) -> dict[str, Any]:
         return self.get_operation(operation.name)
 
-    @staticmethod
-    def _condition(kind: str, state: str, at: float, *, message: str | None = None,
-                   reason: str | None = None) -> dict[str, Any]:
-        condition: dict[str, Any] = {"type": kind, "state": state, "lastTransitionTime": rfc3339(at)}
-        if message:
-            condition["message"] = message
-            condition["severity"] = "ERROR"
-        if reason:
-            condition["reason"] = reason
-        return condition
 
 
-def _region_code(region: str) -> str:
-    """Cloud Run's two-letter region code in service URLs (a stable stand-in for regions it does not list)."""
-    return {"asia-northeast3": "du", "asia-northeast1": "an", "us-central1": "uc", "europe-west1": "ew"}.get(
-        region, hashlib.sha1(region.encode()).hexdigest()[:2])
-
-
-def _prune(value: Any) -> Any:
-    """Drop proto3 default values (false, 0, "", empty), as the JSON mapping of a response does."""
-    if isinstance(value, dict):
-        pruned = {k: _prune(v) for k, v in value.items()}
-        return {k: v for k, v in pruned.items() if v not in (None, False, 0, "", [], {})}
-    if isinstance(value, list):
-        return [_prune(v) for v in value]
-    return value
