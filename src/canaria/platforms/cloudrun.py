@@ -222,6 +222,8 @@ class CloudRunPlatform(Platform):
     async def rollback(self, *, keep_canary: bool = False) -> None:
         def build(service: Any) -> bool:
             stable, canary = self._roles(service)
+            if canary is None:
+                return False  # no canary revision is tagged: nothing of canaria's to take back
             current = TrafficPlan(stable=stable, canary=canary, targets=tuple(_targets(service.traffic)))
             return self._set_traffic(service, without_canary(current, self.tag, to=stable, keep_tag=keep_canary))
 
