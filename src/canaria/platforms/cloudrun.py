@@ -33,6 +33,7 @@ from canaria.platforms.base import (
     Variant,
     VersionInfo,
 )
+from canaria.platforms.cloudrun_checks import CheckTarget, cloudrun_checks
 from canaria.platforms.cloudrun_traffic import (
     Target,
     TrafficPlan,
@@ -300,9 +301,12 @@ class CloudRunPlatform(Platform):
                 "the canary revision stays (Cloud Run keeps revisions); the service template keeps its image"]
 
     async def checks(self) -> list[PlatformCheck]:
-        from canaria.platforms.cloudrun_checks import cloudrun_checks
+        async def read_roles() -> tuple[str, str | None]:
+            return self._roles(await self._service())
 
-        return await cloudrun_checks(self)
+        return await cloudrun_checks(CheckTarget(
+            auth=self.auth, name=self.name, tag=self.tag, image=self.settings.image, services=self.services,
+            has_match_stage=any(stage.match is not None for stage in self.config.plan.stages), read_roles=read_roles))
 
     async def history(self) -> list[Revision]:
         service = await self._service()
