@@ -72,6 +72,7 @@ async def test_monitoring_errors_are_metrics_errors(fake: CloudRunEmulator, prov
                                                         "'Time series queries'.", domain="monitoring.googleapis.com"))
     with pytest.raises(MetricsError, match="429 RESOURCE_EXHAUSTED: Quota exceeded"):
         await provider.read_window(start=now - 10, end=now, stage_index=0, canary_weight=50)
+    await asyncio.sleep(1.1)  # at least two 0.5 s samples written
     checks = await provider.check()
     assert [c.ok for c in checks] == [True, True] and "requests in the last hour" in checks[1].detail
 
