@@ -2,7 +2,7 @@
 
 One fake serves three services at once, one per scenario, and each `python -m canaria run` subprocess drives its
 own: the canary image is deployed as a revision with 0 % and the tag `canary`, the compressed plan (10 % → 50 % →
-100 %, 3 s holds, a check every second) is walked by writing `traffic` and reading `traffic_statuses` back, and the
+100 %, 2 s holds, a check every second) is walked by writing `traffic` and reading `traffic_statuses` back, and the
 judge reads Cloud Monitoring series the fake generates from the split Cloud Run applies (an erroring revision
 answers 20 % 5xx). Application Default Credentials come from an `external_account` file whose token endpoint is
 the fake. Every request and response body is validated against Google's discovery documents.
@@ -36,7 +36,7 @@ def _config(fake: CloudRunEmulator, tmp_path: Path, scenario: str) -> Path:
     fake.model.images[image] = SCENARIOS[scenario]
     data: dict[str, Any] = cloudrun_data(fake, tmp_path / scenario, service=f"ion-api-{scenario}", image=image)
     data["service"] = f"ion-api-{scenario}"
-    data["plan"] = {"stages": [{"traffic": 10, "hold": "3s"}, {"traffic": 50, "hold": "3s"}, {"traffic": 100}]}
+    data["plan"] = {"stages": [{"traffic": 10, "hold": "2s"}, {"traffic": 50, "hold": "2s"}, {"traffic": 100}]}
     data["analysis"] = {"interval": "1s", "min_requests": 20, "max_hold_extension": "20s"}
     data["report"] = {"every": "1h"}
     data["platform"]["verify_timeout"] = "10s"
