@@ -100,9 +100,9 @@ def write_config(path: Path, emulator: KubernetesEmulator, prometheus_url: str, 
     return path
 
 
-def run(config: Path) -> tuple[int, dict[str, Any], str]:
+def run(config: Path, *command: str) -> tuple[int, dict[str, Any], str]:
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120"}
-    result = subprocess.run([sys.executable, "-m", "canaria", "run", "-c", str(config), "--json"],
+    result = subprocess.run([sys.executable, "-m", "canaria", *(command or ("run",)), "-c", str(config), "--json"],
                             capture_output=True, text=True, timeout=120, env=env, check=False)
     last = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else "{}"
     try:
@@ -137,6 +137,12 @@ def test_a_good_canary_is_promoted_into_the_stable_history_despite_conflicts(clu
     assert history["deployment.kubernetes.io/revision"] == "2"
     assert cluster.faults.conflicts_injected >= 2 and any(r.status == 409 for r in cluster.api.requests)
     assert all(rule.get("name") != "canaria-testers" for rule in cluster.get("HTTPRoute", "ion-api")["spec"]["rules"])
+
+    code, listed, output = run(config, "history")
+    assert code == 0, output
+    assert [(r["name"], r["image"]) for r in listed["revisions"]] == [("2", "registry.example/ion-api:2.0"),
+                                                                    ("1", "registry.example/ion-api:1.0")]
+    assert listed["rollouts"][0]["outcome"] == "promoted"
 
 
 def test_a_bad_canary_is_rolled_back_and_the_stable_deployment_untouched(cluster: KubernetesEmulator,

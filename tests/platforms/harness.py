@@ -123,3 +123,7 @@ async def local_harness(tmp_path: Path) -> AsyncIterator[Harness]:
     finally:
         await platform.shutdown()
         await platform.close()
+
+
+# ------------------------------------------------------------------ the other backends register themselves
+from tests.platforms import harness_kubernetes  # noqa: E402,F401  (Kubernetes: the API emulator)

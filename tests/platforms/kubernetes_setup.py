@@ -15,9 +15,10 @@ from tests.emulators.kubernetes import (
 from tests.emulators.kubernetes.objects import destinationrule
 
 
-def seed_user_cluster(emulator: KubernetesEmulator, *, router: str = "gateway-api", replicas: int = 2) -> None:
+def seed_user_cluster(emulator: KubernetesEmulator, *, router: str = "gateway-api", replicas: int = 2,
+                      image: str = "registry.example/ion-api:1.0") -> None:
     """What a user has before canaria: Deployment + Service ion-api, and the router's object."""
-    emulator.seed(deployment(replicas=replicas), service())
+    emulator.seed(deployment(image=image, replicas=replicas), service())
     if router == "gateway-api":
         emulator.seed(gateway(), httproute(extra_rules=[_other_rule()]))
     elif router == "istio":

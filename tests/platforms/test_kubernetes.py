@@ -43,7 +43,7 @@ async def _applied(platform: KubernetesPlatform, timeout: float = 5.0) -> base.R
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         status = await platform.verify_route()
-        if status.state == "applied" or asyncio.get_running_loop().time() > deadline:
+        if status.state != "pending" or asyncio.get_running_loop().time() > deadline:
             return status
         await asyncio.sleep(0.05)
 

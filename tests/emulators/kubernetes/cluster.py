@@ -97,6 +97,8 @@ class SimulatedCluster:
         self.controller_name = "gateway.example.net/emulated"
         self._born: dict[str, float] = {}  # pod uid → monotonic creation time
         self._generation_seen: dict[str, tuple[int, float]] = {}  # route uid → (generation, first seen)
+        # what the emulated gateway serves: each HTTPRoute's spec as of the generation it last accepted
+        self.applied_routes: dict[tuple[str, str], Obj] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.errors: list[str] = []
@@ -322,6 +324,8 @@ class SimulatedCluster:
             before = old_parents.get(json.dumps(ref, sort_keys=True), {}).get("conditions") or []
             parents.append({"parentRef": ref, "controllerName": self.controller_name,
                             "conditions": _same_conditions(before, [accepted, resolved])})
+        if not self.reject_routes:
+            self.applied_routes[(meta["namespace"], meta["name"])] = json.loads(json.dumps(route["spec"]))
         self._set_status(HTTPROUTE, route, {"parents": parents})
 
 
