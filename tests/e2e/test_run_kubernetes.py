@@ -171,3 +171,14 @@ def test_a_crash_looping_canary_is_rejected_with_its_reason(cluster: KubernetesE
     assert "CrashLoopBackOff" in (summary.get("rollback_reason") or ""), summary
     assert _stable_image(cluster) == "registry.example/ion-api:1.0"
     assert cluster.find("Deployment", "ion-api-canary") is None
+
+
+def test_missing_permissions_are_one_line_exit_2_and_nothing_changed(cluster: KubernetesEmulator,
+                                                                       tmp_path: Path) -> None:
+    cluster.faults.forbid("update", "httproutes")
+    writes = cluster.writes()
+    config = write_config(tmp_path / "canaria.yaml", cluster, "http://127.0.0.1:9", image="registry.example/ion-api:2.0")
+    code, _, output = run(config)
+    assert code == 2, output
+    assert "may not update httproutes ion-api" in output and "rbac.yaml" in output
+    assert cluster.writes() == writes and cluster.find("Deployment", "ion-api-canary") is None
