@@ -162,10 +162,12 @@ class KubernetesPlatform(Platform):
     async def start_canary(self) -> None:
         stable, service = await self._stable(), await self._stable_service()
         shared = self.router.kind == "replicas"
-        replicas = 0 if shared else int(self.k8s.canary_replicas or stable["spec"].get("replicas", 1))
+        # replicas: one pod proves the image runs (it already takes its share behind the Service); the router
+        # scales it per stage. Otherwise the canary gets the stable's capacity, ready for any weight.
+        replicas = 1 if shared else int(self.k8s.canary_replicas or stable["spec"].get("replicas", 1) or 1)
         wanted = canary_deployment(stable, name=self.canary_name, image=self._image(), container=self.k8s.container,
-                                   replicas=max(1, replicas) if not shared else 1, service_selector=service["spec"]
-                                   ["selector"], shared_service=shared)
+                                   replicas=replicas, service_selector=service["spec"]["selector"],
+                                   shared_service=shared)
         existing = await self.api.find("Deployment", self.canary_name)
         if existing is None:
             await self.api.create("Deployment", wanted)

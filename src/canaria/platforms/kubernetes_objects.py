@@ -23,7 +23,6 @@ __all__ = [
     "promoted_template",
     "container_of",
     "rollout_complete",
-    "deployment_ready",
     "pod_problem",
     "event_problem",
     "template_without_hash",
@@ -119,12 +118,9 @@ def template_without_hash(template: Obj) -> Obj:
     return result
 
 
-def deployment_ready(deployment: Obj) -> bool:
-    """All wanted replicas of the current generation are Ready (what `kubectl rollout status` waits for)."""
-    return rollout_complete(deployment)
-
-
 def rollout_complete(deployment: Obj) -> bool:
+    """All wanted replicas of the current generation are updated and available (what `kubectl rollout status`
+    waits for)."""
     meta, spec, status = deployment["metadata"], deployment["spec"], deployment.get("status") or {}
     wanted = int(spec.get("replicas", 1))
     return (int(status.get("observedGeneration", 0)) >= int(meta.get("generation", 0))
