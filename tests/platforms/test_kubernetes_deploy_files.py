@@ -40,3 +40,17 @@ def test_the_role_grants_every_permission_canaria_checks() -> None:
         assert not missing, f"rbac.yaml does not grant {missing}"
     assert set(ROUTER_RESOURCES) == {"gateway-api", "istio"}
     assert not any("*" in rule["verbs"] or "*" in rule["resources"] for rule in role["rules"])
+
+
+def test_the_init_template_is_a_valid_config_and_names_its_exporters() -> None:
+    from canaria.config import parse_config
+
+    text = (Path(__file__).resolve().parents[2] / "src" / "canaria" / "templates" / "init-kubernetes.yaml").read_text()
+    config = parse_config(text)
+    assert config.platform.kind == "kubernetes"
+    assert config.metrics.prometheus is not None
+    queries = config.metrics.prometheus.queries
+    assert "container_memory_working_set_bytes" in queries.memory and "kube_pod_container_resource_limits" in queries.memory
+    assert "container_cpu_usage_seconds_total" in queries.cpu
+    for exporter in ("cAdvisor", "kube-state-metrics", "istio_requests_total", "Envoy Gateway", "NGINX Gateway Fabric"):
+        assert exporter in text, f"the template should say which queries assume {exporter}"
