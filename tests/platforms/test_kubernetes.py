@@ -263,3 +263,14 @@ async def test_restart_and_checks(emulator: KubernetesEmulator, gateway_platform
     emulator.faults.forbid("delete", "deployments")
     failing = await platform.checks()
     assert any(not line.ok and "delete deployments" in line.detail for line in failing)
+
+
+async def test_a_route_to_a_backend_the_gateway_cannot_resolve_stays_pending(emulator: KubernetesEmulator,
+                                                                           gateway_platform: KubernetesPlatform) -> None:
+    platform = gateway_platform
+    await platform.ensure_stable()
+    await platform.start_canary()
+    emulator.store.delete(_store_type("Service"), "default", "ion-api-canary")
+    await platform.set_route(5)
+    status = await _applied(platform, timeout=1.0)
+    assert status.state == "pending" and "BackendNotFound" in status.detail

@@ -129,6 +129,15 @@ class GatewayApiRouter(Router):
             elif accepted.get("status") != "True":
                 waiting.append(f"{ref.get('name')}: not accepted ({accepted.get('reason')}: "
                                f"{accepted.get('message', '')})")
+            resolved = next((c for c in (entry or {}).get("conditions") or [] if c.get("type") == "ResolvedRefs"),
+                            None)
+            if resolved is not None and resolved.get("status") == "False" \
+                    and int(resolved.get("observedGeneration", generation)) >= generation \
+                    and self.canary_service in str(resolved.get("message", "")):
+                # accepted, but the canary Service cannot be resolved: its share would fail (ResolvedRefs is
+                # route-wide, so a backend of the user's other rules does not hold the stage back)
+                waiting.append(f"{ref.get('name')}: backends not resolved ({resolved.get('reason')}: "
+                               f"{resolved.get('message', '')})")
         if waiting:
             return RouteStatus("pending", weight=weight, match=match,
                                detail=f"HTTPRoute {self.object_name} generation {generation}: " + "; ".join(waiting))
