@@ -15,7 +15,9 @@ from google.cloud import monitoring_v3, run_v2
 
 from tests.emulators.cloudrun import ApiError, CloudRunEmulator, ImageBehaviour
 from tests.emulators.cloudrun.timeseries import Point, Series, exponential
-from tests.emulators.conftest import PROJECT, SERVICE_NAME, Clients
+from tests.emulators.cloudrun_clients import PROJECT, SERVICE_NAME, Clients, clients, fake
+
+__all__ = ["clients", "fake"]  # fixtures
 
 REVISION = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION
 

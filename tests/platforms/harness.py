@@ -126,4 +126,5 @@ async def local_harness(tmp_path: Path) -> AsyncIterator[Harness]:
 
 
 # ------------------------------------------------------------------ the other backends register themselves
-from tests.platforms import harness_cloudrun  # noqa: E402,F401  (Cloud Run: Google's client against the local fake)
+# Cloud Run: Google's client against the local fake; Kubernetes: the API emulator
+from tests.platforms import harness_cloudrun, harness_kubernetes  # noqa: E402,F401
