@@ -2,7 +2,9 @@
 token endpoint for `external_account` Application Default Credentials.
 
 Every request body and response body is checked against Google's discovery document (`run.v2.json`); a
-mismatch is recorded in `violations` and answered 500, so a test through the real client fails on drift.
+mismatch is recorded in `violations` and answered 500, so a test through the real client fails on drift. A
+response is validated in its canonical form (enum names) and then, when the client asked for
+`$alt=json;enum-encoding=int` (Google's generated REST clients do), written with enum numbers as Google does.
 """
 
 from __future__ import annotations
@@ -100,6 +102,8 @@ class RunHttpServer:
         except SchemaViolation as violation:
             self.violations.append(f"response {method_id}: {violation}")
             return 500, ApiError("INTERNAL", f"fake: response does not match run.v2.json: {violation}").http_body()
+        if "enum-encoding=int" in query.get("$alt", [""])[0]:
+            response = numeric_enums(method["response"]["$ref"], response)
         return 200, response
 
     def _check_request(self, method_id: str, method: dict[str, Any], query: dict[str, list[str]], body: Any
@@ -157,6 +161,33 @@ class RunHttpServer:
 
 def query_flag(query: dict[str, list[str]]) -> Callable[[str], bool]:
     return lambda name: query.get(name, ["false"])[0].lower() == "true"
+
+
+_MESSAGES = {"GoogleCloudRunV2Service": ("google.cloud.run_v2", "Service"),
+             "GoogleCloudRunV2Revision": ("google.cloud.run_v2", "Revision"),
+             "GoogleCloudRunV2ListRevisionsResponse": ("google.cloud.run_v2", "ListRevisionsResponse")}
+
+
+def numeric_enums(schema: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The response as Google writes it for `$alt=json;enum-encoding=int`: enums as their proto numbers."""
+    import importlib
+
+    from google.cloud import run_v2  # noqa: F401  (registers the types an operation's Any carries)
+    from google.iam.v1 import iam_policy_pb2
+    from google.longrunning import operations_pb2
+    from google.protobuf import json_format
+    from google.protobuf.message import Message
+
+    message: Message
+    if schema == "GoogleLongrunningOperation":
+        message = operations_pb2.Operation()
+    elif schema == "GoogleIamV1TestIamPermissionsResponse":
+        message = iam_policy_pb2.TestIamPermissionsResponse()
+    else:
+        module, name = _MESSAGES[schema]
+        message = getattr(importlib.import_module(module), name).pb()()
+    json_format.ParseDict(body, message)
+    return json_format.MessageToDict(message, use_integers_for_enums=True)
 
 
 def canonical_service(body: dict[str, Any]) -> dict[str, Any]:
