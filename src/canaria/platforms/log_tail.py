@@ -44,7 +44,7 @@ class LogTail:
 
     def _open(self, *, at_end: bool) -> bool:
         try:
-            fh = open(self.path, "rb")  # noqa: SIM115 - kept open between calls on purpose
+            fh = open(self.path, "rb")  # kept open between calls on purpose
         except OSError:
             return False
         st = os.fstat(fh.fileno())
