@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from canaria.errors import ConfigError
-from canaria.platforms.nginx_conf import NginxRoute, applied_percent, render_include, server_weights
+from canaria.platforms.nginx_conf import NginxRoute, render_include
 from canaria.platforms.nginx_dump import REQUIRED_LOG_FIELDS, parse_dump
+from canaria.platforms.pool_weights import applied_percent, server_weights
 
 
 @pytest.mark.parametrize(("percent", "n_stable", "n_canary"),

@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["AccessRecord", "parse_nginx_json", "parse_haproxy", "HAPROXY_LOG_FORMAT", "NGINX_LOG_FORMAT",
+__all__ = ["AccessLogSpec", "ParseLine", "AccessRecord", "parse_nginx_json", "parse_haproxy", "HAPROXY_LOG_FORMAT", "NGINX_LOG_FORMAT",
            "VariantOf"]
 
 HAPROXY_MARKER = "canaria1"
@@ -46,6 +46,19 @@ class AccessRecord:
     status: int
     latency_ms: float  # the whole request, as the client saw it from the proxy
     upstream_ms: float | None  # the server's response time, when it answered
+
+
+ParseLine = Callable[[str], "AccessRecord | None"]
+
+
+@dataclass(frozen=True)
+class AccessLogSpec:
+    """What a proxy platform tells the builtin metrics provider: where its log is, how to read a line,
+    and which variant a server belongs to."""
+
+    target: str  # a file path, or udp://HOST:PORT / unix:///path for a syslog socket canaria listens on
+    parse: ParseLine
+    variant_of: VariantOf
 
 
 def _seconds_ms(value: object) -> float | None:
