@@ -16,6 +16,7 @@ import shlex
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -130,7 +131,7 @@ class NginxControl:
         except OSError as exc:
             raise PlatformError(f"cannot restore {self.include}: {exc.strerror or exc}") from None
 
-    async def loaded(self) -> dict[str, object] | None:
+    async def loaded(self) -> dict[str, Any] | None:
         """The route document the running workers serve (None: nginx does not serve canaria's status,
         e.g. the include is not loaded yet)."""
         try:
