@@ -9,7 +9,7 @@ from canaria.controller.lock import ControllerLock
 from canaria.controller.machine import Controller
 from canaria.controller.phases import Outcome, Phase, check_transition
 from canaria.errors import RolloutActiveError, StateError, UsageError
-from canaria.store import Rollout
+from canaria.state.store import Rollout
 
 __all__ = ["Operator", "ActionResult"]
 

@@ -23,7 +23,7 @@ from canaria.controller.reporting import status_report_text
 from canaria.errors import CanariaError, InfrastructureError, MetricsError, StateError
 from canaria.metrics.base import MetricsProvider
 from canaria.platforms.base import Platform
-from canaria.store import Event, Rollout, Store
+from canaria.state.store import Event, Rollout, Store
 
 __all__ = ["Controller", "TickResult"]
 

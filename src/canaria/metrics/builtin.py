@@ -11,7 +11,7 @@ import psutil
 from canaria.analysis.window import VariantWindow, Window
 from canaria.config import CanariaConfig
 from canaria.errors import GatewayError
-from canaria.gateway_client import GatewayClient
+from canaria.gateway.client import GatewayClient
 from canaria.metrics.base import MetricsProvider, ProviderCheck
 from canaria.metrics.exposition import ScrapeState, parse_exposition
 from canaria.platforms.base import Platform, Variant

@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING
 import httpx
 
 from canaria.analysis.window import VariantWindow, Window
+from canaria.config.prometheus import PrometheusConfig, render, template_names
 from canaria.errors import ConfigError, MetricsError
-from canaria.histogram import LatencyHistogram
+from canaria.foundation.histogram import LatencyHistogram
 from canaria.metrics.base import MetricsProvider, ProviderCheck
 from canaria.metrics.prometheus_api import PrometheusAPI, Sample
-from canaria.metrics.prometheus_config import PrometheusConfig, render, template_names
 
 if TYPE_CHECKING:
     from canaria.config import CanariaConfig

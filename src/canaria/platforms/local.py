@@ -18,7 +18,7 @@ import httpx
 
 from canaria.config import CanariaConfig, UpstreamConfig, parse_address
 from canaria.errors import GatewayError, PlatformError
-from canaria.gateway_client import GatewayClient
+from canaria.gateway.client import GatewayClient
 from canaria.platforms.base import HealthResult, Platform, Variant
 from canaria.platforms.processes import (
     ManagedProcess,

@@ -8,11 +8,11 @@ import shutil
 import time
 from dataclasses import dataclass
 
-from canaria.app import App, default_actor
 from canaria.config import UpstreamConfig, parse_address
 from canaria.errors import PortInUseError
 from canaria.platforms.base import Variant
 from canaria.platforms.processes import ensure_port_free
+from canaria.runtime.app import App, default_actor
 
 __all__ = ["CheckLine", "run_checks"]
 

@@ -13,14 +13,16 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from canaria.analysis.settings import AnalysisConfig, CompareConfig, ScoreConfig, TrendConfig
-from canaria.durations import Duration
+from canaria.config.analysis import AnalysisConfig, CompareConfig, ScoreConfig, TrendConfig
+from canaria.config.custom_metrics import ScrapedMetric
+from canaria.config.dashboard import DashboardConfig
+from canaria.config.notify import NotifyConfig
+from canaria.config.observability import ObservabilityConfig
+from canaria.config.prometheus import PrometheusConfig
 from canaria.errors import ConfigError
-from canaria.metrics.exposition import ScrapedMetric
-from canaria.metrics.prometheus_config import PrometheusConfig
-from canaria.notify.config import NotifyConfig
-from canaria.observability.config import ObservabilityConfig
-from canaria.web.config import DashboardConfig
+from canaria.foundation.addresses import parse_address
+from canaria.foundation.durations import Duration
+from canaria.foundation.sizes import parse_size
 
 __all__ = [
     "AnalysisConfig",
@@ -46,40 +48,6 @@ __all__ = [
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b?|b)?\s*$", re.IGNORECASE)
-_SIZE_MULT = {"": 1, "b": 1, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "ki": 1024, "mi": 1024**2, "gi": 1024**3}
-
-
-def parse_size(value: Any) -> int:
-    """Bytes from 512MB, 1GiB, 300M or a number."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if value <= 0:
-            raise ValueError("size must be positive")
-        return int(value)
-    match = _SIZE.match(str(value))
-    if not match:
-        raise ValueError(f"'{value}' is not a size; write e.g. 512MB or 1GiB")
-    unit = (match.group(2) or "").lower().rstrip("b")
-    mult = _SIZE_MULT.get(unit)
-    if mult is None:
-        raise ValueError(f"unknown size unit in '{value}'")
-    return int(float(match.group(1)) * mult)
-
-
-def parse_address(value: str) -> tuple[str, int]:
-    """'127.0.0.1:8000' or ':8000' or '8000' -> (host, port)."""
-    text = str(value).strip()
-    host, _, port_text = text.rpartition(":")
-    host = host.strip("[]") or "127.0.0.1"
-    try:
-        port = int(port_text)
-    except ValueError:
-        raise ValueError(f"'{value}' is not HOST:PORT") from None
-    if not 0 <= port <= 65535:
-        raise ValueError(f"port {port} is out of range 0-65535")
-    return host, port
 
 
 def _check_address(value: str) -> str:
@@ -303,7 +271,7 @@ def _substitute(node: Any, path: tuple[str | int, ...], env: dict[str, str]) -> 
     return node
 
 
-def _line_of(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+def yaml_line_of(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
     """Line (1-based) of the YAML node at `loc`, or of the deepest parent found."""
     node = root
     line = node.start_mark.line + 1 if node is not None else None
@@ -326,7 +294,7 @@ def _line_of(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
     return line
 
 
-def _format_loc(loc: tuple[int | str, ...]) -> str:
+def format_loc(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):
@@ -363,7 +331,7 @@ def parse_config(
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = f"unknown key '{loc[-1]}' (check the spelling; see `canaria init` for every key)"
-        raise ConfigError(msg, field=_format_loc(loc) or "config", line=_line_of(root, loc)) from None
+        raise ConfigError(msg, field=format_loc(loc) or "config", line=yaml_line_of(root, loc)) from None
     return config
 
 
