@@ -16,11 +16,12 @@ import typer
 from rich.console import Console
 
 from canaria.config import CanariaConfig, load_config
+from canaria.config.platform import with_canary_image
 from canaria.errors import CanariaError, UsageError
 from canaria.i18n import resolve_lang
 from canaria.runtime.app import App, default_actor, open_app
 
-__all__ = ["ConfigOpt", "JsonOpt", "LangOpt", "cli_lang", "err", "handle_errors", "out", "print_json", "with_app"]
+__all__ = ["ConfigOpt", "ImageOpt", "JsonOpt", "LangOpt", "cli_lang", "err", "handle_errors", "out", "print_json", "with_app"]
 
 err = Console(stderr=True)
 out = Console()
@@ -28,6 +29,7 @@ out = Console()
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="canaria.yaml to use")]
 LangOpt = Annotated[str | None, typer.Option("--lang", help="ko | en (default: config `lang`, then LANG)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
+ImageOpt = Annotated[str | None, typer.Option("--image", help="the canary image (platforms kubernetes and cloudrun)")]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -52,9 +54,14 @@ def cli_lang(flag: str | None, config: CanariaConfig | None = None) -> str:
 
 
 def with_app(config_path: Path, lang_flag: str | None, body: Callable[[App, str], Any], *,
-             actor: str | None = None) -> Any:
+             actor: str | None = None, image: str | None = None) -> Any:
     config = load_config(config_path)
     lang = cli_lang(lang_flag, config)
+    if image is not None:
+        try:
+            config = config.model_copy(update={"platform": with_canary_image(config.platform, image)})
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
 
     async def main() -> Any:
         application = open_app(config, lang=lang, actor=actor or default_actor(), notify=True)

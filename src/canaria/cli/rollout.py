@@ -13,8 +13,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from canaria.cli.common import ConfigOpt, JsonOpt, LangOpt, err, handle_errors, out, print_json, with_app
+from canaria.cli.common import ConfigOpt, ImageOpt, JsonOpt, LangOpt, err, handle_errors, out, print_json, with_app
 from canaria.config import load_config
+from canaria.config.platform import PLATFORM_KINDS
 from canaria.controller.actions import Operator
 from canaria.errors import UsageError
 from canaria.i18n import t
@@ -34,11 +35,19 @@ def register(app: typer.Typer) -> None:
 @commands.command()
 @handle_errors
 def init(config: ConfigOpt = Path("canaria.yaml"), force: Annotated[bool, typer.Option("--force")] = False,
-         lang: LangOpt = None) -> None:
-    """Write a commented example canaria.yaml."""
+         lang: LangOpt = None,
+         platform: Annotated[str, typer.Option("--platform", help="local | nginx | haproxy | kubernetes | "
+                                               "cloudrun")] = "local") -> None:
+    """Write a commented example canaria.yaml (for the platform you deploy on)."""
+    if platform not in PLATFORM_KINDS:
+        raise UsageError(f"--platform must be one of {', '.join(PLATFORM_KINDS)}, got {platform!r}")
     if config.exists() and not force:
         raise UsageError(f"{config} already exists; pass --force to overwrite it")
-    text = resources.files("canaria").joinpath("templates/canaria.yaml").read_text(encoding="utf-8")
+    name = "canaria.yaml" if platform == "local" else f"init-{platform}.yaml"
+    template = resources.files("canaria").joinpath(f"templates/{name}")
+    if not template.is_file():
+        raise UsageError(f"this version of canaria has no template for --platform {platform}")
+    text = template.read_text(encoding="utf-8")
     config.write_text(text, encoding="utf-8")
     out.print(f"wrote {config}", highlight=False)
 
@@ -58,7 +67,7 @@ def check(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_jso
             print_json({"ok": not failed, "checks": [line.to_dict() for line in lines]})
         else:
             for line in lines:
-                out.print(f"{'✅' if line.ok else '❌'} {line.name}: {line.detail}", markup=False, highlight=False)
+                out.print(f"{line.mark} {line.name}: {line.detail}", markup=False, highlight=False)
             out.print(t("check.ok", lg) if not failed else t("check.failed", lg, n=len(failed)), highlight=False)
         if failed:
             raise typer.Exit(1)
@@ -82,7 +91,8 @@ def gateway(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None) -> N
 @commands.command("enable-canary")
 @handle_errors
 def enable_canary(traffic: Annotated[float, typer.Option("--traffic", help="canary percent (0 < N ≤ 100)")],
-                  config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_json: JsonOpt = False) -> None:
+                  config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_json: JsonOpt = False,
+                  image: ImageOpt = None) -> None:
     """Start the canary at N% (or move it to N%)."""
     if not 0 < traffic <= 100:
         raise UsageError(f"--traffic must be between 0 (exclusive) and 100, got {traffic:g}; routing unchanged")
@@ -100,7 +110,7 @@ def enable_canary(traffic: Annotated[float, typer.Option("--traffic", help="cana
             out.print(f"rolled back: {rollout.reason}", highlight=False)
             raise typer.Exit(3)
 
-    with_app(config, lang, body)
+    with_app(config, lang, body, image=image)
 
 
 def _operator_command(name: str, method: str, done_key: str) -> None:
@@ -139,11 +149,21 @@ def rollback(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None,
              dry_run: Annotated[bool, typer.Option("--dry-run", help="print the plan, change nothing")] = False,
              force: Annotated[bool, typer.Option("--force", help="no confirmation; reset routing even "
                                                  "without an active rollout")] = False,
-             reason: Annotated[str, typer.Option("--reason")] = "", as_json: JsonOpt = False) -> None:
+             reason: Annotated[str, typer.Option("--reason")] = "", as_json: JsonOpt = False,
+             to_revision: Annotated[str | None, typer.Option("--to-revision", help="after a finished rollout: "
+                                                           "restore this platform revision of stable")] = None,
+             ) -> None:
     """All traffic back to stable."""
 
     async def body(application: App, lg: str) -> int:
         operator = Operator(application.controller, actor=default_actor())
+        if to_revision is not None:
+            message = await operator.rollback_to_revision(to_revision, reason=reason)
+            if as_json:
+                print_json({"changed": True, "message": message, "revision": to_revision})
+            else:
+                out.print(message, highlight=False, markup=False)
+            return 0
         active = application.controller.active()
         if not dry_run and active is not None and not force and sys.stdin.isatty():
             if not typer.confirm(f"Roll back {application.config.service} ({active.traffic:g}% canary)?"):
@@ -239,9 +259,18 @@ def history(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_j
         rollouts = application.store.list_rollouts(application.config.service, limit=limit)
         rows = [{"rollout_id": r.id, "started_at": iso(r.created_at), "ended_at": iso(r.ended_at),
                  "phase": r.phase, "outcome": r.outcome, "traffic": r.traffic, "reason": r.reason} for r in rollouts]
+        revisions = [{"name": r.name, "created_at": iso(r.created_at), "image": r.image, "traffic": r.traffic,
+                      "detail": r.detail} for r in await application.platform.history()]
         if as_json:
-            print_json({"service": application.config.service, "rollouts": rows})
+            print_json({"service": application.config.service, "rollouts": rows, "revisions": revisions})
             return
+        if revisions:
+            table = Table("revision", "created", "image", "traffic", "detail",
+                          title=f"{application.config.platform.kind} revisions of stable")
+            for rev in revisions:
+                table.add_row(str(rev["name"]), str(rev["created_at"] or ""), str(rev["image"] or ""),
+                              "" if rev["traffic"] is None else f"{rev['traffic']:g}%", str(rev["detail"]))
+            out.print(table)
         if not rows:
             out.print(t("history.none", lg), highlight=False)
             return
@@ -260,7 +289,8 @@ def history(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_j
 def run(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_json: JsonOpt = False,
         dashboard: Annotated[bool, typer.Option("--dashboard", help="also serve the web dashboard (tokens from "
                                                 "`dashboard.tokens`) while the rollout runs")] = False,
-        listen: Annotated[str | None, typer.Option("--listen", help="dashboard HOST:PORT")] = None) -> None:
+        listen: Annotated[str | None, typer.Option("--listen", help="dashboard HOST:PORT")] = None,
+        image: ImageOpt = None) -> None:
     """Run the whole plan autonomously with a live view (resumes an active rollout)."""
     from canaria.runtime.runner import drive, print_final
     from canaria.views.live import RolloutView
@@ -283,7 +313,7 @@ def run(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_json:
         print_final(outcome, as_json=as_json)
         return outcome.exit_code
 
-    code = with_app(config, lang, body)
+    code = with_app(config, lang, body, image=image)
     raise typer.Exit(code)
 
 

@@ -1,7 +1,7 @@
 """Layer: canaria.yaml — the validated configuration model, one module per section.
 
 `model` is the root (`CanariaConfig`, `load_config`, errors that name the field and the YAML line); the section
-models live beside it (`analysis`, `prometheus`, `notify`, `observability`, `dashboard`, `custom_metrics`).
+models live beside it (`platform`, `analysis`, `prometheus`, `notify`, `observability`, `dashboard`, `custom_metrics`).
 Imports only `canaria.errors` and `canaria.foundation`, so every layer may read its settings from here.
 """
 
@@ -12,8 +12,10 @@ from canaria.config.model import (
     GatewayConfig,
     GuardrailConfig,
     LocalPlatformConfig,
+    MatchConfig,
     MetricsConfig,
     PlanConfig,
+    PlatformConfig,
     ReportConfig,
     ScoreConfig,
     StageConfig,
@@ -33,8 +35,10 @@ __all__ = [
     "GatewayConfig",
     "GuardrailConfig",
     "LocalPlatformConfig",
+    "MatchConfig",
     "MetricsConfig",
     "PlanConfig",
+    "PlatformConfig",
     "ReportConfig",
     "ScoreConfig",
     "StageConfig",

@@ -62,8 +62,8 @@ class PrometheusMetricsProvider(MetricsProvider):
         values = {**s.variables, **s.label_values(variant)}
         values.update(service=self.config.service, variant=variant, selector=s.selector(variant),
                       window=f"{max(1, round(window_s))}s", request_filter=s.request_filter)
-        spec = self.config.platform.stable if variant == "stable" else self.config.platform.canary
-        limit = spec.memory_limit or s.memory_limit
+        spec = self.config.platform.spec(variant)
+        limit = (spec.memory_limit if spec else None) or s.memory_limit
         if limit:
             values["memory_limit"] = str(int(limit))
         return values
