@@ -3,7 +3,10 @@ every process stopped at the end (also when the test fails). Never the system's 
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
+import signal
 import socket
 import subprocess
 import sys
@@ -11,11 +14,16 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import yaml
 
+from canaria.config import CanariaConfig, parse_config
 from canaria.platforms.access_log import HAPROXY_LOG_FORMAT, NGINX_LOG_FORMAT
+from canaria.platforms.haproxy import HaproxyPlatform
+from canaria.platforms.nginx import NginxPlatform
 from canaria.platforms.nginx_conf import NginxRoute, render_include
 from canaria.platforms.processes import free_port
 from tests.conftest import require_binary
@@ -57,6 +65,10 @@ class Origin:
 
     def count(self) -> int:
         return int(httpx.get(f"http://{self.address}/__count", timeout=2).json()["count"])
+
+    def last_served(self) -> float:
+        """Wall-clock time of the last request this origin served (0 when none)."""
+        return float(httpx.get(f"http://{self.address}/__count", timeout=2).json()["last"])
 
 
 @dataclass
@@ -222,3 +234,85 @@ def counts(*origins: Origin) -> dict[str, int]:
 
 def dumps(data: object) -> str:
     return json.dumps(data, sort_keys=True)
+
+
+def nginx_config(nginx: Nginx, stable: Origin, canary: Origin, tmp_path: Path, **extra: Any) -> dict[str, Any]:
+    """A canaria.yaml (as data) for this nginx: `platform.kind: nginx` with the test's own commands."""
+    return {
+        "service": "app", "state_dir": str(tmp_path / "state"),
+        "platform": {
+            "kind": "nginx",
+            "stable": {"url": f"http://{stable.address}", "version": "v1"},
+            "canary": {"url": f"http://{canary.address}", "version": "v2"},
+            "nginx": {"upstream_file": str(nginx.include), "upstream_name": "app",
+                      "test_command": nginx.test_command, "reload_command": nginx.reload_command,
+                      "dump_command": nginx.dump_command, "status_listen": nginx.status_listen,
+                      "access_log": str(nginx.access_log)},
+        },
+        **extra,
+    }
+
+
+def haproxy_config(proxy: Haproxy, stable: Origin, canary: Origin, tmp_path: Path, **extra: Any) -> dict[str, Any]:
+    return {
+        "service": "app", "state_dir": str(tmp_path / "state"),
+        "platform": {
+            "kind": "haproxy",
+            "stable": {"url": f"http://{stable.address}", "version": "v1"},
+            "canary": {"url": f"http://{canary.address}", "version": "v2"},
+            "haproxy": {"runtime_api": str(proxy.socket), "backend": "be_app", "map_file": str(proxy.map_file),
+                        "access_log": f"udp://127.0.0.1:{proxy.log_port}"},
+        },
+        **extra,
+    }
+
+
+def as_config(data: dict[str, Any]) -> CanariaConfig:
+    return parse_config(yaml.safe_dump(data))
+
+
+def nginx_platform(nginx: Nginx, stable: Origin, canary: Origin, tmp_path: Path) -> NginxPlatform:
+    return NginxPlatform(as_config(nginx_config(nginx, stable, canary, tmp_path)), owned=True)
+
+
+def haproxy_platform(proxy: Haproxy, stable: Origin, canary: Origin, tmp_path: Path) -> HaproxyPlatform:
+    return HaproxyPlatform(as_config(haproxy_config(proxy, stable, canary, tmp_path)), owned=True)
+
+
+@dataclass
+class WrkResult:
+    requests: int
+    failed: int  # socket errors + non-2xx/3xx
+    output: str
+
+
+async def run_wrk(url: str, seconds: float, *, connections: int = 32, threads: int = 1,
+                  stop: asyncio.Event | None = None, close_connections: bool = False) -> WrkResult:
+    """wrk against a loopback URL for at most `seconds`; `stop` ends it early (SIGINT: wrk still reports).
+    Every socket error and non-2xx answer is a failure. `close_connections`: one request per connection."""
+    assert url.startswith("http://127.0.0.1:")
+    binary = require_binary("wrk")
+    proc = await asyncio.create_subprocess_exec(
+        binary, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "5s",
+        *(["-H", "Connection: close"] if close_connections else []), url,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    communicate = asyncio.ensure_future(proc.communicate())
+    if stop is not None:
+        stopper = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({communicate, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if not communicate.done():
+            proc.send_signal(signal.SIGINT)
+        stopper.cancel()
+    out, _ = await communicate
+    text = out.decode()
+    total = re.search(r"(\d+) requests in", text)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    failed = (sum(int(g) for g in errors.groups()) if errors else 0) + (int(non2xx.group(1)) if non2xx else 0)
+    return WrkResult(int(total.group(1)) if total else 0, failed, text)
+
+
+def within_binomial(observed: int, total: int, percent: float, sigmas: float = 4.0) -> bool:
+    p = percent / 100.0
+    expected = total * p
+    return abs(observed - expected) <= sigmas * (total * p * (1 - p)) ** 0.5 + 1

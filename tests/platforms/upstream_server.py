@@ -1,7 +1,7 @@
 """A tiny HTTP/1.1 keep-alive origin run as its own process by the proxy tests.
 
 `python upstream_server.py PORT NAME [ERROR_RATE]`: answers every request with its NAME (500 with
-probability ERROR_RATE), `/health` with 200, and `/__count` with how many other requests it served —
+probability ERROR_RATE), `/health` with 200, and `/__count` with how many other requests it served and when the last one was —
 so a test measures the split where it happens, at the upstreams.
 """
 
@@ -11,12 +11,14 @@ import asyncio
 import json
 import random
 import sys
+import time
 
 COUNT = 0
+LAST = 0.0  # wall-clock time of the last request served (the bench's 'last canary request')
 
 
 async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, name: str, error_rate: float) -> None:
-    global COUNT
+    global COUNT, LAST
     try:
         while True:
             head = await reader.readuntil(b"\r\n\r\n")
@@ -24,11 +26,12 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, nam
             path = line.split(" ")[1] if " " in line else "/"
             status = 200
             if path == "/__count":
-                body = json.dumps({"name": name, "count": COUNT}).encode()
+                body = json.dumps({"name": name, "count": COUNT, "last": LAST}).encode()
             elif path == "/health":
                 body = b'{"status":"ok"}'
             else:
                 COUNT += 1
+                LAST = time.time()
                 if error_rate and random.random() < error_rate:
                     status = 500
                 body = name.encode()
