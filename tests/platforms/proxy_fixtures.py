@@ -209,7 +209,10 @@ backend be_app
 """
 
 
-def start_haproxy(tmp_path: Path, procs: Processes, stable: Origin, canary: Origin) -> Haproxy:
+def start_haproxy(tmp_path: Path, procs: Processes, stable: Origin | int, canary: Origin | int) -> Haproxy:
+    """HAProxy in front of two origins (or ports where canaria will start the versions)."""
+    stable_port = stable.port if isinstance(stable, Origin) else stable
+    canary_port = canary.port if isinstance(canary, Origin) else canary
     binary = require_binary("haproxy", "/usr/sbin/haproxy")
     root = tmp_path / "haproxy"
     root.mkdir()
@@ -217,7 +220,7 @@ def start_haproxy(tmp_path: Path, procs: Processes, stable: Origin, canary: Orig
                     log_port=free_port(), conf=root / "haproxy.cfg")
     proxy.map_file.write_text("")
     proxy.conf.write_text(HAPROXY_CONF.format(socket=proxy.socket, log_port=proxy.log_port, port=proxy.port,
-                                              map_file=proxy.map_file, stable=stable.port, canary=canary.port,
+                                              map_file=proxy.map_file, stable=stable_port, canary=canary_port,
                                               log_format=HAPROXY_LOG_FORMAT))
     proxy.proc = subprocess.Popen([binary, "-db", "-f", str(proxy.conf)], stdin=subprocess.DEVNULL)
     procs.started.append(proxy.proc)
@@ -236,14 +239,14 @@ def dumps(data: object) -> str:
     return json.dumps(data, sort_keys=True)
 
 
-def nginx_config(nginx: Nginx, stable: Origin, canary: Origin, tmp_path: Path, **extra: Any) -> dict[str, Any]:
+def nginx_config(nginx: Nginx, stable: Origin | None, canary: Origin | None, tmp_path: Path,
+                 **extra: Any) -> dict[str, Any]:
     """A canaria.yaml (as data) for this nginx: `platform.kind: nginx` with the test's own commands."""
     return {
         "service": "app", "state_dir": str(tmp_path / "state"),
         "platform": {
             "kind": "nginx",
-            "stable": {"url": f"http://{stable.address}", "version": "v1"},
-            "canary": {"url": f"http://{canary.address}", "version": "v2"},
+            **_versions(stable, canary),
             "nginx": {"upstream_file": str(nginx.include), "upstream_name": "app",
                       "test_command": nginx.test_command, "reload_command": nginx.reload_command,
                       "dump_command": nginx.dump_command, "status_listen": nginx.status_listen,
@@ -253,18 +256,26 @@ def nginx_config(nginx: Nginx, stable: Origin, canary: Origin, tmp_path: Path, *
     }
 
 
-def haproxy_config(proxy: Haproxy, stable: Origin, canary: Origin, tmp_path: Path, **extra: Any) -> dict[str, Any]:
+def haproxy_config(proxy: Haproxy, stable: Origin | None, canary: Origin | None, tmp_path: Path,
+                   **extra: Any) -> dict[str, Any]:
     return {
         "service": "app", "state_dir": str(tmp_path / "state"),
         "platform": {
             "kind": "haproxy",
-            "stable": {"url": f"http://{stable.address}", "version": "v1"},
-            "canary": {"url": f"http://{canary.address}", "version": "v2"},
+            **_versions(stable, canary),
             "haproxy": {"runtime_api": str(proxy.socket), "backend": "be_app", "map_file": str(proxy.map_file),
                         "access_log": f"udp://127.0.0.1:{proxy.log_port}"},
         },
         **extra,
     }
+
+
+def _versions(stable: Origin | None, canary: Origin | None) -> dict[str, Any]:
+    """url: versions for origins the test runs; none when the caller sets commands instead."""
+    if stable is None or canary is None:
+        return {}
+    return {"stable": {"url": f"http://{stable.address}", "version": "v1"},
+            "canary": {"url": f"http://{canary.address}", "version": "v2"}}
 
 
 def as_config(data: dict[str, Any]) -> CanariaConfig:

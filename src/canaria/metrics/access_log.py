@@ -11,11 +11,24 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from canaria.gateway.measure import Meter, Snapshot
-from canaria.platforms.access_log import AccessRecord, VariantOf
+from canaria.platforms.access_log import AccessLogSpec, AccessRecord, VariantOf
+from canaria.platforms.base import Platform
 from canaria.platforms.log_tail import LogTail
 from canaria.platforms.syslog_receiver import SyslogReceiver, is_syslog_target
 
-__all__ = ["AccessLogSource"]
+__all__ = ["AccessLogSource", "access_log_of"]
+
+
+def access_log_of(platform: Platform) -> AccessLogSource | None:
+    """The access-log source of a proxy platform that has one (nginx, HAProxy with `access_log`), or None
+    (the embedded gateway counts requests itself). Tailing starts now: earlier lines are not this run's."""
+    describe = getattr(platform, "access_log_source", None)
+    spec = describe() if callable(describe) else None
+    if not isinstance(spec, AccessLogSpec):
+        return None
+    source = AccessLogSource(spec.target, spec.parse, spec.variant_of)
+    source.start_tail()
+    return source
 
 
 class AccessLogSource:
@@ -29,15 +42,24 @@ class AccessLogSource:
         self._tail: LogTail | None = None
         self._receiver: SyslogReceiver | None = None
 
+    def start_tail(self) -> None:
+        """A file: position at its end now, not at the first read."""
+        if not is_syslog_target(self.target) and self._tail is None:
+            self._tail = LogTail(self.target)
+            self.poll()
+
     async def start(self) -> None:
         """Start reading from now on (what the log held before is not this rollout's traffic)."""
         if is_syslog_target(self.target):
             if self._receiver is None:
                 self._receiver = SyslogReceiver(self.target, self.feed)
                 await self._receiver.start()
-        elif self._tail is None:
-            self._tail = LogTail(self.target)
-            self.poll()  # position at the end now, not at the first read
+        else:
+            self.start_tail()
+
+    @property
+    def is_file(self) -> bool:
+        return not is_syslog_target(self.target)
 
     def feed(self, line: str) -> None:
         record = self._parse(line)
