@@ -123,3 +123,7 @@ async def local_harness(tmp_path: Path) -> AsyncIterator[Harness]:
     finally:
         await platform.shutdown()
         await platform.close()
+
+
+# nginx and HAProxy register themselves (real proxies started in temp dirs)
+from tests.platforms import harness_proxies  # noqa: E402,F401

@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 __all__ = ["HaproxyPlatform", "MAX_WEIGHT"]
 
 MAX_WEIGHT = 256  # HAProxy's ceiling for a server weight
-_NOMINAL_WEIGHT = 100
 
 
 def _write_map(path: str, entries: dict[str, str]) -> None:
@@ -69,10 +68,7 @@ class HaproxyPlatform(Platform):
     def _targets(self, weight: float) -> dict[str, int]:
         stable, canary = self._names("stable"), self._names("canary")
         stable_w, canary_w = server_weights(weight, len(stable), len(canary), maximum=MAX_WEIGHT)
-        # same ratio in weights near a config's usual 100: smaller jumps for HAProxy's round robin
-        scale = max(1, _NOMINAL_WEIGHT // max(stable_w, canary_w, 1))
-        stable_w, canary_w = stable_w * scale, canary_w * scale
-        return {**{name: canary_w for name in canary}, **{name: stable_w for name in stable}}  # canary first
+        return {**{name: canary_w for name in canary}, **{name: stable_w for name in stable}}
 
     def _written(self) -> dict[str, Any]:
         route = self.versions.state.get("route")
@@ -85,9 +81,12 @@ class HaproxyPlatform(Platform):
             raise PlatformError(f"backend {self.settings.backend} has no server {', '.join(missing)}")
         return {name: states[name].weight for name in (*self._names("stable"), *self._names("canary"))}
 
-    async def _apply_weights(self, targets: dict[str, int]) -> None:
-        for name, value in targets.items():
-            await self.api.set_weight(self.settings.backend, name, value)
+    async def _apply_weights(self, targets: dict[str, int], current: dict[str, int] | None = None) -> None:
+        """Raise weights before lowering others. Measured on HAProxy 2.6: lowering the only serving server
+        first (100 % canary → 10 %) can leave round robin sending nothing to it for hundreds of requests."""
+        order = sorted(targets, key=lambda n: targets[n] - (current or {}).get(n, 0), reverse=True)
+        for name in order:
+            await self.api.set_weight(self.settings.backend, name, targets[name])
 
     async def set_route(self, weight: float, *, match: TesterMatch | None = None) -> None:
         targets = self._targets(weight)
@@ -96,12 +95,12 @@ class HaproxyPlatform(Platform):
                               field="platform.haproxy.map_file")
         previous = await self._weights()
         try:
-            await self._apply_weights(targets)
+            await self._apply_weights(targets, previous)
             if self.settings.map_file:
                 await self._apply_match(match)
         except PlatformError:
             try:
-                await self._apply_weights(previous)
+                await self._apply_weights(previous, targets)
             except PlatformError:
                 pass
             raise
@@ -144,7 +143,7 @@ class HaproxyPlatform(Platform):
             detail += f" (≈ {asked:g}%: HAProxy weights are whole numbers up to {MAX_WEIGHT})"
         wanted = written.get("weights")
         if isinstance(wanted, dict) and {k: int(v) for k, v in wanted.items()} != weights:
-            await self._apply_weights({k: int(v) for k, v in wanted.items()})  # lost on a reload: set again
+            await self._apply_weights({k: int(v) for k, v in wanted.items()}, weights)  # lost on a reload
             return RouteStatus("pending", weight=percent, match=match, approximate=approximate,
                                detail=f"{detail}; not what canaria set (HAProxy reloaded?), re-applied")
         return RouteStatus("applied", weight=percent, match=match, detail=detail, approximate=approximate)

@@ -62,12 +62,27 @@ class NginxPlatform(Platform):
         return route if isinstance(route, dict) else {}
 
     async def set_route(self, weight: float, *, match: TesterMatch | None = None) -> None:
+        """Install, test, reload — and return once the workers serve it (a reload nginx's master could
+        not carry out, e.g. a port it cannot bind, shows up here: the previous file is put back)."""
         generation = max(int(self._written().get("generation", 0) or 0), await self._loaded_generation()) + 1
         text = render_include(self._route(weight, match, generation))  # ConfigError before anything changes
-        await self.control.apply(text)
+        previous = await self.control.apply(text)
+        if not await self._serves(generation):
+            await self.control.restore(previous)
+            raise PlatformError(f"nginx did not load the new route within {_LOAD_WAIT_S:g} s after "
+                                f"`{self.settings.reload_command}` (nginx's error log says why); previous "
+                                f"routing kept")
         self.versions.state["route"] = {"generation": generation, "weight": weight,
                                         "match": match.__dict__ if match else None}
         self.versions.save()
+
+    async def _serves(self, generation: int) -> bool:
+        deadline = time.monotonic() + _LOAD_WAIT_S
+        while time.monotonic() < deadline:
+            if await self._loaded_generation() >= generation:
+                return True
+            await asyncio.sleep(0.02)
+        return False
 
     async def _loaded_generation(self) -> int:
         loaded = await self.control.loaded()

@@ -102,8 +102,9 @@ class NginxControl:
     async def close(self) -> None:
         await self._http.aclose()
 
-    async def apply(self, text: str) -> None:
-        """Install `text` as the include and reload nginx; on any failure the previous file is back."""
+    async def apply(self, text: str) -> str | None:
+        """Install `text` as the include and reload nginx; on any failure the previous file is back.
+        Returns the previous content (None: there was no file), for `restore` after a later failure."""
         try:
             previous = self.include.read_text(encoding="utf-8") if self.include.exists() else None
         except OSError as exc:
@@ -121,6 +122,13 @@ class NginxControl:
         if reloaded.returncode != 0:
             self._restore(previous)
             raise PlatformError(f"nginx reload failed, previous routing kept: {nginx_error_line(reloaded.output)}")
+        return previous
+
+    async def restore(self, previous: str | None) -> None:
+        """Put the previous include back and ask nginx to load it again (best effort: a reload is what
+        failed; the file on disk is the previous one either way)."""
+        self._restore(previous)
+        await run_command(self.reload_command)
 
     def _restore(self, previous: str | None) -> None:
         try:
