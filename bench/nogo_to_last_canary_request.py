@@ -2,12 +2,13 @@
 
     .venv/bin/python bench/nogo_to_last_canary_request.py [--rounds 5] [--connections 32]
 
-For each data plane — nginx (include + `nginx -t` + graceful reload) and HAProxy (runtime API) —
+For each data plane — the embedded gateway (admin API), nginx (include + `nginx -t` + graceful reload)
+and HAProxy (runtime API) —
 on 127.0.0.1 free ports: two origins, the canary at 50 %, `wrk -cN` keep-alive load; then at t0 the
 platform's `rollback()` (what the controller calls on NO-GO). The canary origin records the wall-clock
 time of every request it serves; the figure is (its last request) - t0, read after the load has gone
-on for another second. Targets: <= 100 ms for the runtime API, <= 1 s for an nginx reload. The embedded
-gateway's figure comes from bench/demo_rollback_time.py. Every process is stopped at the end.
+on for another second. Targets: <= 100 ms for the gateway and the runtime API, <= 1 s for an nginx
+reload. Every process is stopped at the end.
 """
 
 from __future__ import annotations
@@ -22,7 +23,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from canaria.config import parse_config
+from canaria.platforms import create_platform
+from canaria.platforms.base import Platform
+from canaria.platforms.processes import free_port
 from tests.platforms.proxy_fixtures import (
+    Origin,
     Processes,
     haproxy_platform,
     nginx_platform,
@@ -33,21 +39,36 @@ from tests.platforms.proxy_fixtures import (
 )
 
 
+def _gateway(tmp: Path, stable: Origin, canary: Origin) -> tuple[Platform, str]:
+    public, admin = free_port(), free_port()
+    config = parse_config(f"""
+service: bench
+state_dir: {tmp / "state"}
+platform: {{stable: {{url: "http://{stable.address}"}}, canary: {{url: "http://{canary.address}"}}}}
+gateway: {{listen: "127.0.0.1:{public}", admin_listen: "127.0.0.1:{admin}", admin_token: bench-token}}
+""")
+    return create_platform(config, owned=True), f"http://127.0.0.1:{public}"
+
+
 async def one_round(kind: str, connections: int) -> tuple[float, float]:
     procs = Processes()
     tmp = Path(tempfile.mkdtemp(prefix=f"canaria-bench-{kind}-"))
     try:
         stable, canary = procs.origin("stable"), procs.origin("canary")
-        if kind == "nginx":
+        platform: Platform
+        if kind == "gateway":
+            platform, url = _gateway(tmp, stable, canary)
+        elif kind == "nginx":
             nginx = start_nginx(tmp, procs, [stable.address], [canary.address])
             platform = nginx_platform(nginx, stable, canary, tmp)
             url = nginx.url
         else:
             proxy = start_haproxy(tmp, procs, stable, canary)
-            platform = haproxy_platform(proxy, stable, canary, tmp)  # type: ignore[assignment]
+            platform = haproxy_platform(proxy, stable, canary, tmp)
             url = proxy.url
         try:
             await platform.ensure_stable()
+            await platform.start_canary()
             await platform.set_route(50.0)
             while (await platform.verify_route()).state != "applied":
                 await asyncio.sleep(0.01)
@@ -65,6 +86,8 @@ async def one_round(kind: str, connections: int) -> tuple[float, float]:
                 raise RuntimeError(result.output)
             return max(0.0, last - t0), returned
         finally:
+            if kind == "gateway":
+                await platform.shutdown()
             await platform.close()
     finally:
         for proc in reversed(procs.started):
@@ -76,7 +99,7 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args()
-    targets = {"nginx": 1.0, "haproxy": 0.1}
+    targets = {"gateway": 0.1, "nginx": 1.0, "haproxy": 0.1}
     for kind, target in targets.items():
         figures = [await one_round(kind, args.connections) for _ in range(args.rounds)]
         last = [f[0] for f in figures]

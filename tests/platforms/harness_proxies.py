@@ -67,20 +67,21 @@ class ProxyHarness:
             return
         assert isinstance(self.platform, HaproxyPlatform)
         api: Any = self.platform.api
-        real = api.set_weight
+        real = api.set_weights
         calls = {"n": 0}
 
-        async def drops_on_the_second_write(backend: str, server: str, weight: int) -> None:
+        async def drops_after_the_first_server(backend: str, weights: list[tuple[str, int]]) -> None:
             calls["n"] += 1
-            if calls["n"] == 2:
+            if calls["n"] == 1:  # the change itself: the first server is set, then the socket drops
+                await real(backend, weights[:1])
                 raise PlatformError(f"cannot reach the HAProxy runtime API at {api.address}: Connection reset")
-            await real(backend, server, weight)
+            await real(backend, weights)
 
-        api.set_weight = drops_on_the_second_write
+        api.set_weights = drops_after_the_first_server
         try:
             yield
         finally:
-            api.set_weight = real
+            api.set_weights = real
 
     def version_of(self, variant: str) -> str:
         url = self.platform.upstream_url(variant)  # type: ignore[arg-type]

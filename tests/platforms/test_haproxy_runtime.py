@@ -64,6 +64,9 @@ async def test_errors_carry_haproxys_words(tmp_path: Path, processes: Processes)
         await api.set_weight("be_app", "ghost", 5)
     with pytest.raises(PlatformError, match="No such"):
         await api.get_weight("be_nope", "stable")
+    with pytest.raises(PlatformError, match="No such"):  # one round trip; the error of any command is seen
+        await api.set_weights("be_app", [("canary", 3), ("ghost", 5)])
+    assert await api.get_weight("be_app", "canary") == 3
     with pytest.raises(PlatformError, match="cannot reach"):
         await HaproxyRuntime(str(tmp_path / "missing.sock")).version()
 

@@ -85,8 +85,7 @@ class HaproxyPlatform(Platform):
         """Raise weights before lowering others. Measured on HAProxy 2.6: lowering the only serving server
         first (100 % canary → 10 %) can leave round robin sending nothing to it for hundreds of requests."""
         order = sorted(targets, key=lambda n: targets[n] - (current or {}).get(n, 0), reverse=True)
-        for name in order:
-            await self.api.set_weight(self.settings.backend, name, targets[name])
+        await self.api.set_weights(self.settings.backend, [(name, targets[name]) for name in order])
 
     async def set_route(self, weight: float, *, match: TesterMatch | None = None) -> None:
         targets = self._targets(weight)

@@ -59,8 +59,10 @@ class HaproxyRuntime:
         self._target = parse_address(address)
         self._timeout = timeout
 
-    async def command(self, line: str) -> str:
-        if "\n" in line or ";" in line:
+    async def command(self, line: str, *, batch: bool = False) -> str:
+        """One command (or, with `batch`, several joined by `; ` — HAProxy runs them in order on one
+        connection, which makes a weight change one round trip)."""
+        if "\n" in line or (";" in line and not batch):
             raise ConfigError(f"runtime API command may not contain newline or ';': {line!r}")
         try:
             async with asyncio.timeout(self._timeout):
@@ -104,6 +106,20 @@ class HaproxyRuntime:
         if not 0 <= weight <= 256:
             raise ConfigError(f"HAProxy weights are 0..256, got {weight}")
         await self._checked(f"set server {backend}/{server} weight {weight}")
+
+    async def set_weights(self, backend: str, weights: list[tuple[str, int]]) -> None:
+        """Several `set server ... weight` in one round trip, applied in the given order. On an error
+        HAProxy still runs the rest; the caller reads back and restores."""
+        for server, weight in weights:
+            if not 0 <= weight <= 256:
+                raise ConfigError(f"HAProxy weights are 0..256, got {weight}")
+            if ";" in server or ";" in backend:
+                raise ConfigError(f"a server name may not contain ';': {server!r}")
+        line = "; ".join(f"set server {backend}/{server} weight {weight}" for server, weight in weights)
+        answer = await self.command(line, batch=True)
+        for row in answer.splitlines():
+            if row.strip().startswith(_ERRORS):
+                raise PlatformError(f"HAProxy refused a weight change in {backend}: {row.strip()}")
 
     async def get_weight(self, backend: str, server: str) -> int:
         answer = (await self._checked(f"get weight {backend}/{server}")).strip()
