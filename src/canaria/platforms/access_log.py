@@ -1,6 +1,6 @@
 """Parse the proxy's access log into per-request records: which server answered, status, latency.
 
-The exact formats (also printed by `canaria init --platform nginx|haproxy`):
+The exact formats (also in the canaria.yaml `canaria init --platform nginx|haproxy` writes):
 
 nginx (JSON, `escape=json`)::
 

@@ -250,8 +250,8 @@ class HaproxyPlatform(Platform):
         marked = any(parse_haproxy(line) for line in tail)
         return PlatformCheck("haproxy: access log", True,
                              f"{target} has canaria1 lines" if marked else
-                             f"no canaria1 line in {target} yet (canaria init --platform haproxy prints the "
-                             f"log-format)", warning=not marked)
+                             f"no canaria1 line in {target} yet (the canaria.yaml of `canaria init --platform "
+                             f"haproxy` has the log-format)", warning=not marked)
 
     async def close(self) -> None:
         await self.versions.close()

@@ -188,7 +188,10 @@ class NginxPlatform(Platform):
         try:
             dump = parse_dump(await self.control.dump())
         except PlatformError as exc:
-            return [*checks, PlatformCheck("nginx: configuration", False, str(exc))]
+            detail = str(exc)
+            if upstream_variable(self.settings.upstream_name)[1:] in detail:  # the variable the include defines
+                detail += f" — add `include {self.include};` inside http {{}}"
+            return [*checks, PlatformCheck("nginx: configuration", False, detail)]
         include = str(self.include)
         target = f"http://{upstream_variable(self.settings.upstream_name)}"
         checks.append(PlatformCheck("nginx: include", dump.includes(include),
@@ -204,7 +207,8 @@ class NginxPlatform(Platform):
                 "nginx: access log", not missing,
                 f"{self.settings.access_log} has the fields canaria reads" if not missing else
                 (f"no access_log {self.settings.access_log} in the configuration" if fmt is None
-                 else f"the log_format lacks {', '.join(missing)} (canaria init --platform nginx prints it)")))
+                 else f"the log_format lacks {', '.join(missing)} (the canaria.yaml of "
+                      f"`canaria init --platform nginx` has it)")))
         loaded = await self.control.loaded()
         checks.append(PlatformCheck("nginx: loaded route", True,
                                     f"workers serve generation {loaded['generation']}" if loaded else
