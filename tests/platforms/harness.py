@@ -125,5 +125,6 @@ async def local_harness(tmp_path: Path) -> AsyncIterator[Harness]:
         await platform.close()
 
 
-# nginx and HAProxy register themselves (real proxies started in temp dirs)
-from tests.platforms import harness_proxies  # noqa: E402,F401
+# ------------------------------------------------------------------ the other backends register themselves
+from tests.platforms import harness_kubernetes  # noqa: E402,F401  (Kubernetes: the API emulator)
+from tests.platforms import harness_proxies  # noqa: E402,F401  (nginx and HAProxy: real proxies in temp dirs)

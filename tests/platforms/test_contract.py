@@ -7,13 +7,14 @@ is checked against the data plane, not against what canaria believes it wrote.
 
 from __future__ import annotations
 
+import asyncio
 import math
 
 import pytest
 import pytest_asyncio
 
 from canaria.errors import CanariaError
-from canaria.platforms.base import TesterMatch
+from canaria.platforms.base import RouteStatus, TesterMatch
 from tests.platforms.harness import HARNESSES, Harness
 
 # One data plane per backend for the whole module (starting real processes is the slow part); every test sets
@@ -34,8 +35,19 @@ def _close(observed: float, weight: float, requests: int = 200) -> bool:
     return abs(observed - weight) <= max(4.5 * sd, 0.5)
 
 
-async def _assert_applied(h: Harness, weight: float) -> None:
+async def _verified(h: Harness, timeout: float = 10.0) -> RouteStatus:
+    """verify_route until the data plane is no longer `pending` (a gateway controller applies routes
+    asynchronously; the controller polls the same way, see controller/routing.py)."""
+    deadline = asyncio.get_running_loop().time() + timeout
     status = await h.platform.verify_route()
+    while status.state == "pending" and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.05)
+        status = await h.platform.verify_route()
+    return status
+
+
+async def _assert_applied(h: Harness, weight: float) -> None:
+    status = await _verified(h)
     assert status.state in ("applied", "unsupported"), status
     if status.state == "applied" and not status.approximate:
         assert status.weight == pytest.approx(weight), status
@@ -67,12 +79,12 @@ async def test_tester_route_sends_only_matching_requests_to_the_canary(harness: 
         pytest.skip(f"{harness.platform.kind} has no header/cookie routing (its own test covers what it does)")
     match = TesterMatch(value="always", header="X-Canary")
     await harness.platform.set_route(0.0, match=match)
-    status = await harness.platform.verify_route()
+    status = await _verified(harness)
     assert status.state == "applied" and status.match == match, status
     assert await harness.served_share(match=match) == 100.0
     assert await harness.served_share() == 0.0
     await harness.platform.set_route(5.0)  # the weighted stage after it drops the tester route
-    assert (await harness.platform.verify_route()).match is None
+    assert (await _verified(harness)).match is None
 
 
 async def test_rollback_sends_everything_to_stable(harness: Harness) -> None:

@@ -360,7 +360,11 @@ def _severity(verdict: Verdict) -> str:
 
 
 def _route_note(status: RouteStatus) -> str:
-    return "; the platform cannot read the split back (unsupported)" if status.state == "unsupported" else ""
+    if status.state == "unsupported":
+        return "; the platform cannot read the split back (unsupported)"
+    if status.approximate:  # Kubernetes `replicas`: the weight is a share of pods, not of requests
+        return f"; the split is approximate ({status.detail})" if status.detail else "; the split is approximate"
+    return ""
 
 
 def _route_data(status: RouteStatus) -> dict[str, Any]:
