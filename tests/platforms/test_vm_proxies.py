@@ -27,6 +27,7 @@ from .proxy_fixtures import (
     as_config,
     haproxy_config,
     haproxy_platform,
+    nginx_config,
     nginx_platform,
     processes,
     start_haproxy,
@@ -199,4 +200,22 @@ async def test_canary_command_is_started_restarted_and_watched(tmp_path: Path, p
         assert "exited" in (await platform.canary_problem() or "")
     finally:
         await platform.shutdown()
+        await platform.close()
+
+
+async def test_nginx_pool_spreads_each_versions_share_over_its_servers(tmp_path: Path,
+                                                                      processes: Processes) -> None:
+    first, second, canary = processes.origin("stable"), processes.origin("stable2"), processes.origin("canary")
+    nginx = start_nginx(tmp_path, processes, [first.address, second.address], [canary.address])
+    data = nginx_config(nginx, first, canary, tmp_path)
+    data["platform"]["stable"] = {"urls": [f"http://{first.address}", f"http://{second.address}"]}
+    platform = NginxPlatform(as_config(data), owned=True)
+    try:
+        await platform.ensure_stable()
+        await platform.set_route(10.0)
+        status = await platform.verify_route()
+        assert status.state == "applied" and status.weight == 10.0
+        assert await served(nginx.url, 40) == Counter({"stable": 18, "stable2": 18, "canary": 4})
+        assert (await platform.health("stable")).detail == "2 server(s) /health → 200"
+    finally:
         await platform.close()
