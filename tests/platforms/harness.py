@@ -126,5 +126,8 @@ async def local_harness(tmp_path: Path) -> AsyncIterator[Harness]:
 
 
 # ------------------------------------------------------------------ the other backends register themselves
-# Cloud Run: Google's client against the local fake; Kubernetes: the API emulator
-from tests.platforms import harness_cloudrun, harness_kubernetes  # noqa: E402,F401
+from tests.platforms import (  # noqa: E402
+    harness_cloudrun,  # noqa: F401  (Cloud Run: Google's client against the local fake)
+    harness_kubernetes,  # noqa: F401  (Kubernetes: the API emulator)
+    harness_proxies,  # noqa: F401  (nginx and HAProxy: real proxies in temp dirs)
+)
