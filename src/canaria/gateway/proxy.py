@@ -9,7 +9,13 @@ Failure policy: an upstream that cannot be reached or does not answer in time ge
 answer naming the variant, counted as an error of that variant. A pooled connection that the upstream
 had already closed is retried once on a fresh connection, but only for an idempotent method, when
 nothing of the response was received and the request body was not streamed (so it can be replayed
-exactly). Response deadlines are enforced by one watchdog task rather than a timer per request.
+exactly). Under the same conditions a request the *canary* failed (refused, reset, 502/503) is retried
+once on stable when `retry_on_stable` is on: the user gets stable's answer, the judge still counts the
+canary's failure. Response deadlines are enforced by one watchdog task rather than a timer per request.
+
+Latency is recorded when the response head is in (see measure.py); a streamed body is then governed by
+`stream_idle_timeout` and its duration recorded apart. `Upgrade` requests (WebSocket) are routed like
+any other, and after a 101 the connection becomes a byte tunnel (tunnel.py).
 """
 
 from __future__ import annotations
@@ -19,7 +25,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from canaria.gateway.conns import ClientConnection, Connections, next_request_head
+from canaria.gateway.conns import WAIT_BODY, ClientConnection, Connections, next_request_head
+from canaria.gateway.forwarding import TrustedProxies, request_bytes
 from canaria.gateway.http import (
     BODY_CHUNKED,
     BODY_CLOSE,
@@ -33,8 +40,9 @@ from canaria.gateway.http import (
 )
 from canaria.gateway.measure import Meter
 from canaria.gateway.pool import Pools, UpstreamConnection, UpstreamPool, UpstreamTimeout, UpstreamUnreachable
-from canaria.gateway.relay import SourceError, copy_chunked, copy_exact, copy_until_eof
+from canaria.gateway.relay import FramingError, IdleTimeout, SourceError, copy_chunked, copy_exact, copy_until_eof
 from canaria.gateway.router import CANARY, STABLE, Router
+from canaria.gateway.tunnel import TUNNEL_IDLE, tunnel
 
 __all__ = ["LocalEndpoint", "Proxy"]
 
@@ -49,6 +57,8 @@ _VARIANT_LINE = {STABLE: b"X-Canaria-Variant: stable\r\n", CANARY: b"X-Canaria-V
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 #: Methods that may be sent twice (RFC 9110 9.2.2): a POST the upstream may have acted on is never replayed.
 _IDEMPOTENT = frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE"})
+#: Canary answers that mean "could not serve" rather than "served an error": retried on stable.
+_RETRY_STATUS = frozenset({502, 503})
 
 
 class _UpstreamFailure(Exception):
@@ -77,25 +87,35 @@ class Proxy:
         connections: Connections,
         upstream_timeout: float,
         local_endpoints: dict[str, LocalEndpoint],
+        stream_idle_timeout: float = 300.0,
+        retry_on_stable: bool = True,
+        trusted_proxies: TrustedProxies | None = None,
     ) -> None:
         self._router = router
         self._pools = pools
         self._meter = meter
         self._connections = connections
         self._timeout = upstream_timeout
+        self._body_timeout = connections.limits.body_timeout
+        self._stream_timeout = stream_idle_timeout
+        self._retry_on_stable = retry_on_stable
+        self._trusted = trusted_proxies or TrustedProxies()
         self._local = local_endpoints
         self._waiting: set[UpstreamConnection] = set()  # exchanges waiting for a response head
 
     async def handle_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn = self._connections.open(writer)
-        peer = writer.get_extra_info("peername")
-        client_ip = str(peer[0]).encode() if isinstance(peer, tuple) and peer else b"unknown"
+        if conn is None:  # over a connection limit: already answered 503
+            return
+        client_ip = conn.ip.encode()
+        trusted = self._trusted.trusts(conn.ip)
+        limits = self._connections.limits
         try:
             while True:
-                head = await next_request_head(reader, writer, conn)
+                head = await next_request_head(reader, writer, conn, limits)
                 if head is None:
                     break
-                if not await self._handle(head, reader, writer, client_ip, conn):
+                if not await self._handle(head, reader, writer, client_ip, trusted, conn):
                     break
         except (ConnectionError, OSError):
             pass  # the client went away while we were writing to it
@@ -111,6 +131,7 @@ class Proxy:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         client_ip: bytes,
+        trusted: bool,
         conn: ClientConnection,
     ) -> bool:
         """Serve one request; True when the client connection stays open for the next one."""
@@ -128,40 +149,125 @@ class Proxy:
 
         body = b""
         streamed = False
+        upgrade = head.upgrade if head.body_kind == BODY_NONE else None
         if head.body_kind != BODY_NONE:
             if head.expect_continue and head.http11:
                 writer.write(_CONTINUE)
             if head.body_kind == BODY_LENGTH and (head.content_length or 0) <= BUFFER_BODY_BYTES:
+                conn.expect(WAIT_BODY, self._body_timeout)
                 try:
                     body = await reader.readexactly(head.content_length or 0)
                 except (asyncio.IncompleteReadError, OSError):
                     return False
+                finally:
+                    conn.done_waiting()
             else:
                 streamed = True
 
-        request = self._request_bytes(head, upstream.host_header, upstream.base_path, client_ip)
-        pool = self._pools.get(upstream)
         started = time.perf_counter()
-        try:
-            upstream_conn, response, small_body = await self._exchange(
-                pool, request, body, streamed, head, reader, writer
+        retry = (
+            self._retry_on_stable
+            and variant == CANARY
+            and not streamed
+            and upgrade is None
+            and head.method in _IDEMPOTENT
+        )
+        while True:
+            request = request_bytes(
+                head, upstream.host_header, upstream.base_path, client_ip, trusted=trusted, upgrade=upgrade
             )
-        except _ClientGone:
-            return False
-        except _UpstreamFailure as failure:
-            self._meter.record(variant, failure.status, (time.perf_counter() - started) * 1000.0)
-            keep_alive = head.keep_alive and not streamed and not conn.draining
-            payload = {"error": f"upstream {variant} {failure.reason}", "variant": variant}
-            writer.write(
-                json_response(
-                    failure.status, payload, keep_alive=keep_alive, extra_headers=_VARIANT_LINE[variant]
+            pool = self._pools.get(upstream)
+            try:
+                upstream_conn, response, small_body = await self._exchange(
+                    pool, request, body, streamed, head, reader, writer
                 )
-            )
-            await writer.drain()
-            return keep_alive
+            except _UpstreamFailure as failure:
+                if retry and failure.status in _RETRY_STATUS:  # refused/reset/closed; not a timeout
+                    self._meter.record(variant, failure.status, (time.perf_counter() - started) * 1000.0)
+                    self._meter.record_retry(variant)
+                    upstream, variant, retry = route.stable, STABLE, False
+                    started = time.perf_counter()
+                    continue
+                return await self._answer_failure(failure, head, writer, variant, started, streamed, conn)
+            except _ClientGone:
+                return False
+            except HttpError as exc:  # the client's chunked body was malformed
+                writer.write(json_response(exc.status, {"error": exc.message}, keep_alive=False))
+                return False
+            if retry and response.status in _RETRY_STATUS and self._discard(response, small_body, head):
+                pool.release(upstream_conn, reusable=response.reusable)
+                self._meter.record(variant, response.status, (time.perf_counter() - started) * 1000.0)
+                self._meter.record_retry(variant)
+                upstream, variant, retry = route.stable, STABLE, False
+                started = time.perf_counter()
+                continue
+            break
+        if response.status == 101:
+            return await self._tunnel(response, upstream_conn, reader, writer, variant, started, upgrade)
         return await self._relay(
             head, response, small_body, upstream_conn, pool, writer, variant, started, conn
         )
+
+    @staticmethod
+    def _discard(response: ResponseHead, small_body: bytes | None, head: RequestHead) -> bool:
+        """Whether a response can be dropped unseen (its body, if any, is already read)."""
+        return small_body is not None or response.framing(head.method) == BODY_NONE
+
+    async def _answer_failure(
+        self,
+        failure: _UpstreamFailure,
+        head: RequestHead,
+        writer: asyncio.StreamWriter,
+        variant: str,
+        started: float,
+        streamed: bool,
+        conn: ClientConnection,
+    ) -> bool:
+        self._meter.record(variant, failure.status, (time.perf_counter() - started) * 1000.0)
+        keep_alive = head.keep_alive and not streamed and not conn.draining
+        payload = {"error": f"upstream {variant} {failure.reason}", "variant": variant}
+        writer.write(
+            json_response(
+                failure.status, payload, keep_alive=keep_alive, extra_headers=_VARIANT_LINE[variant]
+            )
+        )
+        await writer.drain()
+        return keep_alive
+
+    async def _tunnel(
+        self,
+        response: ResponseHead,
+        upstream_conn: UpstreamConnection,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        variant: str,
+        started: float,
+        upgrade: bytes | None,
+    ) -> bool:
+        """Answer 101 and tunnel bytes both ways; the connection ends with the tunnel."""
+        self._meter.record(variant, 101, (time.perf_counter() - started) * 1000.0)
+        protocol = response.get(b"upgrade") or upgrade or b""
+        writer.write(
+            b"\r\n".join(
+                (
+                    b"HTTP/1.1 101 Switching Protocols",
+                    *response.forward,
+                    b"Connection: Upgrade\r\nUpgrade: " + protocol,
+                    _VARIANT_LINE[variant],
+                    b"",
+                )
+            )
+        )
+        opened = time.perf_counter()
+        try:
+            ended = await tunnel(
+                reader, writer, upstream_conn.reader, upstream_conn.writer, idle_timeout=self._stream_timeout
+            )
+        finally:
+            upstream_conn.close()
+        duration_ms = (time.perf_counter() - opened) * 1000.0
+        self._meter.record_stream(variant, duration_ms, tunnel=True, idle_closed=ended == TUNNEL_IDLE)
+        return False
 
     async def _exchange(
         self,
@@ -207,11 +313,13 @@ class Proxy:
     ) -> None:
         try:
             if head.body_kind == BODY_CHUNKED:
-                await copy_chunked(client_reader, upstream_conn.writer, idle_timeout=self._timeout)
+                await copy_chunked(client_reader, upstream_conn.writer, idle_timeout=self._body_timeout)
             else:
                 await copy_exact(
-                    client_reader, upstream_conn.writer, head.content_length or 0, idle_timeout=self._timeout
+                    client_reader, upstream_conn.writer, head.content_length or 0, idle_timeout=self._body_timeout
                 )
+        except FramingError as exc:
+            raise HttpError(400, f"malformed request body: {exc}") from None
         except SourceError:
             raise _ClientGone() from None
         except (ConnectionError, OSError) as exc:
@@ -235,9 +343,9 @@ class Proxy:
                 if response.status >= 200:
                     break
                 if response.status == 101:
-                    raise _UpstreamFailure(
-                        502, "failed: switched protocols, which the gateway does not proxy"
-                    )
+                    if head.upgrade is None or head.body_kind != BODY_NONE:
+                        raise _UpstreamFailure(502, "failed: switched protocols without being asked to")
+                    return response, None
                 if response.status != 100 and head.http11:  # e.g. 103 Early Hints
                     client_writer.write(
                         b"\r\n".join((b"HTTP/1.1 " + response.reason_line, *response.forward, b"", b""))
@@ -312,6 +420,8 @@ class Proxy:
         )
         failed = False
         complete = False
+        idle_closed = False
+        head_ms = (time.perf_counter() - started) * 1000.0
         try:
             if small_body is not None:
                 writer.write(out + small_body)
@@ -321,16 +431,18 @@ class Proxy:
             else:
                 writer.write(out)
                 upstream_reader = upstream_conn.reader
+                idle = self._stream_timeout
                 if framing == BODY_LENGTH:
-                    await copy_exact(
-                        upstream_reader, writer, response.content_length or 0, idle_timeout=self._timeout
-                    )
+                    await copy_exact(upstream_reader, writer, response.content_length or 0, idle_timeout=idle)
                 elif framing == BODY_CHUNKED:
-                    await copy_chunked(upstream_reader, writer, dechunk=dechunk, idle_timeout=self._timeout)
+                    await copy_chunked(upstream_reader, writer, dechunk=dechunk, idle_timeout=idle)
                 elif framing == BODY_CLOSE:
-                    await copy_until_eof(upstream_reader, writer, idle_timeout=self._timeout)
+                    await copy_until_eof(upstream_reader, writer, idle_timeout=idle)
                 complete = True
             await writer.drain()
+        except IdleTimeout:
+            idle_closed = True  # a quiet stream ended by its own timeout is not the variant's error
+            keep_alive = False
         except SourceError as exc:
             failed = True
             keep_alive = False
@@ -339,9 +451,10 @@ class Proxy:
             keep_alive = False  # the client went away; not an error of the variant
         finally:
             pool.release(upstream_conn, reusable=complete and framing != BODY_CLOSE and response.reusable)
-            self._meter.record(
-                variant, response.status, (time.perf_counter() - started) * 1000.0, failed=failed
-            )
+            self._meter.record(variant, response.status, head_ms, failed=failed)
+            if small_body is None and framing != BODY_NONE:
+                duration_ms = (time.perf_counter() - started) * 1000.0 - head_ms
+                self._meter.record_stream(variant, duration_ms, idle_closed=idle_closed)
         return keep_alive
 
     async def _answer_local(
@@ -357,30 +470,3 @@ class Proxy:
         writer.write(response)
         await writer.drain()
         return keep_alive
-
-    @staticmethod
-    def _request_bytes(head: RequestHead, host_header: bytes, base_path: bytes, client_ip: bytes) -> bytes:
-        prior_for: list[bytes] = []
-        forwarded_host = head.host
-        forwarded_proto = b"X-Forwarded-Proto: http"
-        for lname, value in head.headers:
-            if lname[:12] == b"x-forwarded-":
-                if lname == b"x-forwarded-for":
-                    prior_for.append(value.strip(b" \t"))
-                elif lname == b"x-forwarded-host":
-                    forwarded_host = None  # an earlier proxy already recorded the original host
-                elif lname == b"x-forwarded-proto":
-                    forwarded_proto = b""
-        forwarded_for = b", ".join((*prior_for, client_ip)) if prior_for else client_ip
-        first = b"%s %s HTTP/1.1\r\nHost: %s\r\nX-Forwarded-For: %s" % (
-            head.method,
-            base_path + head.target if base_path else head.target,
-            host_header,
-            forwarded_for,
-        )
-        extra = []
-        if forwarded_host is not None:
-            extra.append(b"X-Forwarded-Host: " + forwarded_host)
-        if forwarded_proto:
-            extra.append(forwarded_proto)
-        return b"\r\n".join((first, *extra, *head.forward, b"", b""))
