@@ -275,7 +275,8 @@ class Gateway:
         stable_upstream = Upstream.parse(stable)
         canary_upstream = Upstream.parse(canary) if canary is not None else None
         current = self.router.route
-        self._apply(Route(current.canary_weight, stable_upstream, canary_upstream, current.match))
+        match = current.match if canary_upstream is not None else None  # no canary: nothing to test
+        self._apply(Route(current.canary_weight, stable_upstream, canary_upstream, match))
 
     def health(self) -> dict[str, Any]:
         return {"ok": True, "pid": os.getpid(), "boot_id": self.boot_id}
