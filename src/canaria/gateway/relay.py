@@ -15,6 +15,9 @@ __all__ = ["FramingError", "IdleTimeout", "SourceError", "copy_chunked", "copy_e
 
 _COPY_PIECE = 65536
 _HEX = b"0123456789abcdefABCDEF"
+_NOT_IN_TRAILERS = frozenset(
+    {b"content-length", b"transfer-encoding", b"host", b"connection", b"keep-alive", b"upgrade", b"te", b"trailer"}
+)
 _TOKEN_CHARS = b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
@@ -57,6 +60,8 @@ def _check_trailer_field(field: bytes) -> None:
     name, sep, _ = field.partition(b":")
     if not sep or not name or name.strip(_TOKEN_CHARS):
         raise FramingError("invalid chunked trailer field")
+    if name.lower() in _NOT_IN_TRAILERS:  # RFC 9110 6.5.1: framing and routing never come in a trailer
+        raise FramingError(f"{name.decode('latin-1')} is not allowed in a chunked trailer")
 
 
 async def _read(reader: asyncio.StreamReader, n: int, idle_timeout: float | None) -> bytes:
