@@ -26,6 +26,13 @@ import time
 from collections.abc import Awaitable, Callable
 
 from canaria.gateway.conns import WAIT_BODY, ClientConnection, Connections, next_request_head
+from canaria.gateway.exchange import (
+    BUFFER_BODY_BYTES,
+    IDEMPOTENT,
+    ClientGone,
+    Exchanger,
+    UpstreamFailure,
+)
 from canaria.gateway.forwarding import TrustedProxies, request_bytes
 from canaria.gateway.http import (
     BODY_CHUNKED,
@@ -36,11 +43,10 @@ from canaria.gateway.http import (
     RequestHead,
     ResponseHead,
     json_response,
-    parse_response_head,
 )
 from canaria.gateway.measure import Meter
-from canaria.gateway.pool import Pools, UpstreamConnection, UpstreamPool, UpstreamTimeout, UpstreamUnreachable
-from canaria.gateway.relay import FramingError, IdleTimeout, SourceError, copy_chunked, copy_exact, copy_until_eof
+from canaria.gateway.pool import Pools, UpstreamConnection, UpstreamPool
+from canaria.gateway.relay import IdleTimeout, SourceError, copy_chunked, copy_exact, copy_until_eof
 from canaria.gateway.router import CANARY, STABLE, Router
 from canaria.gateway.tunnel import TUNNEL_IDLE, tunnel
 
@@ -48,31 +54,12 @@ __all__ = ["LocalEndpoint", "Proxy"]
 
 log = logging.getLogger("canaria.gateway")
 
-#: Request and response bodies up to this size are read whole and sent with their head in one write.
-BUFFER_BODY_BYTES = 65536
-
 LocalEndpoint = Callable[[], Awaitable[dict[str, object]]]
 
 _VARIANT_LINE = {STABLE: b"X-Canaria-Variant: stable\r\n", CANARY: b"X-Canaria-Variant: canary\r\n"}
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-#: Methods that may be sent twice (RFC 9110 9.2.2): a POST the upstream may have acted on is never replayed.
-_IDEMPOTENT = frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE"})
 #: Canary answers that mean "could not serve" rather than "served an error": retried on stable.
 _RETRY_STATUS = frozenset({502, 503})
-
-
-class _UpstreamFailure(Exception):
-    """The exchange failed before a response head reached the client."""
-
-    def __init__(self, status: int, reason: str, *, retryable: bool = False) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-        self.retryable = retryable
-
-
-class _ClientGone(Exception):
-    """The client broke off while its request body was being relayed."""
 
 
 class Proxy:
@@ -101,7 +88,8 @@ class Proxy:
         self._retry_on_stable = retry_on_stable
         self._trusted = trusted_proxies or TrustedProxies()
         self._local = local_endpoints
-        self._waiting: set[UpstreamConnection] = set()  # exchanges waiting for a response head
+        self._exchanger = Exchanger(upstream_timeout=upstream_timeout, body_timeout=self._body_timeout)
+        self.watchdog = self._exchanger.watchdog
 
     async def handle_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn = self._connections.open(writer)
@@ -170,7 +158,7 @@ class Proxy:
             and variant == CANARY
             and not streamed
             and upgrade is None
-            and head.method in _IDEMPOTENT
+            and head.method in IDEMPOTENT
         )
         while True:
             request = request_bytes(
@@ -178,10 +166,10 @@ class Proxy:
             )
             pool = self._pools.get(upstream)
             try:
-                upstream_conn, response, small_body = await self._exchange(
+                upstream_conn, response, small_body = await self._exchanger.exchange(
                     pool, request, body, streamed, head, reader, writer
                 )
-            except _UpstreamFailure as failure:
+            except UpstreamFailure as failure:
                 if retry and failure.status in _RETRY_STATUS:  # refused/reset/closed; not a timeout
                     self._meter.record(variant, failure.status, (time.perf_counter() - started) * 1000.0)
                     self._meter.record_retry(variant)
@@ -189,7 +177,7 @@ class Proxy:
                     started = time.perf_counter()
                     continue
                 return await self._answer_failure(failure, head, writer, variant, started, streamed, conn)
-            except _ClientGone:
+            except ClientGone:
                 return False
             except HttpError as exc:  # the client's chunked body was malformed
                 writer.write(json_response(exc.status, {"error": exc.message}, keep_alive=False))
@@ -215,7 +203,7 @@ class Proxy:
 
     async def _answer_failure(
         self,
-        failure: _UpstreamFailure,
+        failure: UpstreamFailure,
         head: RequestHead,
         writer: asyncio.StreamWriter,
         variant: str,
@@ -268,128 +256,6 @@ class Proxy:
         duration_ms = (time.perf_counter() - opened) * 1000.0
         self._meter.record_stream(variant, duration_ms, tunnel=True, idle_closed=ended == TUNNEL_IDLE)
         return False
-
-    async def _exchange(
-        self,
-        pool: UpstreamPool,
-        request: bytes,
-        body: bytes,
-        streamed: bool,
-        head: RequestHead,
-        client_reader: asyncio.StreamReader,
-        client_writer: asyncio.StreamWriter,
-    ) -> tuple[UpstreamConnection, ResponseHead, bytes | None]:
-        """Send the request and read the response head (and a small body); retries a stale pooled
-        connection once."""
-        fresh = streamed
-        while True:
-            upstream_conn = None if fresh else pool.take_idle()
-            if upstream_conn is None:
-                try:
-                    upstream_conn = await pool.connect()
-                except UpstreamTimeout as exc:
-                    raise _UpstreamFailure(504, f"unreachable: {exc}") from None
-                except UpstreamUnreachable as exc:
-                    raise _UpstreamFailure(502, f"unreachable: {exc}") from None
-            try:
-                upstream_conn.writer.write(request + body if body else request)
-                if streamed:
-                    await self._stream_request_body(head, client_reader, upstream_conn)
-                response, small_body = await self._read_response(upstream_conn, head, client_writer)
-                return upstream_conn, response, small_body
-            except _UpstreamFailure as failure:
-                upstream_conn.close()
-                replayable = not streamed and head.method in _IDEMPOTENT
-                if failure.retryable and upstream_conn.reused and replayable and not fresh:
-                    fresh = True
-                    continue
-                raise
-            except BaseException:
-                upstream_conn.close()
-                raise
-
-    async def _stream_request_body(
-        self, head: RequestHead, client_reader: asyncio.StreamReader, upstream_conn: UpstreamConnection
-    ) -> None:
-        try:
-            if head.body_kind == BODY_CHUNKED:
-                await copy_chunked(client_reader, upstream_conn.writer, idle_timeout=self._body_timeout)
-            else:
-                await copy_exact(
-                    client_reader, upstream_conn.writer, head.content_length or 0, idle_timeout=self._body_timeout
-                )
-        except FramingError as exc:
-            raise HttpError(400, f"malformed request body: {exc}") from None
-        except SourceError:
-            raise _ClientGone() from None
-        except (ConnectionError, OSError) as exc:
-            raise _UpstreamFailure(
-                502, f"failed: connection lost while sending the request body ({exc})"
-            ) from None
-
-    async def _read_response(
-        self, upstream_conn: UpstreamConnection, head: RequestHead, client_writer: asyncio.StreamWriter
-    ) -> tuple[ResponseHead, bytes | None]:
-        """The final response head, skipping (or relaying) interim 1xx responses."""
-        reader = upstream_conn.reader
-        # The deadline is enforced by the watchdog (which closes the connection), not by a per-request
-        # asyncio.timeout: that costs a timer-heap push and cancel on every request.
-        upstream_conn.deadline = time.monotonic() + self._timeout
-        self._waiting.add(upstream_conn)
-        try:
-            while True:
-                data = await reader.readuntil(b"\r\n\r\n")
-                response = parse_response_head(data)
-                if response.status >= 200:
-                    break
-                if response.status == 101:
-                    if head.upgrade is None or head.body_kind != BODY_NONE:
-                        raise _UpstreamFailure(502, "failed: switched protocols without being asked to")
-                    return response, None
-                if response.status != 100 and head.http11:  # e.g. 103 Early Hints
-                    client_writer.write(
-                        b"\r\n".join((b"HTTP/1.1 " + response.reason_line, *response.forward, b"", b""))
-                    )
-            small_body = None
-            if response.framing(head.method) == BODY_LENGTH:
-                length = response.content_length or 0
-                if length <= BUFFER_BODY_BYTES:
-                    small_body = await reader.readexactly(length)
-            return response, small_body
-        except asyncio.IncompleteReadError as exc:
-            if upstream_conn.timed_out:
-                raise self._timed_out() from None
-            if not exc.partial:
-                raise _UpstreamFailure(
-                    502, "failed: closed the connection without a response", retryable=True
-                ) from None
-            raise _UpstreamFailure(
-                502, "failed: closed the connection in the middle of the response"
-            ) from None
-        except asyncio.LimitOverrunError:
-            raise _UpstreamFailure(502, "failed: response head too large") from None
-        except HttpError as exc:
-            raise _UpstreamFailure(502, f"failed: {exc.message}") from None
-        except (ConnectionError, OSError) as exc:
-            if upstream_conn.timed_out:
-                raise self._timed_out() from None
-            raise _UpstreamFailure(502, f"failed: {exc.strerror or exc}", retryable=True) from None
-        finally:
-            self._waiting.discard(upstream_conn)
-
-    def _timed_out(self) -> _UpstreamFailure:
-        return _UpstreamFailure(504, f"timed out: no response within {self._timeout:g}s")
-
-    async def watchdog(self) -> None:
-        """Close upstream connections whose response head is overdue (runs for the gateway's life)."""
-        tick = min(0.25, self._timeout / 5)
-        while True:
-            await asyncio.sleep(tick)
-            if self._waiting:
-                now = time.monotonic()
-                for upstream_conn in [c for c in self._waiting if c.deadline <= now]:
-                    upstream_conn.timed_out = True
-                    upstream_conn.close()
 
     async def _relay(
         self,

@@ -9,13 +9,11 @@ then are the remaining connections and upstream pools closed.
 from __future__ import annotations
 
 import asyncio
-import errno
 import gc
 import inspect
 import logging
 import os
 import signal
-import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -26,11 +24,12 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import generate_latest
 
 from canaria.config import CanariaConfig, parse_address
-from canaria.errors import GatewayError, PortInUseError
+from canaria.errors import GatewayError
 from canaria.gateway.admin import AdminServer
 from canaria.gateway.conns import ConnectionLimits, Connections
 from canaria.gateway.forwarding import TrustedProxies
 from canaria.gateway.http import MAX_HEAD_BYTES
+from canaria.gateway.listen import bind_listener, fd_bounded
 from canaria.gateway.measure import GatewayCollector, Meter
 from canaria.gateway.pool import Pools
 from canaria.gateway.proxy import Proxy
@@ -47,23 +46,6 @@ DEFAULT_ADMIN_TOKEN = "change-me"
 
 #: Returns extra fields merged over the gateway's own payload (sync or async).
 StatusProvider = Callable[[], "dict[str, Any] | Awaitable[dict[str, Any]]"]
-
-
-def _bind(address: str, what: str) -> socket.socket:
-    host, port = parse_address(address)
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(1024)
-    except OSError as exc:
-        sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            raise PortInUseError(host, port) from None
-        raise GatewayError(f"cannot listen on {address} ({what}): {exc.strerror or exc}") from None
-    sock.setblocking(False)
-    return sock
 
 
 class Gateway:
@@ -96,7 +78,7 @@ class Gateway:
             header_timeout=gw.header_timeout,
             body_timeout=gw.body_timeout,
             keepalive_timeout=gw.keepalive_timeout,
-            max_connections=_fd_bounded(gw.max_connections),
+            max_connections=fd_bounded(gw.max_connections),
             max_per_ip=gw.max_connections_per_ip,
         )
         self._public_conns = Connections(limits)
@@ -150,9 +132,9 @@ class Gateway:
     async def start(self) -> None:
         """Bind both ports (PortInUseError if taken) and start serving."""
         gw = self.config.gateway
-        public_sock = _bind(gw.listen, "public")
+        public_sock = bind_listener(gw.listen, "public")
         try:
-            admin_sock = _bind(gw.admin_listen, "admin")
+            admin_sock = bind_listener(gw.admin_listen, "admin")
         except BaseException:
             public_sock.close()
             raise
@@ -343,29 +325,6 @@ def _without_addresses(payload: Any) -> Any:
     if isinstance(payload, list):
         return [_without_addresses(v) for v in payload]
     return payload
-
-
-def _fd_bounded(max_connections: int) -> int:
-    """`max_connections`, lowered to what the process's file-descriptor limit can hold (each client
-    may need an upstream connection too); the soft limit is raised to the hard one first."""
-    try:
-        import resource
-
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
-            try:
-                resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-                soft = hard
-            except (ValueError, OSError):
-                pass
-    except ImportError:  # not on POSIX
-        return max_connections
-    if soft == resource.RLIM_INFINITY:
-        return max_connections
-    bounded = max(1, (int(soft) - 64) // 2)
-    if bounded < max_connections:
-        log.warning("gateway: max_connections lowered to %d by the open-file limit (%d)", bounded, soft)
-    return min(max_connections, bounded)
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
