@@ -140,3 +140,23 @@ def _p95_ms(latency: dict[str, object]) -> float:
     value = window.p95_ms
     assert value is not None
     return float(value)
+
+
+async def test_a_stream_quieter_than_the_upstream_timeout_is_not_cut_or_counted_as_an_error(
+    make_gateway: GatewayFactory,
+) -> None:
+    """The issue: an idle stream was cut at `upstream_timeout` and counted as an error. Events 200 ms apart
+    pass a 100 ms upstream timeout (which bounds only the wait for the head); stream_idle_timeout rules."""
+    origin = _SseOrigin()
+    url = await origin.start()
+    try:
+        gateway = await make_gateway(stable_url=url, canary_url=url, upstream_timeout=0.1, stream_idle_timeout=2.0)
+        client = RawClient(gateway.public_port)
+        status, _, body = await client.request("GET", "/events")
+        await client.close()
+    finally:
+        await origin.stop()
+    assert status == 200 and body.count(b"data: ") == 5
+    window = gateway.window_payload(cut=False)
+    assert window["control"]["errors"] == 0 and window["streams"]["control"]["streams"] == 1
+    assert window["streams"]["control"]["idle_closed"] == 0
