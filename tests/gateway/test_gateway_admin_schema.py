@@ -123,7 +123,7 @@ def test_generated_admin_calls_never_get_a_5xx(gateway_process: str) -> None:
         operation = result.ok()
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
-            @settings(max_examples=12, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
+            @settings(max_examples=6, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
                       suppress_health_check=list(HealthCheck))
             @given(case=operation.as_strategy(generation_mode=mode))
             def check(case: Any) -> None:
@@ -133,5 +133,5 @@ def test_generated_admin_calls_never_get_a_5xx(gateway_process: str) -> None:
                 seen[response.status_code] = seen.get(response.status_code, 0) + 1
 
             check()
-    assert seen.get(200, 0) > 10 and seen.get(422, 0) > 3, seen
+    assert seen.get(200, 0) > 5 and seen.get(422, 0) > 2, seen
     assert httpx.get(f"{gateway_process}/admin/health").status_code == 200  # still serving

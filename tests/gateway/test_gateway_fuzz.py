@@ -21,7 +21,7 @@ from canaria.gateway.http import HttpError, RequestHead, parse_request_head
 
 httptools = pytest.importorskip("httptools", reason="httptools (llhttp) is in the test extra")
 
-_SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+_SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 _EOL = st.sampled_from([b"\r\n"] * 8 + [b"\n", b"\r", b"\r\r\n", b"\n\r"])
 _NASTY = st.sampled_from([b"\x00", b"\r", b"\n", b"\t", b" ", b"\x01", b"\x7f", b"\x80", b"\xff", b":", b",", b";"])
@@ -191,7 +191,7 @@ def _llhttp_body(chunked: bytes) -> bytes | None:
     return sink.body if sink.done else None
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(chunked_bodies())
 def test_chunked_relay_forwards_only_what_llhttp_reads_the_same_way(data: bytes) -> None:
     import asyncio
