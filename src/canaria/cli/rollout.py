@@ -186,6 +186,23 @@ def rollback(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None,
     with_app(config, lang, body)
 
 
+@commands.command()
+@handle_errors
+def restart(variant: Annotated[str, typer.Argument(help="canary | stable")] = "canary",
+            config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None,
+            reason: Annotated[str, typer.Option("--reason", help="why (goes into the record)")] = "") -> None:
+    """Restart a version's instances (the memory-leak playbook's first step); recorded."""
+    if variant not in ("canary", "stable"):
+        raise UsageError(f"restart takes canary or stable, got {variant!r}")
+
+    async def body(application: App, lg: str) -> None:
+        message = await Operator(application.controller, actor=default_actor()).restart(
+            variant, reason=reason)  # type: ignore[arg-type]
+        out.print(message, highlight=False, markup=False)
+
+    with_app(config, lang, body)
+
+
 # ---------------------------------------------------------------- reading
 @commands.command()
 @handle_errors

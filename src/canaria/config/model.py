@@ -19,6 +19,7 @@ from canaria.config.dashboard import DashboardConfig
 from canaria.config.notify import NotifyConfig
 from canaria.config.observability import ObservabilityConfig
 from canaria.config.platform import (
+    PLATFORM_KINDS,
     LocalPlatformConfig,
     PlatformConfig,
     UpstreamConfig,
@@ -342,7 +343,10 @@ def parse_config(
         config = CanariaConfig.model_validate({**data, "source_path": source})
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in ("local",)))
+        raw = tuple(err["loc"])
+        if len(raw) > 1 and raw[0] == "platform" and raw[1] in PLATFORM_KINDS:  # the union's tag, not a key
+            raw = raw[:1] + raw[2:]
+        loc = raw
         # drop pydantic's internal union/function tags from the location
         loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
         msg = err["msg"].removeprefix("Value error, ")

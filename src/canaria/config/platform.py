@@ -167,6 +167,9 @@ class KubernetesSettings(_Model):
     router: KubernetesRouterConfig = Field(default_factory=KubernetesRouterConfig)
     keep_canary_objects: bool = False  # after promotion or rollback: scale to zero but keep the objects
     ready_timeout: Duration = 300.0
+    rollout_timeout: Duration = 600.0  # promotion / --to-revision: how long the stable Deployment's rollout may take
+    canary_replicas: int | None = Field(default=None, ge=1)  # gateway-api/istio (default: the stable's replicas)
+    request_timeout: Duration = 10.0  # one call to the API server
 
 
 class KubernetesPlatformConfig(_PlatformBase):

@@ -1,0 +1,1 @@
+"""HTTP-level emulators of platforms that cannot run on the test machines (a Kubernetes API server)."""
