@@ -126,4 +126,7 @@ async def local_harness(tmp_path: Path) -> AsyncIterator[Harness]:
 
 
 # ------------------------------------------------------------------ the other backends register themselves
-from tests.platforms import harness_kubernetes  # noqa: E402,F401  (Kubernetes: the API emulator)
+from tests.platforms import (  # noqa: E402
+    harness_kubernetes,  # noqa: F401  (Kubernetes: the API emulator)
+    harness_proxies,  # noqa: F401  (nginx and HAProxy: real proxies in temp dirs)
+)

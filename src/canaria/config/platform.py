@@ -126,8 +126,10 @@ class NginxSettings(_Model):
     upstream_name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     test_command: str = "nginx -t"
     reload_command: str = "nginx -s reload"
-    dump_command: str = "nginx -T"  # what nginx actually loaded (verify_route reads this, not the file)
+    dump_command: str = "nginx -T"  # the configuration nginx loads, for `canaria check` (include, proxy_pass, log)
     access_log: str | None = None  # JSON log_format (see `canaria init --platform nginx`)
+    # loopback HOST:PORT of the status server in the include: verify_route asks the running workers
+    status_listen: str = Field(default="127.0.0.1:8765", pattern=r"^127\.[0-9.]+:[0-9]{1,5}$")
 
 
 class NginxPlatformConfig(_TwoVersions):
@@ -140,6 +142,8 @@ class HaproxySettings(_Model):
     backend: str
     stable_server: str = "stable"
     canary_server: str = "canary"
+    stable_servers: list[str] | None = None  # a pool (`urls:`): the backend's server names, in `urls` order
+    canary_servers: list[str] | None = None
     map_file: str | None = None  # tester routes: the map the user's `use-server`/`use_backend` line reads
     access_log: str | None = None
     server_state_file: str | None = None
@@ -148,6 +152,16 @@ class HaproxySettings(_Model):
 class HaproxyPlatformConfig(_TwoVersions):
     kind: Literal["haproxy"]
     haproxy: HaproxySettings
+
+    @model_validator(mode="after")
+    def _names_per_server(self) -> HaproxyPlatformConfig:
+        for variant in ("stable", "canary"):
+            spec = self.spec(variant)
+            names = getattr(self.haproxy, f"{variant}_servers")
+            if spec is not None and names is not None and len(names) != len(spec.all_urls):
+                raise ValueError(f"haproxy.{variant}_servers names {len(names)} servers but "
+                                 f"platform.{variant} has {len(spec.all_urls)}")
+        return self
 
 
 class KubernetesRouterConfig(_Model):
