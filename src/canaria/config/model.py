@@ -72,8 +72,31 @@ class GatewayConfig(_Model):
     sticky: str | None = None  # "header:X-User-Id" or "cookie:session"
     upstream_timeout: Duration = 30.0
     connect_timeout: Duration = 3.0
+    # Deadlines and limits of both listeners (issue 10): a stalled client never holds a socket for ever.
+    header_timeout: Annotated[Duration, Field(gt=0)] = 10.0
+    body_timeout: Annotated[Duration, Field(gt=0)] = 30.0  # longest pause between request body bytes
+    keepalive_timeout: Annotated[Duration, Field(gt=0)] = 60.0
+    stream_idle_timeout: Annotated[Duration, Field(gt=0)] = 300.0  # pause allowed in a streamed response or WebSocket
+    max_connections: Annotated[int, Field(ge=1)] = 4096
+    max_connections_per_ip: Annotated[int, Field(ge=1)] = 512
+    retry_on_stable: bool = True  # idempotent requests the canary failed before answering go to stable
+    trusted_proxies: list[str] = Field(default_factory=list)  # IPs/CIDRs whose X-Forwarded-For is kept
+    admin_token_insecure_ok: bool = False  # accept the default token 'change-me' (local experiments)
+    public_status_upstreams: bool = False  # show upstream URLs on the public status endpoint
 
     _addr = field_validator("listen", "admin_listen")(_check_address)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"trusted_proxies entry '{entry}' is not an IP address or CIDR") from None
+        return value
 
     @field_validator("sticky")
     @classmethod
