@@ -16,8 +16,8 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from bisect import bisect_left
 import time
+from bisect import bisect_left
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
