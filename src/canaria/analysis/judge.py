@@ -163,20 +163,22 @@ def evaluate(
                 threshold=float(analysis.score.pass_),
             )
         )
-    elif decision is Decision.GO and ctx.promotes_fully and (leaning := [c for c in comparisons if c.e_value > 1.0]):
+    elif decision is Decision.GO and ctx.promotes_fully and (leaning := [c for c in comparisons if c.leaning > 1.0]):
         # Before the step to all traffic: the data favour a regression over none (a Bayes factor above 1),
         # if not yet conclusively. Hold at this stage, where evidence comes fastest, until it resolves.
+        # Each start's factor counts unweighted: a fault that began in this stage shows only in this
+        # stage's restart, whose share of alpha is small but whose data lean as clearly.
         decision = Decision.OBSERVE
-        worst = max(leaning, key=lambda c: c.e_value)
+        worst = max(leaning, key=lambda c: c.leaning)
         reasons.append(
             Reason(
                 check=worst.check,
                 severity=Severity.INFO,
                 decision=Decision.OBSERVE,
-                message=f"evidence leans towards a regression ({worst.detail} e-value {worst.e_value:.2f} > 1); "
+                message=f"evidence leans towards a regression ({worst.detail} e-value {worst.leaning:.2f} > 1); "
                 "holding until it resolves",
                 key="compare.leaning",
-                params={"detail": worst.detail, "e_value": round(worst.e_value, 3)},
+                params={"detail": worst.detail, "e_value": round(worst.leaning, 3)},
                 canary_value=worst.canary_value,
                 control_value=worst.control_value,
                 threshold=1.0,
