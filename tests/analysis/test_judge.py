@@ -74,14 +74,17 @@ def test_a_rising_memory_that_persists_past_the_longest_hold_is_rolled_back() ->
     assert done.decision is Decision.NO_GO and any(r.key == "trend.persistent" for r in done.reasons)
 
 
-def test_before_the_step_to_all_traffic_evidence_leaning_to_a_regression_holds_the_stage() -> None:
+def test_evidence_leaning_to_a_regression_holds_the_step_to_all_traffic_and_delays_an_earlier_step() -> None:
     # 3 of 180 canary requests failed against 6 of 3420 on control: leaning (e-value ~3), far from conclusive
     history = [window(k, variant(15, errors=int(k < 3)), variant(285, errors=int(k % 2 == 0))) for k in range(12)]
     final = evaluate(history, ctx(3600.0, next_traffic=100.0), GUARDRAILS, AnalysisConfig())
     assert final.decision is Decision.OBSERVE
     assert any(r.key == "compare.leaning" for r in final.reasons)
+    # an earlier stage is held only a quarter of its hold longer, then goes on
     between = evaluate(history, ctx(3600.0, next_traffic=50.0), GUARDRAILS, AnalysisConfig())
-    assert between.decision is Decision.GO
+    assert between.decision is Decision.OBSERVE and any(r.key == "compare.leaning" for r in between.reasons)
+    later = evaluate(history, ctx(4500.0, next_traffic=50.0), GUARDRAILS, AnalysisConfig())
+    assert later.decision is Decision.GO
 
 
 def test_keeping_state_between_ticks_gives_the_same_verdicts() -> None:
