@@ -6,6 +6,7 @@ import numpy as np
 
 from canaria.analysis.context import StageContext
 from canaria.analysis.judge import JudgeState, evaluate
+from canaria.analysis.report import reason_text
 from canaria.analysis.verdict import Decision
 from canaria.config import AnalysisConfig, GuardrailConfig, runbook_guardrails
 from tests.analysis.builders import lognormal_variant, variant, window
@@ -82,7 +83,9 @@ def test_evidence_leaning_to_a_regression_holds_the_step_to_all_traffic_and_dela
     assert any(r.key == "compare.leaning" for r in final.reasons)
     # an earlier stage is held only a quarter of its hold longer, then goes on
     between = evaluate(history, ctx(3600.0, next_traffic=50.0), GUARDRAILS, AnalysisConfig())
-    assert between.decision is Decision.OBSERVE and any(r.key == "compare.leaning" for r in between.reasons)
+    assert between.decision is Decision.OBSERVE and any(r.key == "compare.leaning_early" for r in between.reasons)
+    early = next(r for r in between.reasons if r.key == "compare.leaning_early")
+    assert "next stage" in reason_text(early, "en") and "다음 단계 전" in reason_text(early, "ko")
     later = evaluate(history, ctx(4500.0, next_traffic=50.0), GUARDRAILS, AnalysisConfig())
     assert later.decision is Decision.GO
 

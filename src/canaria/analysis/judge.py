@@ -201,8 +201,8 @@ def evaluate(
                 severity=Severity.INFO,
                 decision=Decision.OBSERVE,
                 message=f"evidence leans towards a regression ({worst.detail} e-value {_lean_value(worst, ctx):.2f} > 1); "
-                "holding until it resolves",
-                key="compare.leaning",
+                + ("holding until it resolves" if ctx.promotes_fully else "holding a little longer before the next stage"),
+                key="compare.leaning" if ctx.promotes_fully else "compare.leaning_early",
                 params={"detail": worst.detail, "e_value": round(_lean_value(worst, ctx), 3)},
                 canary_value=worst.canary_value,
                 control_value=worst.control_value,
