@@ -7,12 +7,13 @@ from collections.abc import Callable
 
 from canaria.analysis.window import VariantWindow, Window
 from canaria.metrics.base import MetricsProvider, ProviderCheck
-from canaria.platforms.base import HealthResult, Platform, Variant
+from canaria.platforms.base import HealthResult, Platform, RouteStatus, TesterMatch, Variant, VersionInfo
 
 
 class FakePlatform(Platform):
     def __init__(self) -> None:
         self.weight = 0.0
+        self.match: TesterMatch | None = None
         self.calls: list[str] = []
         self.problem: str | None = None
         self.start_error: Exception | None = None
@@ -27,12 +28,16 @@ class FakePlatform(Platform):
             raise self.start_error
         self.canary_running = True
 
-    async def set_canary_weight(self, percent: float) -> None:
-        self.calls.append(f"weight {percent:g}")
-        self.weight = percent
+    async def set_route(self, weight: float, *, match: TesterMatch | None = None) -> None:
+        self.calls.append(f"weight {weight:g}" + (f" match {match.describe()}" if match else ""))
+        self.weight = weight
+        self.match = match
 
-    async def canary_weight(self) -> float:
-        return self.weight
+    async def verify_route(self) -> RouteStatus:
+        return RouteStatus("applied", weight=self.weight, match=self.match)
+
+    async def describe(self) -> dict[Variant, VersionInfo]:
+        return {"stable": VersionInfo("stable", version="v1"), "canary": VersionInfo("canary", version="v2")}
 
     async def canary_problem(self) -> str | None:
         return self.problem

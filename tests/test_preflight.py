@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from canaria.config import UpstreamConfig
-from canaria.preflight import _command_found
+from canaria.runtime.preflight import _command_found
 
 
 def spec(command: str) -> UpstreamConfig:

@@ -1,5 +1,5 @@
 """`python -m canaria` is the `canaria` command."""
 
-from canaria.cli import main
+from canaria.cli.main import main
 
 main()

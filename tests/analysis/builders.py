@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from canaria.analysis.window import VariantWindow, Window
-from canaria.histogram import BUCKET_BOUNDS_MS
+from canaria.foundation.histogram import BUCKET_BOUNDS_MS
 
 _BOUNDS = np.asarray(BUCKET_BOUNDS_MS)
 

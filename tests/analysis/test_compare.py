@@ -8,7 +8,7 @@ import pytest
 from canaria.analysis.compare import ComparisonState, compare
 from canaria.analysis.verdict import Decision, Severity
 from canaria.config import CompareConfig
-from canaria.histogram import LatencyHistogram
+from canaria.foundation.histogram import LatencyHistogram
 from tests.analysis.builders import lognormal_variant, variant, window
 
 

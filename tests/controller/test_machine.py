@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from canaria.app import open_app
 from canaria.config import parse_config
 from canaria.controller.actions import Operator
 from canaria.controller.clock import FakeClock
 from canaria.errors import PlatformError, RolloutActiveError, StateError, UsageError
+from canaria.runtime.app import open_app
 from tests.fakes import FakeMetrics, FakePlatform, variant
 
 CONFIG = """

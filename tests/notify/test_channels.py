@@ -15,7 +15,7 @@ from canaria.notify.channels import create_channels
 from canaria.notify.check import send_test
 from canaria.notify.render import Renderer
 from canaria.notify.templates import TemplateSet
-from canaria.store import Event
+from canaria.state.store import Event
 from tests.notify.conftest import (
     SECRETS,
     SMTP_PASSWORD,

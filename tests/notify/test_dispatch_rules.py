@@ -11,7 +11,7 @@ from canaria.controller.clock import FakeClock
 from canaria.errors import ConfigError
 from canaria.notify.base import NullChannel, Redactor
 from canaria.notify.dispatcher import NotifyDispatcher
-from canaria.store import Event, Store
+from canaria.state.store import Event, Store
 
 BASE = """
 service: ion-api

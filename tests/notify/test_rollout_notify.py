@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from canaria.app import open_app
 from canaria.config import CanariaConfig
 from canaria.controller.clock import FakeClock
 from canaria.notify.dispatcher import NotifyDispatcher
 from canaria.notify.escalation import acknowledge
+from canaria.runtime.app import open_app
 from tests.fakes import FakeMetrics, FakePlatform, variant
 from tests.notify.conftest import SECRETS, WEBHOOK_SECRET, Receivers, make_config
 from tests.notify.receivers import HttpReceiver, free_port, wait_for

@@ -21,13 +21,13 @@ import httpx
 import pytest
 import yaml
 
-from canaria.app import open_app
 from canaria.config import CanariaConfig, parse_config
 from canaria.controller.clock import FakeClock
 from canaria.errors import MetricsError
 from canaria.metrics.prometheus import PrometheusMetricsProvider, prometheus_checks
 from canaria.observability.metrics import ControllerMetrics, attach
 from canaria.observability.server import MetricsServer
+from canaria.runtime.app import open_app
 from tests.conftest import require_binary
 from tests.fakes import FakePlatform
 from tests.prometheus.harness import DEPLOY, BackgroundLoad, Prometheus, Service, prometheus_config, services

@@ -12,14 +12,14 @@ import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
-from canaria.app import open_app
 from canaria.config import parse_config
+from canaria.config.observability import ObservabilityConfig
 from canaria.controller.clock import FakeClock
 from canaria.errors import ConfigError, PortInUseError
-from canaria.observability.config import ObservabilityConfig
 from canaria.observability.logs import LoggingSink, configure_logging, trace_id_for
 from canaria.observability.metrics import ControllerMetrics, MetricsSink, attach
 from canaria.observability.server import MetricsServer
+from canaria.runtime.app import open_app
 from tests.fakes import FakeMetrics, FakePlatform, variant
 
 CONFIG = """

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from canaria.app import open_app
 from canaria.config import CanariaConfig, parse_config
 from canaria.controller.clock import FakeClock
 from canaria.notify.dispatcher import NotifyDispatcher
 from canaria.report import add_note, add_signoff, write_report
 from canaria.report.charts import CHART_IDS
 from canaria.report.record import match_item
-from canaria.store import Store
+from canaria.runtime.app import open_app
+from canaria.state.store import Store
 from tests.conftest import require_binary
 from tests.fakes import FakeMetrics, FakePlatform, variant
 from tests.notify.receivers import free_port
@@ -181,8 +181,8 @@ def test_checklist_items_match_by_number_key_or_label() -> None:
 def test_cli_note_signoff_ack_report(record: Record, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import typer
 
-    from canaria.notify.cli import register as register_notify
-    from canaria.report.cli import register as register_report
+    from canaria.cli.notify import register as register_notify
+    from canaria.cli.records import register as register_report
 
     app = typer.Typer()
     register_report(app)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from canaria.histogram import LatencyHistogram
+from canaria.foundation.histogram import LatencyHistogram
 from canaria.simulate.generator import RunSource, expected_bad_share
 from canaria.simulate.scenario import ResolvedScenario, parse_scenarios
 

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from canaria.analysis.window import VariantWindow
-from canaria.app import App, open_app
 from canaria.config import CanariaConfig, parse_config
 from canaria.controller.actions import Operator
 from canaria.controller.clock import Clock, FakeClock
+from canaria.runtime.app import App, open_app
 from tests.fakes import FakeMetrics, FakePlatform, variant
 
 TOKEN = "lubit-secret-token-1"

@@ -13,7 +13,8 @@ import pytest
 from canaria.config import CanariaConfig
 from canaria.controller.actions import Operator
 from canaria.controller.clock import FakeClock
-from canaria.store import Store
+from canaria.runtime.app import app_operator_factory
+from canaria.state.store import Store
 from canaria.web import create_app
 from canaria.web.routes_actions import ACTIONS
 from tests.web.helpers import (
@@ -268,7 +269,7 @@ async def test_the_standalone_factory_acts_like_the_cli(tmp_path: Path) -> None:
     config = make_config(tmp_path)
     rid = await rollout_at_gate(config)
     store = Store.for_state_dir(config.state_path)
-    app = create_app(config, store=store)
+    app = create_app(config, store=store, operator_factory=app_operator_factory(config))
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://x") as client:
             r = await client.post(f"/api/v1/rollouts/{rid}/pause", headers=AUTH, json={"reason": "hold on"})
@@ -321,3 +322,19 @@ async def test_pause_by_someone_else_is_seen(tmp_path: Path) -> None:
     await pause(config)
     async with client_for(config) as (client, _):
         assert (await client.get(f"/api/v1/rollouts/{rid}")).json()["status"]["phase"] == "paused"
+
+
+async def test_a_dashboard_without_a_controller_refuses_actions(tmp_path: Path) -> None:
+    """The library default (no operator factory): reads work, an action is a 409 that says why, nothing changes."""
+    config = make_config(tmp_path)
+    rid = await rollout_at_gate(config)
+    store = Store.for_state_dir(config.state_path)
+    app = create_app(config, store=store)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://x") as client:
+            r = await client.post(f"/api/v1/rollouts/{rid}/pause", headers=AUTH, json={"reason": "hold on"})
+            assert r.status_code == 409, r.text
+            assert "without a controller" in r.text
+        assert store.get_rollout(rid).phase != "paused"
+    finally:
+        store.close()

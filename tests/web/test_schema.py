@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
 from canaria.config import CanariaConfig
 from canaria.controller.actions import Operator
 from canaria.controller.clock import FakeClock
-from canaria.store import Store
+from canaria.state.store import Store
 from canaria.web import create_app
 from tests.web.helpers import TOKEN, make_config, open_fake_app, rolled_back_rollout, rollout_at_gate
 

@@ -97,7 +97,7 @@ state_dir: {tmp_path / 'state'}
 platform: {{stable: {{url: "http://127.0.0.1:1"}}, canary: {{url: "http://127.0.0.1:2"}}}}
 dashboard: {{listen: "127.0.0.1:0", tokens: {{lubit: "${{TOKEN_LUBIT}}"}}}}
 """, encoding="utf-8")
-    code = ("import typer\nfrom canaria.web.cli import register\napp = typer.Typer()\nregister(app)\n"
+    code = ("import typer\nfrom canaria.cli.dashboard import register\napp = typer.Typer()\nregister(app)\n"
             "@app.command()\ndef other() -> None: pass\napp()\n")
     env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "TOKEN_LUBIT": TOKEN}
     with subprocess.Popen([sys.executable, "-c", code, "dashboard", "-c", str(config_file), "--lang", "en"],
@@ -124,7 +124,7 @@ def test_canaria_dashboard_rejects_a_bad_listen_address(tmp_path: Path) -> None:
     config_file = tmp_path / "canaria.yaml"
     config_file.write_text('service: s\nplatform: {stable: {url: "http://127.0.0.1:1"}, canary: '
                            '{url: "http://127.0.0.1:2"}}\n', encoding="utf-8")
-    code = ("import typer\nfrom canaria.web.cli import register\napp = typer.Typer()\nregister(app)\n"
+    code = ("import typer\nfrom canaria.cli.dashboard import register\napp = typer.Typer()\nregister(app)\n"
             "@app.command()\ndef other() -> None: pass\napp()\n")
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     done = subprocess.run([sys.executable, "-c", code, "dashboard", "-c", str(config_file), "--listen", "nowhere"],

@@ -43,7 +43,7 @@ from canaria.analysis.evidence import RatioEvidence
 from canaria.analysis.verdict import Decision, Reason, Severity
 from canaria.analysis.window import Window
 from canaria.config import CompareConfig
-from canaria.histogram import BUCKET_BOUNDS_MS
+from canaria.foundation.histogram import BUCKET_BOUNDS_MS
 
 __all__ = ["Comparison", "ComparisonState", "compare"]
 

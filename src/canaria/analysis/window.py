@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from canaria.histogram import LatencyHistogram
+from canaria.foundation.histogram import LatencyHistogram
 
 __all__ = ["VariantWindow", "Window"]
 

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from canaria.controller.lock import ControllerLock
 from canaria.controller.machine import Controller
 from canaria.controller.phases import Outcome, Phase, check_transition
+from canaria.controller.routing import RouteTarget
 from canaria.errors import RolloutActiveError, StateError, UsageError
-from canaria.store import Rollout
+from canaria.state.store import Rollout
 
 __all__ = ["Operator", "ActionResult"]
 
@@ -91,6 +92,18 @@ class Operator:
         rollout = await self.ctrl.rollback(rollout, reason=why, actor=self.actor, outcome=Outcome.ABORTED)
         return ActionResult(rollout, True, "rolled back")
 
+    async def rollback_to_revision(self, revision: str, *, reason: str = "") -> str:
+        """After a finished rollout: put the platform's stable back to an earlier revision of its own history."""
+        active = self.ctrl.active()
+        if active is not None:
+            raise StateError(f"rollout {active.id} is active ({active.phase}); `canaria rollback` it first, "
+                             "then --to-revision")
+        message = await self.ctrl.platform.rollback_to_revision(revision)
+        await self.ctrl.record("revision_restored", None, actor=self.actor, severity="warning",
+                               message=f"{message}" + (f" ({reason})" if reason else ""),
+                               data={"revision": revision, "reason": reason})
+        return message
+
     async def enable_canary(self, traffic: float, *, lock: ControllerLock) -> ActionResult:
         if not 0 < traffic <= 100:
             raise UsageError(f"--traffic must be between 0 (exclusive) and 100, got {traffic:g}; routing unchanged")
@@ -104,10 +117,12 @@ class Operator:
                 "use pause/approve/promote/rollback instead of moving traffic by hand"
             )
         check_transition(rollout.phase, Phase.PROGRESSING, action="enable-canary")
-        await self.ctrl.platform.set_canary_weight(traffic)
+        status = await self.ctrl.route(RouteTarget(traffic), previous=self.ctrl.current_target(rollout))
         stage_index = self.ctrl._stage_for(traffic)
         rollout = self.ctrl.transition(rollout, Phase.PROGRESSING, stage_index=stage_index, traffic=traffic,
                                        stage_started_at=self.ctrl.clock.now())
         await self.ctrl.record("traffic_set", rollout, actor=self.actor, message=f"canary traffic set to {traffic:g}%",
-                               data={"traffic": traffic, "stage_index": stage_index})
+                               data={"traffic": traffic, "stage_index": stage_index,
+                                     "route": {"state": status.state, "applied_weight": status.weight,
+                                               "detail": status.detail}})
         return ActionResult(rollout, True, f"canary traffic set to {traffic:g}%")

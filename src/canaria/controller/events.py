@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from canaria.store import Event, Rollout
+from canaria.state.store import Event, Rollout
 
 __all__ = ["EventSink", "NullSink", "FanoutSink"]
 

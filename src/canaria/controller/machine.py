@@ -20,10 +20,11 @@ from canaria.controller.clock import Clock, SystemClock
 from canaria.controller.events import EventSink, NullSink
 from canaria.controller.phases import Outcome, Phase, check_transition, is_terminal
 from canaria.controller.reporting import status_report_text
+from canaria.controller.routing import RouteTarget, apply_route, target_of
 from canaria.errors import CanariaError, InfrastructureError, MetricsError, StateError
 from canaria.metrics.base import MetricsProvider
-from canaria.platforms.base import Platform
-from canaria.store import Event, Rollout, Store
+from canaria.platforms.base import Platform, RouteStatus
+from canaria.state.store import Event, Rollout, Store
 
 __all__ = ["Controller", "TickResult"]
 
@@ -85,24 +86,48 @@ class Controller:
         await self.platform.ensure_stable()
         plan = {"stages": [s.model_dump(by_alias=True) for s in self.stages]}
         rollout = self.store.create_rollout(service=self.config.service, now=self.clock.now(), plan=plan)
-        first = self.stages[0].traffic if traffic is None else traffic
-        stage_index = self._stage_for(first)
+        stage_index = 0 if traffic is None else self._stage_for(traffic)
+        target = target_of(self.stages[0]) if traffic is None else RouteTarget(traffic)
+        first = target.weight
         await self.record("rollout_started", rollout, actor=actor,
                           message=f"canary rollout of {self.config.service} started",
-                          data={"stages": [s.traffic for s in self.stages], "traffic": first})
+                          data={"stages": [s.traffic for s in self.stages], "traffic": first,
+                                "versions": await self._versions()})
         try:
             await self.platform.start_canary()
+            status = await self.route(target, previous=RouteTarget(0.0))
         except InfrastructureError as exc:
             await self.record("canary_failed", rollout, severity="critical", message=str(exc))
             return await self._rollback(rollout, reason=str(exc), outcome=Outcome.ROLLED_BACK, actor=actor)
-        await self.platform.set_canary_weight(first)
         now = self.clock.now()
         rollout = self.transition(rollout, Phase.PROGRESSING, stage_index=stage_index, traffic=first,
                                   stage_started_at=now, last_report_at=now)
         await self.record("stage_advanced", rollout, actor=actor,
-                          message=f"canary at {first:g}% (stage {stage_index + 1}/{len(self.stages)})",
-                          data={"stage_index": stage_index, "traffic": first})
+                          message=f"canary at {target.describe()} (stage {stage_index + 1}/{len(self.stages)})"
+                          + _route_note(status),
+                          data={"stage_index": stage_index, "traffic": first, **_route_data(status)})
         return rollout
+
+    async def route(self, target: RouteTarget, *, previous: RouteTarget | None) -> RouteStatus:
+        """Write the route and wait until the data plane applies it (the previous one is restored on failure)."""
+        return await apply_route(self.platform, self.clock, target, timeout_s=self.config.platform.verify_timeout,
+                                 previous=previous)
+
+    def current_target(self, rollout: Rollout) -> RouteTarget:
+        """The route the rollout's current stage asked for (what a failed step falls back to)."""
+        index = min(rollout.stage_index, len(self.stages) - 1)
+        stage = self.stages[index]
+        if stage.match is not None and stage.traffic == rollout.traffic:
+            return target_of(stage)
+        return RouteTarget(rollout.traffic)
+
+    async def _versions(self) -> dict[str, Any]:
+        try:
+            described = await self.platform.describe()
+        except CanariaError as exc:
+            return {"error": str(exc)}
+        return {variant: {k: v for k, v in vars(info).items() if v not in (None, [])}
+                for variant, info in described.items()}
 
     def _stage_for(self, traffic: float) -> int:
         index = 0
@@ -261,13 +286,15 @@ class Controller:
                                   message=f"approval needed to go to {stage.traffic:g}%: run `canaria approve`",
                                   data={"next_stage": next_index, "traffic": stage.traffic})
             return rollout
-        await self.platform.set_canary_weight(stage.traffic)
+        target = target_of(stage)
+        status = await self.route(target, previous=self.current_target(rollout))
         rollout = self.transition(rollout, Phase.PROGRESSING, action="promote", stage_index=next_index,
                                   traffic=stage.traffic, stage_started_at=self.clock.now(), paused_from=None,
                                   approved_stage=max(rollout.approved_stage, next_index if approved else -1))
         await self.record("stage_advanced", rollout, actor=actor,
-                          message=f"canary at {stage.traffic:g}% (stage {next_index + 1}/{len(self.stages)})",
-                          data={"stage_index": next_index, "traffic": stage.traffic})
+                          message=f"canary at {target.describe()} (stage {next_index + 1}/{len(self.stages)})"
+                          + _route_note(status),
+                          data={"stage_index": next_index, "traffic": stage.traffic, **_route_data(status)})
         return rollout
 
     async def _promote(self, rollout: Rollout) -> Rollout:
@@ -330,3 +357,13 @@ class Controller:
 
 def _severity(verdict: Verdict) -> str:
     return {"GO": "info", "OBSERVE": "warning", "NO-GO": "critical"}[verdict.decision.value]
+
+
+def _route_note(status: RouteStatus) -> str:
+    return "; the platform cannot read the split back (unsupported)" if status.state == "unsupported" else ""
+
+
+def _route_data(status: RouteStatus) -> dict[str, Any]:
+    return {"route": {"state": status.state, "applied_weight": status.weight, "detail": status.detail,
+                      "approximate": status.approximate,
+                      "match": None if status.match is None else vars(status.match)}}

@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from canaria.histogram import LatencyHistogram
+from canaria.foundation.histogram import LatencyHistogram
 
 __all__ = ["REQUEST_MIX", "VARIANT_HEADER", "LoadStats", "ensure_loopback", "generate_load", "main"]
 

@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        from canaria.gateway_status import store_providers
+        from canaria.state.gateway_feed import store_providers
 
         config = load_config(args.config)
         status, metrics = store_providers(config)

@@ -19,8 +19,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from canaria.analysis.window import VariantWindow
+from canaria.foundation.histogram import BUCKET_BOUNDS_MS
 from canaria.gateway.router import CANARY, STABLE
-from canaria.histogram import BUCKET_BOUNDS_MS
 
 __all__ = ["PROMETHEUS_BUCKET_INDEXES", "GatewayCollector", "Meter", "Snapshot"]
 

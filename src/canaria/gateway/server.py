@@ -125,6 +125,8 @@ class Gateway:
                 return route
             except ValueError as exc:
                 log.warning("gateway: ignoring saved upstreams in %s: %s", self.state_file, exc)
+        if platform.stable is None or platform.canary is None:
+            raise GatewayError("the embedded gateway needs platform.stable and platform.canary")
         return Route(0.0, Upstream.parse(platform.stable.base_url), Upstream.parse(platform.canary.base_url))
 
     # ------------------------------------------------------------ lifecycle

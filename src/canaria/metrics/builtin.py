@@ -11,7 +11,7 @@ import psutil
 from canaria.analysis.window import VariantWindow, Window
 from canaria.config import CanariaConfig
 from canaria.errors import GatewayError
-from canaria.gateway_client import GatewayClient
+from canaria.gateway.client import GatewayClient
 from canaria.metrics.base import MetricsProvider, ProviderCheck
 from canaria.metrics.exposition import ScrapeState, parse_exposition
 from canaria.platforms.base import Platform, Variant
@@ -37,8 +37,8 @@ class BuiltinMetricsProvider(MetricsProvider):
         metrics = self.config.metrics.custom
         if not metrics:
             return {}
-        spec = self.config.platform.stable if variant == "stable" else self.config.platform.canary
-        url = self.platform.upstream_url(variant) if hasattr(self.platform, "upstream_url") else spec.base_url
+        spec = self.config.platform.spec(variant)
+        url = self.platform.upstream_url(variant) or (spec.base_url if spec else None)
         if not url:
             return {}
         try:
@@ -59,8 +59,8 @@ class BuiltinMetricsProvider(MetricsProvider):
         return values
 
     def _limit(self, variant: Variant) -> int | None:
-        spec = self.config.platform.stable if variant == "stable" else self.config.platform.canary
-        return spec.memory_limit
+        spec = self.config.platform.spec(variant)
+        return spec.memory_limit if spec else None
 
     def _process(self, pid: int) -> psutil.Process | None:
         proc = self._procs.get(pid)
@@ -129,8 +129,8 @@ class BuiltinMetricsProvider(MetricsProvider):
         checks = [ProviderCheck("metrics: gateway measurements", True,
                                 f"gateway answers (canary weight {state.get('canary_weight', 0):g}%)")]
         for variant in ("stable", "canary"):
-            spec = self.config.platform.stable if variant == "stable" else self.config.platform.canary
-            if spec.command and self.platform.pid_of(variant) is None:  # type: ignore[arg-type]
+            spec = self.config.platform.spec(variant)
+            if spec is not None and spec.command and self.platform.pid_of(variant) is None:  # type: ignore[arg-type]
                 checks.append(ProviderCheck(f"metrics: {variant} memory", True,
                                             "measured once canaria starts the process"))
                 continue

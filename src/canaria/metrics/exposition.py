@@ -8,35 +8,13 @@ guardrail like `custom:recommendation_latency_ms < 100` works on the embedded de
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 from prometheus_client.parser import text_string_to_metric_families
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from canaria.histogram import LatencyHistogram
+from canaria.config.custom_metrics import ScrapedMetric
+from canaria.foundation.histogram import LatencyHistogram
 
-__all__ = ["ScrapedMetric", "parse_exposition", "CumulativeHistogram", "ScrapeState"]
-
-
-class ScrapedMetric(BaseModel):
-    """One custom metric: a histogram quantile (ms) or a gauge value, filtered by labels."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    histogram: str | None = None  # e.g. recommendation_engine_latency_seconds (le in seconds)
-    gauge: str | None = None
-    quantile: float = Field(default=0.95, gt=0, lt=1)
-    scale: float = 1.0  # gauges only: multiply the value (e.g. 1000 for seconds → ms)
-    labels: dict[str, str] = Field(default_factory=dict)
-    kind: Literal["histogram", "gauge"] = "histogram"
-
-    @model_validator(mode="after")
-    def _one_source(self) -> ScrapedMetric:
-        if bool(self.histogram) == bool(self.gauge):
-            raise ValueError("give exactly one of `histogram` or `gauge`")
-        self.kind = "histogram" if self.histogram else "gauge"
-        return self
+__all__ = ["parse_exposition", "CumulativeHistogram", "ScrapeState"]
 
 
 CumulativeHistogram = dict[float, float]  # le (seconds) -> cumulative count

@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING
 import httpx
 
 from canaria.analysis.window import VariantWindow, Window
+from canaria.config.prometheus import PrometheusConfig, render, template_names
 from canaria.errors import ConfigError, MetricsError
-from canaria.histogram import LatencyHistogram
+from canaria.foundation.histogram import LatencyHistogram
 from canaria.metrics.base import MetricsProvider, ProviderCheck
 from canaria.metrics.prometheus_api import PrometheusAPI, Sample
-from canaria.metrics.prometheus_config import PrometheusConfig, render, template_names
 
 if TYPE_CHECKING:
     from canaria.config import CanariaConfig
@@ -62,8 +62,8 @@ class PrometheusMetricsProvider(MetricsProvider):
         values = {**s.variables, **s.label_values(variant)}
         values.update(service=self.config.service, variant=variant, selector=s.selector(variant),
                       window=f"{max(1, round(window_s))}s", request_filter=s.request_filter)
-        spec = self.config.platform.stable if variant == "stable" else self.config.platform.canary
-        limit = spec.memory_limit or s.memory_limit
+        spec = self.config.platform.spec(variant)
+        limit = (spec.memory_limit if spec else None) or s.memory_limit
         if limit:
             values["memory_limit"] = str(int(limit))
         return values

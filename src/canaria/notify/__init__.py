@@ -4,7 +4,7 @@
     send_test(config, lang)                                `canaria check --notify-test`
     acknowledge(store, rollout_id=, actor=, at=)           `canaria ack`
 
-Names are imported lazily: `canaria.config` imports `canaria.notify.config`, and the dispatcher
+Names are imported lazily: `canaria.config` imports `canaria.config.notify`, and the dispatcher
 imports `canaria.config`, so an eager package import would be circular.
 """
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import apprise
 
+from canaria.config.notify import AppriseChannelConfig
 from canaria.errors import NotifyError
 from canaria.notify.base import Notification, Redactor, Severity, SyncChannel
-from canaria.notify.config import AppriseChannelConfig
 
 __all__ = ["AppriseChannel"]
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from canaria.config.notify import ChannelConfig, NotifyConfig
 from canaria.notify.base import Channel, NullChannel, Redactor, redact_library_logs
-from canaria.notify.config import ChannelConfig, NotifyConfig
 
 __all__ = ["create_channel", "create_channels"]
 

@@ -15,7 +15,7 @@ from canaria.notify.channels import create_channels
 from canaria.notify.dispatcher import template_dir_of
 from canaria.notify.render import Renderer
 from canaria.notify.templates import TemplateSet
-from canaria.store import Event
+from canaria.state.store import Event
 
 __all__ = ["send_test"]
 

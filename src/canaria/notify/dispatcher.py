@@ -34,7 +34,7 @@ from canaria.notify.escalation import EscalationStep, contacts_for, due_escalati
 from canaria.notify.render import Renderer, waited_text
 from canaria.notify.router import Router
 from canaria.notify.templates import TemplateSet
-from canaria.store import Event, Rollout, Store
+from canaria.state.store import Event, Rollout, Store
 
 __all__ = ["Delivery", "NotifyDispatcher"]
 

@@ -11,9 +11,9 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
+from canaria.config.notify import EmailChannelConfig
 from canaria.errors import NotifyError
 from canaria.notify.base import Notification, Redactor, SyncChannel
-from canaria.notify.config import EmailChannelConfig
 
 __all__ = ["EmailChannel", "build_message"]
 

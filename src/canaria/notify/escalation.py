@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from canaria.config.notify import EscalationLevelConfig, NotifyConfig
 from canaria.notify.base import Contact
-from canaria.notify.config import EscalationLevelConfig, NotifyConfig
-from canaria.store import Event, Store
+from canaria.state.store import Event, Store
 
 __all__ = ["EscalationStep", "acknowledge", "contacts_for", "due_escalations", "unacknowledged"]
 

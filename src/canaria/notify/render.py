@@ -14,12 +14,12 @@ from canaria.analysis.verdict import Decision, Verdict
 from canaria.analysis.window import Window
 from canaria.config import CanariaConfig
 from canaria.controller.reporting import status_report_text
-from canaria.durations import format_duration
+from canaria.foundation.durations import format_duration
 from canaria.i18n import t
 from canaria.i18n.messages import MESSAGES
 from canaria.notify.base import Contact, Notification, Severity
 from canaria.notify.templates import TemplateSet
-from canaria.store import Event, Rollout, Store
+from canaria.state.store import Event, Rollout, Store
 
 __all__ = ["Renderer", "format_value", "reason_lines", "utc_text"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from canaria.notify.config import NotifyConfig
+from canaria.config.notify import NotifyConfig
 
 __all__ = ["Router"]
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from slack_sdk.webhook import WebhookClient
 
+from canaria.config.notify import SlackChannelConfig
 from canaria.errors import NotifyError
 from canaria.notify.base import Notification, Redactor, Severity, SyncChannel
-from canaria.notify.config import SlackChannelConfig
 
 __all__ = ["SlackChannel", "slack_blocks"]
 

@@ -12,9 +12,9 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from canaria.config.notify import SmsChannelConfig
 from canaria.errors import NotifyError
 from canaria.notify.base import Notification, Redactor, SyncChannel
-from canaria.notify.config import SmsChannelConfig
 
 __all__ = ["SmsChannel"]
 

@@ -12,9 +12,9 @@ import json
 
 import httpx
 
+from canaria.config.notify import WebhookChannelConfig
 from canaria.errors import NotifyError
 from canaria.notify.base import Channel, Notification, Redactor
-from canaria.notify.config import WebhookChannelConfig
 
 __all__ = ["SIGNATURE_HEADER", "WebhookChannel", "sign"]
 

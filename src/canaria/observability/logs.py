@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from canaria.observability.config import ObservabilityConfig
+from canaria.config.observability import ObservabilityConfig
 
 if TYPE_CHECKING:
-    from canaria.store import Event, Rollout
+    from canaria.state.store import Event, Rollout
 
 __all__ = ["LOGGER", "JsonFormatter", "LoggingSink", "TextFormatter", "configure_logging", "trace_id_for"]
 

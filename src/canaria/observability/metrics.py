@@ -24,7 +24,7 @@ from canaria.controller.phases import Phase
 if TYPE_CHECKING:
     from canaria.config import CanariaConfig, GuardrailConfig
     from canaria.controller.machine import Controller, TickResult
-    from canaria.store import Event, Rollout
+    from canaria.state.store import Event, Rollout
 
 __all__ = ["DECISIONS", "EVENT_KINDS", "ControllerMetrics", "MetricsSink", "attach"]
 

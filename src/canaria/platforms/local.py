@@ -18,8 +18,8 @@ import httpx
 
 from canaria.config import CanariaConfig, UpstreamConfig, parse_address
 from canaria.errors import GatewayError, PlatformError
-from canaria.gateway_client import GatewayClient
-from canaria.platforms.base import HealthResult, Platform, Variant
+from canaria.gateway.client import GatewayClient
+from canaria.platforms.base import HealthResult, Platform, RouteStatus, TesterMatch, Variant, VersionInfo
 from canaria.platforms.processes import (
     ManagedProcess,
     command_argv,
@@ -33,6 +33,9 @@ __all__ = ["LocalPlatform"]
 
 
 class LocalPlatform(Platform):
+    kind = "local"
+    supports_match = False  # the embedded gateway learns tester routes (admin API `match`) with issue 10
+
     def __init__(self, config: CanariaConfig, *, owned: bool = False) -> None:
         self.config = config
         self.owned = owned
@@ -69,7 +72,13 @@ class LocalPlatform(Platform):
         return spec.base_url if spec else None
 
     def _spec(self, variant: Variant) -> UpstreamConfig | None:
-        return self.config.platform.stable if variant == "stable" else self.config.platform.canary
+        return self.config.platform.spec(variant)
+
+    def _required(self, variant: Variant) -> UpstreamConfig:
+        spec = self._spec(variant)
+        if spec is None:
+            raise PlatformError(f"platform.{variant} is not configured")
+        return spec
 
     def pid_of(self, variant: Variant) -> int | None:
         proc = self._procs.get(variant)
@@ -153,7 +162,7 @@ class LocalPlatform(Platform):
         if not await self.gateway.alive():  # check every port before starting anything: all or nothing
             for address in (self.config.gateway.listen, self.config.gateway.admin_listen):
                 ensure_port_free(*parse_address(address))
-        await self._ensure_process("stable", self.config.platform.stable)
+        await self._ensure_process("stable", self._required("stable"))
         await self._ensure_gateway()
         stable_url = self._upstream_url("stable")
         assert stable_url
@@ -163,9 +172,10 @@ class LocalPlatform(Platform):
             await self.gateway.set_upstreams(stable_url, upstreams.get("canary"))
 
     async def start_canary(self) -> None:
-        await self._ensure_process("canary", self.config.platform.canary)
-        if self._spec("canary") and self._spec("canary").url:  # type: ignore[union-attr]
-            await self._wait_healthy("canary", self.config.platform.canary, None)
+        canary = self._required("canary")
+        await self._ensure_process("canary", canary)
+        if canary.url:
+            await self._wait_healthy("canary", canary, None)
         stable_url = self._upstream_url("stable")
         canary_url = self._upstream_url("canary")
         assert stable_url
@@ -173,16 +183,51 @@ class LocalPlatform(Platform):
         if state.get("upstreams", {}).get("canary") != canary_url:
             await self.gateway.set_upstreams(stable_url, canary_url)
 
-    async def set_canary_weight(self, percent: float) -> None:
-        await self.gateway.set_weight(percent)
+    async def set_route(self, weight: float, *, match: TesterMatch | None = None) -> None:
+        raw = None if match is None else {"header": match.header, "cookie": match.cookie, "value": match.value}
+        await self.gateway.set_route(weight, match=raw)
 
-    async def canary_weight(self) -> float:
+    async def verify_route(self) -> RouteStatus:
+        """The gateway's own state: the weight and tester route its router applies to the next request."""
         state = await self.gateway.state()
-        return float(state.get("canary_weight", 0.0))
+        raw = state.get("match")
+        match = (TesterMatch(value=str(raw["value"]), header=raw.get("header"), cookie=raw.get("cookie"))
+                 if isinstance(raw, dict) else None)
+        weight = float(state.get("canary_weight", 0.0))
+        return RouteStatus("applied", weight=weight, match=match,
+                           detail=f"gateway {self.config.gateway.admin_listen}: canary {weight:g}%")
+
+    async def describe(self) -> dict[Variant, VersionInfo]:
+        info: dict[Variant, VersionInfo] = {}
+        for variant in ("stable", "canary"):
+            spec = self._spec(variant)  # type: ignore[arg-type]
+            entry = self._state.get(variant) or {}
+            info[variant] = VersionInfo(variant, version=spec.version if spec else None,  # type: ignore[index]
+                                        url=self._upstream_url(variant), pid=self.pid_of(variant))  # type: ignore[arg-type]
+            if entry.get("command"):
+                info[variant].image = str(entry["command"])  # type: ignore[index]
+        return info
+
+    async def restart(self, variant: Variant) -> str:
+        spec = self._required(variant)
+        if spec.restart_command:
+            proc = await asyncio.create_subprocess_shell(spec.restart_command, stdout=asyncio.subprocess.PIPE,
+                                                         stderr=asyncio.subprocess.STDOUT)
+            output, _ = await proc.communicate()
+            if proc.returncode:
+                raise PlatformError(f"restart_command for {variant} exited {proc.returncode}: "
+                                    f"{output.decode(errors='replace').strip()[-300:]}")
+            return f"ran {variant} restart_command"
+        if not spec.command:
+            raise PlatformError(f"canaria does not run the {variant} (url); set platform.{variant}.restart_command")
+        self._stop(variant)
+        self._state.pop(variant, None)
+        await self._ensure_process(variant, spec)
+        return f"restarted the {variant} process (pid {self.pid_of(variant)})"
 
     async def canary_problem(self) -> str | None:
-        spec = self.config.platform.canary
-        if spec.command is None:
+        spec = self._spec("canary")
+        if spec is None or spec.command is None:
             return None
         proc = self._procs.get("canary")
         if proc is not None:
@@ -195,7 +240,7 @@ class LocalPlatform(Platform):
         return None
 
     async def rollback(self, *, keep_canary: bool = False) -> None:
-        await self.gateway.set_weight(0.0)
+        await self.gateway.set_route(0.0, match=None)
         if not keep_canary:
             self._stop("canary")
 
@@ -251,11 +296,12 @@ class LocalPlatform(Platform):
     def rollback_plan(self) -> list[str]:
         steps = [f"set the gateway ({self.config.gateway.admin_listen}) canary weight to 0% (all traffic to stable)"]
         canary = self._state.get("canary") or {}
-        if self.config.platform.canary.command and not self.config.platform.keep_canary_on_rollback:
+        canary_spec, stable_spec = self._required("canary"), self._required("stable")
+        if canary_spec.command and not self.config.platform.keep_canary_on_rollback:
             steps.append(f"stop the canary process (pid {canary.get('pid') or 'not running'})")
         else:
             steps.append("leave the canary running for debugging (it gets no traffic)")
-        steps.append(f"check stable {self._upstream_url('stable')}{self.config.platform.stable.health}")
+        steps.append(f"check stable {self._upstream_url('stable')}{stable_spec.health}")
         return steps
 
     async def shutdown(self) -> None:

@@ -16,8 +16,8 @@ from canaria.analysis.window import VariantWindow, Window
 from canaria.config import CanariaConfig
 from canaria.errors import UsageError
 from canaria.report.record import SIGNOFF_ITEMS, signoff_status
-from canaria.status_view import iso, run_summary
-from canaria.store import Event, Rollout, Store, StoredVerdict
+from canaria.state.status import iso, run_summary
+from canaria.state.store import Event, Rollout, Store, StoredVerdict
 
 __all__ = ["RecordData", "collect", "resolve_rollout"]
 

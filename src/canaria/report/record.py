@@ -10,8 +10,8 @@ from typing import Any
 
 from canaria.errors import UsageError
 from canaria.i18n import t
-from canaria.status_view import iso
-from canaria.store import Event, Store
+from canaria.state.status import iso
+from canaria.state.store import Event, Store
 
 __all__ = ["SIGNOFF_ITEMS", "add_note", "add_signoff", "match_item", "signoff_status"]
 

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from canaria.durations import format_duration
+from canaria.foundation.durations import format_duration
 from canaria.i18n import t
 from canaria.report.data import RecordData
 from canaria.report.svg import elapsed_label
-from canaria.status_view import iso
+from canaria.state.status import iso
 
 __all__ = ["RecordView", "build_view"]
 

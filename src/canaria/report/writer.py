@@ -22,7 +22,7 @@ from canaria.notify.base import Redactor
 from canaria.report.charts import CHART_IDS, build_charts
 from canaria.report.data import RecordData, collect
 from canaria.report.view import RecordView, build_view
-from canaria.store import Store
+from canaria.state.store import Store
 
 __all__ = ["FORMATS", "render_html", "render_json", "render_markdown", "write_report"]
 

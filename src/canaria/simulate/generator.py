@@ -22,7 +22,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from canaria.analysis.window import VariantWindow, Window
-from canaria.histogram import BUCKET_BOUNDS_MS, LatencyHistogram
+from canaria.foundation.histogram import BUCKET_BOUNDS_MS, LatencyHistogram
 from canaria.simulate.scenario import ResolvedScenario, VariantParams
 
 __all__ = ["MinuteSeries", "RunSource", "WindowTruth", "expected_bad_share", "slow_event_share"]

@@ -24,9 +24,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from canaria.config import _format_loc, _line_of  # one way of naming a field and its line, shared
-from canaria.durations import Duration
+from canaria.config.model import format_loc, yaml_line_of  # one way of naming a field and its line, shared
 from canaria.errors import ConfigError
+from canaria.foundation.durations import Duration
 
 __all__ = [
     "CanarySpec",
@@ -191,7 +191,7 @@ def parse_scenarios(text: str, *, source: str = "scenarios") -> ScenarioFile:
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = f"unknown key '{loc[-1]}' (check the spelling)"
-        raise ConfigError(msg, field=_format_loc(loc) or source, line=_line_of(root, loc)) from None
+        raise ConfigError(msg, field=format_loc(loc) or source, line=yaml_line_of(root, loc)) from None
 
 
 def load_scenarios(path: str | Path) -> ScenarioFile:

@@ -1,13 +1,14 @@
 """Web dashboard and control API (FastAPI), served by `canaria dashboard` or inside `canaria demo`.
 
-Imports are lazy so that loading canaria.yaml (which reads `canaria.web.config`) never pulls in FastAPI.
+Imports are lazy so that importing this package never pulls in FastAPI until an app is built; its settings
+live in `canaria.config.dashboard`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["DashboardConfig", "DashboardServer", "create_app", "serve_dashboard", "shared_operator_factory"]
+__all__ = ["DashboardServer", "create_app", "serve_dashboard", "shared_operator_factory"]
 
 
 def __getattr__(name: str) -> Any:
@@ -19,8 +20,4 @@ def __getattr__(name: str) -> Any:
         from canaria.web import server
 
         return getattr(server, name)
-    if name == "DashboardConfig":
-        from canaria.web.config import DashboardConfig
-
-        return DashboardConfig
     raise AttributeError(name)

@@ -1,7 +1,7 @@
 """The FastAPI application: read API, action API, live stream, the page and its assets.
 
 `create_app` takes everything it acts on as arguments, so the same app serves `canaria dashboard`
-(its own store; actions through a fresh `open_app` per request) and `canaria demo --dashboard`
+(its own store; actions through a fresh app per request, `canaria.runtime.app.app_operator_factory`) and `canaria demo --dashboard`
 (the demo's store and controller, in the demo's event loop).
 """
 
@@ -24,7 +24,8 @@ from canaria.config import CanariaConfig
 from canaria.controller.actions import Operator
 from canaria.controller.clock import Clock, SystemClock
 from canaria.controller.machine import Controller
-from canaria.store import Store
+from canaria.errors import StateError
+from canaria.state.store import Store
 from canaria.web import routes_actions, routes_read
 from canaria.web.auth import TokenBook
 from canaria.web.context import OperatorFactory, WebContext, authorize_action, get_ctx, reader
@@ -32,7 +33,7 @@ from canaria.web.errors import ApiError, error_body, install_error_handlers, log
 from canaria.web.routes_read import ROLLOUT_ID_PATTERN
 from canaria.web.stream import event_stream
 
-__all__ = ["STATIC_DIR", "app_operator_factory", "create_app", "shared_operator_factory"]
+__all__ = ["STATIC_DIR", "create_app", "refusing_operator_factory", "shared_operator_factory"]
 
 _ACTION_PATH = re.compile(r"^/api/v1/rollouts/[^/]+/(" + "|".join(routes_actions.ACTIONS) + r")/?$")
 STATIC_DIR = resources.files("canaria.web") / "static"
@@ -40,17 +41,13 @@ _PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src '
              "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
 
-def app_operator_factory(config: CanariaConfig, *, lang: str = "en") -> OperatorFactory:
-    """The standalone dashboard: each action opens the app like the CLI does, as the caller, then closes it."""
-    from canaria.app import open_app
+def refusing_operator_factory() -> OperatorFactory:
+    """A dashboard built without a controller to act through: it reads, and every action says why it cannot."""
 
     @asynccontextmanager
     async def factory(name: str) -> AsyncIterator[Operator]:
-        application = open_app(config, actor=name, lang=lang)
-        try:
-            yield Operator(application.controller, actor=name)
-        finally:
-            await application.close()
+        raise StateError("this dashboard was started without a controller to act through; actions are off")
+        yield Operator(None, actor=name)  # type: ignore[arg-type]  # unreachable: makes this a generator
 
     return factory
 
@@ -107,7 +104,7 @@ def create_app(
     ctx = WebContext(
         config=config, tokens=book,
         read_token_required=dash.read_token_required if read_token_required is None else read_token_required,
-        operator_factory=operator_factory or app_operator_factory(config, lang=lang),
+        operator_factory=operator_factory or refusing_operator_factory(),
         clock=clock or SystemClock(), lang=lang, poll_interval=poll_interval, store=store,
     )
 

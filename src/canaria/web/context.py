@@ -18,7 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from canaria.config import CanariaConfig
 from canaria.controller.actions import Operator
 from canaria.controller.clock import Clock, SystemClock
-from canaria.store import Rollout, Store
+from canaria.state.store import Rollout, Store
 from canaria.web.auth import Principal, TokenBook, bearer_secret, check_origin
 from canaria.web.errors import ApiError
 from canaria.web.reports import ReportIndex

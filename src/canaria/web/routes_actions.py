@@ -12,8 +12,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends
 
 from canaria.controller.actions import ActionResult, Operator
-from canaria.status_view import status_dict
-from canaria.store import Event
+from canaria.state.status import status_dict
+from canaria.state.store import Event
 from canaria.web.auth import Principal
 from canaria.web.context import WebContext, actor, get_ctx
 from canaria.web.errors import ApiError

@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse
 
 from canaria import __version__
 from canaria.i18n.messages import MESSAGES
-from canaria.status_view import status_dict
+from canaria.state.status import status_dict
 from canaria.web.context import WebContext, get_ctx, identify, reader
 from canaria.web.errors import ApiError
 from canaria.web.reports import MEDIA_TYPES

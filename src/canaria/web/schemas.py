@@ -85,7 +85,7 @@ class RolloutListOut(BaseModel):
 
 
 class StatusOut(_Open):
-    """Exactly `canaria status --json` (canaria.status_view.status_dict)."""
+    """Exactly `canaria status --json` (canaria.state.status.status_dict)."""
 
     service: str
     rollout_id: str | None

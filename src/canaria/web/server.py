@@ -20,7 +20,7 @@ import uvicorn
 from canaria.config import CanariaConfig, parse_address
 from canaria.controller.clock import Clock
 from canaria.errors import PortInUseError, UsageError
-from canaria.store import Store
+from canaria.state.store import Store
 from canaria.web.app import create_app
 from canaria.web.context import OperatorFactory, WebContext
 

@@ -16,8 +16,8 @@ from typing import Any
 
 from fastapi import Request
 
-from canaria.status_view import status_dict
-from canaria.store import Rollout
+from canaria.state.status import status_dict
+from canaria.state.store import Rollout
 from canaria.web.context import WebContext
 from canaria.web.views import event_json, snapshot, verdict_json, window_json
 

@@ -8,8 +8,8 @@ from canaria.analysis.window import Window
 from canaria.config import CanariaConfig
 from canaria.i18n import LANGS
 from canaria.i18n.messages import MESSAGES
-from canaria.status_view import status_dict
-from canaria.store import Event, Rollout, Store, StoredVerdict
+from canaria.state.status import status_dict
+from canaria.state.store import Event, Rollout, Store, StoredVerdict
 from canaria.web.reports import ReportIndex
 
 __all__ = ["SNAPSHOT_EVENTS", "event_json", "rollout_json", "snapshot", "verdict_json", "window_json"]

@@ -1,4 +1,4 @@
-"""Commands that wrap whole subsystems (demo, simulate), registered on the main Typer app."""
+"""`canaria demo` and `canaria simulate`: commands that wrap whole subsystems."""
 
 from __future__ import annotations
 
@@ -7,13 +7,19 @@ from typing import Annotated
 
 import typer
 
-from canaria.cli import LangOpt, _lang, app, handle_errors
+from canaria.cli.common import LangOpt, cli_lang, handle_errors
 from canaria.errors import UsageError
 
-__all__: list[str] = []
+__all__ = ["register"]
+
+commands = typer.Typer()
 
 
-@app.command()
+def register(app: typer.Typer) -> None:
+    app.registered_commands.extend(commands.registered_commands)
+
+
+@commands.command()
 @handle_errors
 def demo(
     scenario: Annotated[str, typer.Option("--scenario", help="good | errors | latency | memory-leak")] = "good",
@@ -30,8 +36,8 @@ def demo(
     max_seconds: Annotated[float, typer.Option("--max-seconds", help="stop the demo after this long")] = 0,
 ) -> None:
     """Run the whole thing on the embedded default with the bundled sample service and load."""
-    from canaria.demo_runner import SCENARIOS, run_demo
-    from canaria.runner import print_final
+    from canaria.runtime.demo import SCENARIOS, run_demo
+    from canaria.runtime.runner import print_final
 
     if scenario not in SCENARIOS:
         raise UsageError(f"--scenario must be one of {', '.join(SCENARIOS)}, got {scenario!r}")
@@ -40,20 +46,20 @@ def demo(
     import secrets
     import sys
 
-    from canaria.demo_runner import DashboardOptions
+    from canaria.runtime.demo import DashboardOptions
 
     options = None
     if dashboard:
         options = DashboardOptions(listen=listen, token=secrets.token_urlsafe(12), linger=sys.stdin.isatty())
     approve_alone = (not dashboard) if auto_approve is None else auto_approve
     limit = max_seconds or (1800.0 if dashboard else 170.0)
-    outcome = run_demo(scenario, lang=_lang(lang), rps=rps, keep_state=keep_state, dashboard=options,
+    outcome = run_demo(scenario, lang=cli_lang(lang), rps=rps, keep_state=keep_state, dashboard=options,
                        auto_approve=approve_alone, max_seconds=limit)
     print_final(outcome, as_json=as_json)
     raise typer.Exit(outcome.exit_code)
 
 
-@app.command()
+@commands.command()
 @handle_errors
 def simulate(
     scenarios: Annotated[Path, typer.Option("--scenarios", help="scenario file (YAML or JSON)")],

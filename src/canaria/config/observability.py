@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from canaria.foundation.addresses import parse_address
+
 __all__ = ["ObservabilityConfig"]
 
 
@@ -30,7 +32,6 @@ class ObservabilityConfig(BaseModel):
     def _address(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        from canaria.config import parse_address  # late: canaria.config imports this module
 
         parse_address(value)
         return value

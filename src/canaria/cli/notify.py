@@ -1,6 +1,6 @@
 """`canaria ack`: a person has seen the alerts; escalation of the rollout's critical events stops.
 
-Registered on the main Typer app by `register(app)`. It only writes an `acknowledged` event, so it
+It only writes an `acknowledged` event, so it
 works from any machine that shares the state dir, while `canaria run` keeps driving the rollout.
 """
 
@@ -16,11 +16,11 @@ __all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
-    from canaria.app import default_actor
-    from canaria.cli import ConfigOpt, LangOpt, handle_errors, out
+    from canaria.cli.common import ConfigOpt, LangOpt, handle_errors, out
     from canaria.i18n import t
     from canaria.notify.escalation import acknowledge
     from canaria.report.data import open_record
+    from canaria.runtime.app import default_actor
 
     @app.command()
     @handle_errors

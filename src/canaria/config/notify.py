@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from canaria.durations import Duration
+from canaria.foundation.durations import Duration
 
 __all__ = [
     "DEFAULT_EVENTS",

@@ -13,14 +13,23 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from canaria.analysis.settings import AnalysisConfig, CompareConfig, ScoreConfig, TrendConfig
-from canaria.durations import Duration
+from canaria.config.analysis import AnalysisConfig, CompareConfig, ScoreConfig, TrendConfig
+from canaria.config.custom_metrics import ScrapedMetric
+from canaria.config.dashboard import DashboardConfig
+from canaria.config.notify import NotifyConfig
+from canaria.config.observability import ObservabilityConfig
+from canaria.config.platform import (
+    PLATFORM_KINDS,
+    LocalPlatformConfig,
+    PlatformConfig,
+    UpstreamConfig,
+    default_platform_kind,
+)
+from canaria.config.prometheus import PrometheusConfig
 from canaria.errors import ConfigError
-from canaria.metrics.exposition import ScrapedMetric
-from canaria.metrics.prometheus_config import PrometheusConfig
-from canaria.notify.config import NotifyConfig
-from canaria.observability.config import ObservabilityConfig
-from canaria.web.config import DashboardConfig
+from canaria.foundation.addresses import parse_address
+from canaria.foundation.durations import Duration
+from canaria.foundation.sizes import parse_size
 
 __all__ = [
     "AnalysisConfig",
@@ -29,8 +38,10 @@ __all__ = [
     "GatewayConfig",
     "GuardrailConfig",
     "LocalPlatformConfig",
+    "MatchConfig",
     "MetricsConfig",
     "PlanConfig",
+    "PlatformConfig",
     "ReportConfig",
     "ScoreConfig",
     "StageConfig",
@@ -48,91 +59,9 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b?|b)?\s*$", re.IGNORECASE)
-_SIZE_MULT = {"": 1, "b": 1, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "ki": 1024, "mi": 1024**2, "gi": 1024**3}
-
-
-def parse_size(value: Any) -> int:
-    """Bytes from 512MB, 1GiB, 300M or a number."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if value <= 0:
-            raise ValueError("size must be positive")
-        return int(value)
-    match = _SIZE.match(str(value))
-    if not match:
-        raise ValueError(f"'{value}' is not a size; write e.g. 512MB or 1GiB")
-    unit = (match.group(2) or "").lower().rstrip("b")
-    mult = _SIZE_MULT.get(unit)
-    if mult is None:
-        raise ValueError(f"unknown size unit in '{value}'")
-    return int(float(match.group(1)) * mult)
-
-
-def parse_address(value: str) -> tuple[str, int]:
-    """'127.0.0.1:8000' or ':8000' or '8000' -> (host, port)."""
-    text = str(value).strip()
-    host, _, port_text = text.rpartition(":")
-    host = host.strip("[]") or "127.0.0.1"
-    try:
-        port = int(port_text)
-    except ValueError:
-        raise ValueError(f"'{value}' is not HOST:PORT") from None
-    if not 0 <= port <= 65535:
-        raise ValueError(f"port {port} is out of range 0-65535")
-    return host, port
-
-
 def _check_address(value: str) -> str:
     parse_address(value)
     return value
-
-
-class UpstreamConfig(_Model):
-    """One version: a `command` canaria starts on `port`, or the `url` of an upstream already running."""
-
-    command: str | None = None
-    url: str | None = None
-    port: int | None = Field(default=None, ge=1, le=65535)
-    health: str = "/health"
-    health_detailed: str = "/health/detailed"
-    env: dict[str, str] = Field(default_factory=dict)
-    cwd: str | None = None
-    memory_limit: int | None = None
-    startup_timeout: Duration = 30.0
-    version: str | None = None
-
-    @field_validator("memory_limit", mode="before")
-    @classmethod
-    def _size(cls, value: Any) -> int | None:
-        return None if value is None else parse_size(value)
-
-    @model_validator(mode="after")
-    def _command_or_url(self) -> UpstreamConfig:
-        if not self.command and not self.url:
-            raise ValueError("give either `command` (canaria starts it) or `url` (already running)")
-        if self.command and self.url:
-            raise ValueError("give `command` or `url`, not both")
-        if self.command and self.port is None:
-            raise ValueError("`port` is required with `command`")
-        if self.url and not re.match(r"^https?://", self.url):
-            raise ValueError("`url` must start with http:// or https://")
-        return self
-
-    @property
-    def base_url(self) -> str:
-        if self.url:
-            return self.url.rstrip("/")
-        return f"http://127.0.0.1:{self.port}"
-
-
-class LocalPlatformConfig(_Model):
-    kind: Literal["local"] = "local"
-    stable: UpstreamConfig
-    canary: UpstreamConfig
-    keep_canary_on_rollback: bool = False
-
-
-PlatformConfig = LocalPlatformConfig  # becomes a union on `kind` as platforms are added
 
 
 class GatewayConfig(_Model):
@@ -156,10 +85,31 @@ class GatewayConfig(_Model):
         return value
 
 
+class MatchConfig(_Model):
+    """A tester route: requests with this header (or cookie) value reach the canary, whatever the weight."""
+
+    header: str | None = Field(default=None, pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+    cookie: str | None = Field(default=None, pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+    value: str = Field(min_length=1, max_length=256, pattern=r"^[\x21-\x7e]+$")
+
+    @model_validator(mode="after")
+    def _one_key(self) -> MatchConfig:
+        if bool(self.header) == bool(self.cookie):
+            raise ValueError("give exactly one of `header` or `cookie` (with `value`)")
+        return self
+
+
 class StageConfig(_Model):
-    traffic: float = Field(ge=0, le=100, description="canary share in percent")
+    traffic: float = Field(default=0.0, ge=0, le=100, description="canary share in percent")
+    match: MatchConfig | None = None  # testers first: only matching requests (plus `traffic`%) reach the canary
     hold: Duration = 0.0
     approval: Literal["required", "none"] = "none"
+
+    @model_validator(mode="after")
+    def _routes_something(self) -> StageConfig:
+        if self.traffic <= 0 and self.match is None:
+            raise ValueError("a stage needs `traffic` above 0 or a tester `match`")
+        return self
 
     @property
     def needs_approval(self) -> bool:
@@ -182,9 +132,17 @@ class PlanConfig(_Model):
     @model_validator(mode="after")
     def _increasing(self) -> PlanConfig:
         last = -1.0
+        weighted = False
         for i, stage in enumerate(self.stages):
-            if stage.traffic <= last:
-                raise ValueError(f"stage {i + 1} traffic {stage.traffic:g} must be greater than the one before")
+            if stage.match is not None:
+                if weighted:
+                    raise ValueError(f"stage {i + 1}: tester (`match`) stages come before the weighted ones")
+                if stage.traffic < last:
+                    raise ValueError(f"stage {i + 1} traffic {stage.traffic:g} is below the one before")
+            else:
+                weighted = True
+                if stage.traffic <= last:
+                    raise ValueError(f"stage {i + 1} traffic {stage.traffic:g} must be greater than the one before")
             last = stage.traffic
         return self
 
@@ -249,6 +207,11 @@ class CanariaConfig(_Model):
     lang: Literal["en", "ko"] | None = None
     state_dir: str = ".canaria"
     platform: PlatformConfig
+
+    @field_validator("platform", mode="before")
+    @classmethod
+    def _platform_kind(cls, value: Any) -> Any:
+        return default_platform_kind(value)
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     plan: PlanConfig = Field(default_factory=PlanConfig)
     guardrails: list[GuardrailConfig] = Field(default_factory=runbook_guardrails)
@@ -303,7 +266,7 @@ def _substitute(node: Any, path: tuple[str | int, ...], env: dict[str, str]) -> 
     return node
 
 
-def _line_of(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+def yaml_line_of(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
     """Line (1-based) of the YAML node at `loc`, or of the deepest parent found."""
     node = root
     line = node.start_mark.line + 1 if node is not None else None
@@ -326,7 +289,7 @@ def _line_of(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
     return line
 
 
-def _format_loc(loc: tuple[int | str, ...]) -> str:
+def format_loc(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):
@@ -357,13 +320,16 @@ def parse_config(
         config = CanariaConfig.model_validate({**data, "source_path": source})
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in ("local",)))
+        raw = tuple(err["loc"])
+        if len(raw) > 1 and raw[0] == "platform" and raw[1] in PLATFORM_KINDS:  # the union's tag, not a key
+            raw = raw[:1] + raw[2:]
+        loc = raw
         # drop pydantic's internal union/function tags from the location
         loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = f"unknown key '{loc[-1]}' (check the spelling; see `canaria init` for every key)"
-        raise ConfigError(msg, field=_format_loc(loc) or "config", line=_line_of(root, loc)) from None
+        raise ConfigError(msg, field=format_loc(loc) or "config", line=yaml_line_of(root, loc)) from None
     return config
 
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from canaria.durations import Duration
+from canaria.foundation.durations import Duration
 
 __all__ = ["AnalysisConfig", "CompareConfig", "ScoreConfig", "TrendConfig"]
 

@@ -1,120 +1,86 @@
-"""The command line: a thin Typer layer over the controller (DESIGN.md §3 lists the contract)."""
+"""The rollout commands: init, check, gateway, enable-canary, promote/approve/pause/resume, rollback,
+status, metrics, history, run, stop (DESIGN.md §3 lists the contract)."""
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import json
 import sys
 import time
-from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from canaria.app import App, default_actor, open_app
-from canaria.config import CanariaConfig, load_config
+from canaria.cli.common import ConfigOpt, ImageOpt, JsonOpt, LangOpt, err, handle_errors, out, print_json, with_app
+from canaria.config import load_config
+from canaria.config.platform import PLATFORM_KINDS
 from canaria.controller.actions import Operator
-from canaria.errors import CanariaError, UsageError
-from canaria.i18n import resolve_lang, t
-from canaria.status_view import iso, metrics_dict, status_dict
+from canaria.errors import UsageError
+from canaria.i18n import t
+from canaria.runtime.app import App, default_actor
+from canaria.state.status import iso, metrics_dict, status_dict
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
-                  help="canaria — autonomous canary deployments (run `canaria demo` to see it work).")
-err = Console(stderr=True)
-out = Console()
+__all__ = ["register"]
 
-ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="canaria.yaml to use")]
-LangOpt = Annotated[str | None, typer.Option("--lang", help="ko | en (default: config `lang`, then LANG)")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
-F = TypeVar("F", bound=Callable[..., Any])
+commands = typer.Typer()
 
 
-def handle_errors(fn: F) -> F:
-    """One clear line and the contract's exit code for every canaria error; nothing half-applied."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except CanariaError as exc:
-            err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
-            raise typer.Exit(exc.exit_code) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _lang(flag: str | None, config: CanariaConfig | None = None) -> str:
-    if flag is not None and flag not in ("en", "ko"):
-        raise UsageError(f"--lang must be en or ko, got {flag!r}")
-    return resolve_lang(flag, config.lang if config else None)
-
-
-def _with_app(config_path: Path, lang_flag: str | None, body: Callable[[App, str], Any], *,
-              actor: str | None = None) -> Any:
-    config = load_config(config_path)
-    lang = _lang(lang_flag, config)
-
-    async def main() -> Any:
-        application = open_app(config, lang=lang, actor=actor or default_actor(), notify=True)
-        try:
-            return await body(application, lang)
-        finally:
-            await application.close()
-
-    return asyncio.run(main())
-
-
-def _print_json(data: Any) -> None:
-    print(json.dumps(data, ensure_ascii=False, default=str), flush=True)
+def register(app: typer.Typer) -> None:
+    app.registered_commands.extend(commands.registered_commands)
 
 
 # ---------------------------------------------------------------- setup
-@app.command()
+@commands.command()
 @handle_errors
 def init(config: ConfigOpt = Path("canaria.yaml"), force: Annotated[bool, typer.Option("--force")] = False,
-         lang: LangOpt = None) -> None:
-    """Write a commented example canaria.yaml."""
+         lang: LangOpt = None,
+         platform: Annotated[str, typer.Option("--platform", help="local | nginx | haproxy | kubernetes | "
+                                               "cloudrun")] = "local") -> None:
+    """Write a commented example canaria.yaml (for the platform you deploy on)."""
+    if platform not in PLATFORM_KINDS:
+        raise UsageError(f"--platform must be one of {', '.join(PLATFORM_KINDS)}, got {platform!r}")
     if config.exists() and not force:
         raise UsageError(f"{config} already exists; pass --force to overwrite it")
-    text = resources.files("canaria").joinpath("templates/canaria.yaml").read_text(encoding="utf-8")
+    name = "canaria.yaml" if platform == "local" else f"init-{platform}.yaml"
+    template = resources.files("canaria").joinpath(f"templates/{name}")
+    if not template.is_file():
+        raise UsageError(f"this version of canaria has no template for --platform {platform}")
+    text = template.read_text(encoding="utf-8")
     config.write_text(text, encoding="utf-8")
     out.print(f"wrote {config}", highlight=False)
 
 
-@app.command()
+@commands.command()
 @handle_errors
 def check(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_json: JsonOpt = False,
           notify_test: Annotated[bool, typer.Option("--notify-test", help="send a test message to every "
                                                     "notification channel")] = False) -> None:
     """Pre-flight checklist: config, dependencies, health endpoints, metrics, notifiers, rollback dry-run."""
-    from canaria.preflight import run_checks
+    from canaria.runtime.preflight import run_checks
 
     async def body(application: App, lg: str) -> None:
         lines = await run_checks(application, notify_test=notify_test, lang=lg)
         failed = [line for line in lines if not line.ok]
         if as_json:
-            _print_json({"ok": not failed, "checks": [line.to_dict() for line in lines]})
+            print_json({"ok": not failed, "checks": [line.to_dict() for line in lines]})
         else:
             for line in lines:
-                out.print(f"{'✅' if line.ok else '❌'} {line.name}: {line.detail}", markup=False, highlight=False)
+                out.print(f"{line.mark} {line.name}: {line.detail}", markup=False, highlight=False)
             out.print(t("check.ok", lg) if not failed else t("check.failed", lg, n=len(failed)), highlight=False)
         if failed:
             raise typer.Exit(1)
 
-    _with_app(config, lang, body)
+    with_app(config, lang, body)
 
 
-@app.command()
+@commands.command()
 @handle_errors
 def gateway(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None) -> None:
     """Run the embedded gateway in the foreground."""
     from canaria.gateway.server import run_gateway
-    from canaria.gateway_status import store_providers
+    from canaria.state.gateway_feed import store_providers
 
     loaded = load_config(config)
     status_provider, metrics_provider = store_providers(loaded)
@@ -122,10 +88,11 @@ def gateway(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None) -> N
 
 
 # ---------------------------------------------------------------- traffic
-@app.command("enable-canary")
+@commands.command("enable-canary")
 @handle_errors
 def enable_canary(traffic: Annotated[float, typer.Option("--traffic", help="canary percent (0 < N ≤ 100)")],
-                  config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_json: JsonOpt = False) -> None:
+                  config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_json: JsonOpt = False,
+                  image: ImageOpt = None) -> None:
     """Start the canary at N% (or move it to N%)."""
     if not 0 < traffic <= 100:
         raise UsageError(f"--traffic must be between 0 (exclusive) and 100, got {traffic:g}; routing unchanged")
@@ -135,7 +102,7 @@ def enable_canary(traffic: Annotated[float, typer.Option("--traffic", help="cana
             traffic, lock=application.lock)
         rollout = result.rollout
         if as_json:
-            _print_json(status_dict(application.config, application.store, rollout, now=time.time()))
+            print_json(status_dict(application.config, application.store, rollout, now=time.time()))
         else:
             out.print(t("traffic.moved", lg, traffic=f"{rollout.traffic:g}") if rollout and rollout.active
                       else result.message, highlight=False)
@@ -143,7 +110,7 @@ def enable_canary(traffic: Annotated[float, typer.Option("--traffic", help="cana
             out.print(f"rolled back: {rollout.reason}", highlight=False)
             raise typer.Exit(3)
 
-    _with_app(config, lang, body)
+    with_app(config, lang, body, image=image)
 
 
 def _operator_command(name: str, method: str, done_key: str) -> None:
@@ -154,12 +121,12 @@ def _operator_command(name: str, method: str, done_key: str) -> None:
             result = await getattr(operator, method)(reason=reason)
             rollout = result.rollout
             if as_json:
-                _print_json(status_dict(application.config, application.store, rollout, now=time.time()))
+                print_json(status_dict(application.config, application.store, rollout, now=time.time()))
             elif rollout is not None:
                 out.print(t(done_key, lg, traffic=f"{rollout.traffic:g}", phase=t(f"phase.{rollout.phase}", lg)),
                           highlight=False)
 
-        _with_app(config, lang, body)
+        with_app(config, lang, body)
 
     command.__doc__ = {
         "promote": "Go to the next stage now (a person's GO).",
@@ -167,7 +134,7 @@ def _operator_command(name: str, method: str, done_key: str) -> None:
         "pause": "Hold the rollout at its current traffic.",
         "resume": "Continue a paused rollout.",
     }[name]
-    app.command(name)(handle_errors(command))
+    commands.command(name)(handle_errors(command))
 
 
 _operator_command("promote", "promote", "promote.done")
@@ -176,24 +143,34 @@ _operator_command("pause", "pause", "paused.done")
 _operator_command("resume", "resume", "resumed.done")
 
 
-@app.command()
+@commands.command()
 @handle_errors
 def rollback(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None,
              dry_run: Annotated[bool, typer.Option("--dry-run", help="print the plan, change nothing")] = False,
              force: Annotated[bool, typer.Option("--force", help="no confirmation; reset routing even "
                                                  "without an active rollout")] = False,
-             reason: Annotated[str, typer.Option("--reason")] = "", as_json: JsonOpt = False) -> None:
+             reason: Annotated[str, typer.Option("--reason")] = "", as_json: JsonOpt = False,
+             to_revision: Annotated[str | None, typer.Option("--to-revision", help="after a finished rollout: "
+                                                           "restore this platform revision of stable")] = None,
+             ) -> None:
     """All traffic back to stable."""
 
     async def body(application: App, lg: str) -> int:
         operator = Operator(application.controller, actor=default_actor())
+        if to_revision is not None:
+            message = await operator.rollback_to_revision(to_revision, reason=reason)
+            if as_json:
+                print_json({"changed": True, "message": message, "revision": to_revision})
+            else:
+                out.print(message, highlight=False, markup=False)
+            return 0
         active = application.controller.active()
         if not dry_run and active is not None and not force and sys.stdin.isatty():
             if not typer.confirm(f"Roll back {application.config.service} ({active.traffic:g}% canary)?"):
                 raise typer.Exit(4)
         result = await operator.rollback(reason=reason, dry_run=dry_run, force=force)
         if as_json:
-            _print_json({"changed": result.changed, "message": result.message, "steps": result.steps,
+            print_json({"changed": result.changed, "message": result.message, "steps": result.steps,
                          "status": status_dict(application.config, application.store, result.rollout,
                                                now=time.time())})
         elif dry_run:
@@ -206,11 +183,11 @@ def rollback(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None,
             out.print(t("rollback.done", lg) if result.changed else result.message, highlight=False)
         return 0
 
-    _with_app(config, lang, body)
+    with_app(config, lang, body)
 
 
 # ---------------------------------------------------------------- reading
-@app.command()
+@commands.command()
 @handle_errors
 def status(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_json: JsonOpt = False) -> None:
     """Phase, stage, traffic, last verdicts, next checkpoint."""
@@ -219,7 +196,7 @@ def status(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_js
         rollout = application.controller.active() or application.store.latest_rollout(application.config.service)
         data = status_dict(application.config, application.store, rollout, now=time.time())
         if as_json:
-            _print_json(data)
+            print_json(data)
             return
         if rollout is None:
             out.print(t("status.none", lg, service=application.config.service), highlight=False)
@@ -239,15 +216,15 @@ def status(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_js
         if data["next_checkpoint"]:
             out.print(f"next checkpoint: {data['next_checkpoint']}", highlight=False)
 
-    _with_app(config, lang, body)
+    with_app(config, lang, body)
 
 
-@app.command()
+@commands.command()
 @handle_errors
 def metrics(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_json: JsonOpt = False,
             watch: Annotated[bool, typer.Option("--watch", help="refresh every 2 s until Ctrl-C")] = False) -> None:
     """Current window, control vs canary: requests, error rate, P50/P95/P99, RPS, saturation, score."""
-    from canaria.cli_metrics import render_metrics
+    from canaria.views.metrics_table import render_metrics
 
     async def body(application: App, lg: str) -> None:
         while True:
@@ -259,7 +236,7 @@ def metrics(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_j
                 canary_weight=rollout.traffic if rollout else 0.0, cut=False)
             data = metrics_dict(application.config, application.store, rollout, window, now=time.time())
             if as_json:
-                _print_json(data)
+                print_json(data)
             else:
                 render_metrics(out, data, lg)
             if not watch:
@@ -267,12 +244,12 @@ def metrics(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_j
             await asyncio.sleep(2.0)
 
     try:
-        _with_app(config, lang, body)
+        with_app(config, lang, body)
     except KeyboardInterrupt:
         raise typer.Exit(0) from None
 
 
-@app.command()
+@commands.command()
 @handle_errors
 def history(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_json: JsonOpt = False,
             limit: Annotated[int, typer.Option("--limit")] = 20) -> None:
@@ -282,9 +259,18 @@ def history(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_j
         rollouts = application.store.list_rollouts(application.config.service, limit=limit)
         rows = [{"rollout_id": r.id, "started_at": iso(r.created_at), "ended_at": iso(r.ended_at),
                  "phase": r.phase, "outcome": r.outcome, "traffic": r.traffic, "reason": r.reason} for r in rollouts]
+        revisions = [{"name": r.name, "created_at": iso(r.created_at), "image": r.image, "traffic": r.traffic,
+                      "detail": r.detail} for r in await application.platform.history()]
         if as_json:
-            _print_json({"service": application.config.service, "rollouts": rows})
+            print_json({"service": application.config.service, "rollouts": rows, "revisions": revisions})
             return
+        if revisions:
+            table = Table("revision", "created", "image", "traffic", "detail",
+                          title=f"{application.config.platform.kind} revisions of stable")
+            for rev in revisions:
+                table.add_row(str(rev["name"]), str(rev["created_at"] or ""), str(rev["image"] or ""),
+                              "" if rev["traffic"] is None else f"{rev['traffic']:g}%", str(rev["detail"]))
+            out.print(table)
         if not rows:
             out.print(t("history.none", lg), highlight=False)
             return
@@ -294,19 +280,20 @@ def history(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_j
                                                            "outcome")), f"{row['traffic']:g}%", str(row["reason"] or ""))
         out.print(table)
 
-    _with_app(config, lang, body)
+    with_app(config, lang, body)
 
 
 # ---------------------------------------------------------------- running
-@app.command()
+@commands.command()
 @handle_errors
 def run(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_json: JsonOpt = False,
         dashboard: Annotated[bool, typer.Option("--dashboard", help="also serve the web dashboard (tokens from "
                                                 "`dashboard.tokens`) while the rollout runs")] = False,
-        listen: Annotated[str | None, typer.Option("--listen", help="dashboard HOST:PORT")] = None) -> None:
+        listen: Annotated[str | None, typer.Option("--listen", help="dashboard HOST:PORT")] = None,
+        image: ImageOpt = None) -> None:
     """Run the whole plan autonomously with a live view (resumes an active rollout)."""
-    from canaria.runner import drive, print_final
-    from canaria.view import RolloutView
+    from canaria.runtime.runner import drive, print_final
+    from canaria.views.live import RolloutView
 
     async def body(application: App, lg: str) -> int:
         application.observe()
@@ -326,11 +313,11 @@ def run(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_json:
         print_final(outcome, as_json=as_json)
         return outcome.exit_code
 
-    code = _with_app(config, lang, body)
+    code = with_app(config, lang, body, image=image)
     raise typer.Exit(code)
 
 
-@app.command()
+@commands.command()
 @handle_errors
 def stop(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None) -> None:
     """Stop the gateway and the processes canaria started for this service (the service goes down)."""
@@ -342,24 +329,4 @@ def stop(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None) -> None
         await application.platform.shutdown()
         out.print("stopped the gateway and the processes canaria started", highlight=False)
 
-    _with_app(config, lang, body)
-
-
-from canaria import cli_extra  # noqa: F401  (demo, simulate: registered on `app`)
-from canaria.notify.cli import register as _register_notify
-from canaria.report.cli import register as _register_report
-from canaria.web.cli import register as _register_web
-
-_register_report(app)
-_register_notify(app)
-_register_web(app)
-
-
-def main() -> None:
-    app()
-
-
-if __name__ == "__main__":  # `python -m canaria.cli`: use the imported module, where every command is registered
-    from canaria.cli import main as registered_main
-
-    registered_main()
+    with_app(config, lang, body)

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 from canaria.config import CanariaConfig
-from canaria.status_view import metrics_dict, status_dict
-from canaria.store import Store
+from canaria.state.status import metrics_dict, status_dict
+from canaria.state.store import Store
 
 __all__ = ["store_providers"]
 

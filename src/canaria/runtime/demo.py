@@ -19,13 +19,13 @@ from typing import Any
 
 import yaml
 
-from canaria.app import open_app
 from canaria.config import CanariaConfig, load_config, runbook_guardrails
 from canaria.controller.actions import Operator
 from canaria.controller.machine import TickResult
 from canaria.platforms.processes import free_port
-from canaria.runner import RunOutcome, drive
-from canaria.view import RolloutView
+from canaria.runtime.app import open_app
+from canaria.runtime.runner import RunOutcome, drive
+from canaria.views.live import RolloutView
 
 __all__ = ["SCENARIOS", "demo_config", "run_demo"]
 
@@ -96,7 +96,7 @@ async def _run(config: CanariaConfig, *, lang: str, rps: float, auto_approve: bo
             url = await server.start()
             print(f"dashboard: {url}  (token for actions: {dashboard.token})", file=sys.stderr, flush=True)
         await application.platform.ensure_stable()
-        from canaria.preflight import run_checks  # the runbook's D-1 rehearsal, recorded for the report
+        from canaria.runtime.preflight import run_checks  # the runbook's D-1 rehearsal, recorded for the report
 
         for line in await run_checks(application, lang=lang):
             print(f"{'✅' if line.ok else '❌'} {line.name}: {line.detail}", file=sys.stderr, flush=True)
@@ -144,7 +144,7 @@ def run_demo(scenario: str, *, lang: str, rps: float = 120.0, auto_approve: bool
             return asyncio.run(_run(config, lang=lang, rps=rps, auto_approve=auto_approve, live=live,
                                     max_seconds=max_seconds, dashboard=dashboard))
         except KeyboardInterrupt:
-            from canaria.runner import RunOutcome as Outcome
+            from canaria.runtime.runner import RunOutcome as Outcome
 
             return Outcome(None, 4, {}, "demo stopped (Ctrl-C); everything it started is stopped")
     finally:

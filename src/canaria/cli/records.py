@@ -1,4 +1,4 @@
-"""`canaria report`, `canaria signoff`, `canaria note`: registered on the main Typer app by `register(app)`.
+"""`canaria report`, `canaria signoff`, `canaria note`.
 
 They need only the config and the store (no platform, no gateway), so they work after the services
 are gone, e.g. the day after a deployment.
@@ -16,13 +16,13 @@ __all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
-    from canaria.app import default_actor
-    from canaria.cli import ConfigOpt, LangOpt, handle_errors, out
+    from canaria.cli.common import ConfigOpt, LangOpt, handle_errors, out
     from canaria.errors import UsageError
     from canaria.i18n import t
     from canaria.report.data import open_record
     from canaria.report.record import add_note, add_signoff, signoff_status
     from canaria.report.writer import FORMATS, write_report
+    from canaria.runtime.app import default_actor
 
     RolloutOpt = Annotated[str | None, typer.Option("--rollout", help="rollout id (default: active, else latest)")]
 

@@ -21,7 +21,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from canaria.durations import Duration
+from canaria.foundation.durations import Duration
+from canaria.foundation.sizes import parse_size
 
 __all__ = [
     "BUILTIN_VARIABLES",
@@ -126,7 +127,6 @@ class PrometheusConfig(_Model):
     @field_validator("memory_limit", mode="before")
     @classmethod
     def _size(cls, value: Any) -> int | None:
-        from canaria.config import parse_size  # late: canaria.config imports this module
 
         return None if value is None else parse_size(value)
 

@@ -13,10 +13,10 @@ from rich.text import Text
 
 from canaria.config import CanariaConfig
 from canaria.controller.machine import TickResult
-from canaria.durations import format_duration
+from canaria.foundation.durations import format_duration
 from canaria.i18n import t
-from canaria.status_view import status_dict
-from canaria.store import Store
+from canaria.state.status import status_dict
+from canaria.state.store import Store
 
 __all__ = ["RolloutView"]
 

@@ -10,6 +10,8 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from canaria.foundation.addresses import parse_address
+
 __all__ = ["MIN_TOKEN_LENGTH", "DashboardConfig"]
 
 MIN_TOKEN_LENGTH = 8
@@ -39,7 +41,6 @@ class DashboardConfig(BaseModel):
     @field_validator("listen")
     @classmethod
     def _listen(cls, value: str) -> str:
-        from canaria.config import parse_address  # late: canaria.config imports this module
 
         parse_address(value)
         return value

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import getpass
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from canaria.config import CanariaConfig
+from canaria.controller.actions import Operator
 from canaria.controller.clock import Clock
 from canaria.controller.events import EventSink, FanoutSink
 from canaria.controller.lock import ControllerLock
@@ -16,9 +19,12 @@ from canaria.metrics import create_provider
 from canaria.metrics.base import MetricsProvider
 from canaria.platforms import create_platform
 from canaria.platforms.base import Platform
-from canaria.store import Store
+from canaria.state.store import Store
 
-__all__ = ["App", "open_app", "default_actor"]
+if TYPE_CHECKING:
+    from canaria.web.context import OperatorFactory
+
+__all__ = ["App", "app_operator_factory", "default_actor", "open_app"]
 
 
 def default_actor() -> str:
@@ -87,3 +93,17 @@ def open_app(
                             actor=actor or "canaria", lang=lang)
     return App(config, store, platform, metrics, controller, ControllerLock(config.state_path, config.service),
                dispatcher)
+
+
+def app_operator_factory(config: CanariaConfig, *, lang: str = "en") -> OperatorFactory:
+    """The standalone dashboard: each action opens the app like the CLI does, as the caller, then closes it."""
+
+    @asynccontextmanager
+    async def factory(name: str) -> AsyncIterator[Operator]:
+        application = open_app(config, actor=name, lang=lang)
+        try:
+            yield Operator(application.controller, actor=name)
+        finally:
+            await application.close()
+
+    return factory

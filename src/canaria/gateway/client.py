@@ -50,6 +50,13 @@ class GatewayClient:
     async def set_weight(self, canary_percent: float) -> dict[str, Any]:
         return await self._call("PUT", "/admin/weights", {"canary": canary_percent})
 
+    async def set_route(self, canary_percent: float, *, match: dict[str, str | None] | None = None
+                        ) -> dict[str, Any]:
+        """The weight and, when given, the tester route {header|cookie, value}: matching requests reach the canary."""
+        if match is None:
+            return await self.set_weight(canary_percent)
+        return await self._call("PUT", "/admin/weights", {"canary": canary_percent, "match": match})
+
     async def set_upstreams(self, stable: str, canary: str | None) -> dict[str, Any]:
         return await self._call("PUT", "/admin/upstreams", {"stable": stable, "canary": canary})
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from canaria.app import App
 from canaria.controller.machine import TickResult
 from canaria.i18n import t
-from canaria.status_view import run_summary
-from canaria.store import Rollout
-from canaria.view import RolloutView
+from canaria.runtime.app import App
+from canaria.state.status import run_summary
+from canaria.state.store import Rollout
+from canaria.views.live import RolloutView
 
 __all__ = ["RunOutcome", "drive", "exit_code_for"]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from canaria.analysis.window import Window
 from canaria.config import CanariaConfig
-from canaria.store import Rollout, Store
+from canaria.state.store import Rollout, Store
 
 __all__ = ["status_dict", "metrics_dict", "comparison", "iso", "run_summary"]
 

@@ -44,6 +44,7 @@ def register(app: typer.Typer) -> None:
         from canaria.config import load_config, parse_address
         from canaria.errors import CanariaError, UsageError
         from canaria.i18n import resolve_lang
+        from canaria.runtime.app import app_operator_factory
         from canaria.web.server import DashboardServer, is_loopback
 
         err = Console(stderr=True)
@@ -59,7 +60,8 @@ def register(app: typer.Typer) -> None:
                     raise UsageError(f"--listen: {exc}") from None
 
             async def main() -> None:
-                server = DashboardServer(loaded, listen=listen, lang=lg)
+                server = DashboardServer(loaded, listen=listen, lang=lg,
+                                         operator_factory=app_operator_factory(loaded, lang=lg))
                 url = await server.start()
                 loop = asyncio.get_running_loop()
                 for sig in (signal.SIGINT, signal.SIGTERM):

@@ -1,0 +1,77 @@
+"""What every command shares: options, the error handler, the app context, output helpers.
+
+Only modules in `canaria.cli` import this (the layering test keeps it so).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from canaria.config import CanariaConfig, load_config
+from canaria.config.platform import with_canary_image
+from canaria.errors import CanariaError, UsageError
+from canaria.i18n import resolve_lang
+from canaria.runtime.app import App, default_actor, open_app
+
+__all__ = ["ConfigOpt", "ImageOpt", "JsonOpt", "LangOpt", "cli_lang", "err", "handle_errors", "out", "print_json", "with_app"]
+
+err = Console(stderr=True)
+out = Console()
+
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="canaria.yaml to use")]
+LangOpt = Annotated[str | None, typer.Option("--lang", help="ko | en (default: config `lang`, then LANG)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
+ImageOpt = Annotated[str | None, typer.Option("--image", help="the canary image (platforms kubernetes and cloudrun)")]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handle_errors(fn: F) -> F:
+    """One clear line and the contract's exit code for every canaria error; nothing half-applied."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CanariaError as exc:
+            err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def cli_lang(flag: str | None, config: CanariaConfig | None = None) -> str:
+    if flag is not None and flag not in ("en", "ko"):
+        raise UsageError(f"--lang must be en or ko, got {flag!r}")
+    return resolve_lang(flag, config.lang if config else None)
+
+
+def with_app(config_path: Path, lang_flag: str | None, body: Callable[[App, str], Any], *,
+             actor: str | None = None, image: str | None = None) -> Any:
+    config = load_config(config_path)
+    lang = cli_lang(lang_flag, config)
+    if image is not None:
+        try:
+            config = config.model_copy(update={"platform": with_canary_image(config.platform, image)})
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+
+    async def main() -> Any:
+        application = open_app(config, lang=lang, actor=actor or default_actor(), notify=True)
+        try:
+            return await body(application, lang)
+        finally:
+            await application.close()
+
+    return asyncio.run(main())
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, default=str), flush=True)

@@ -1,0 +1,83 @@
+"""Moving traffic, verified: write the route, then read back what the data plane applies (DESIGN.md §5).
+
+A stage counts as entered only when the platform says `applied` (or `unsupported`, which the event says). When the
+route stays `pending` past `platform.verify_timeout`, or the write fails, the previous route is written back and
+the step fails with the platform's own words, so traffic is never left half-moved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from canaria.config import StageConfig
+from canaria.controller.clock import Clock
+from canaria.errors import CanariaError, PlatformError
+from canaria.platforms.base import Platform, RouteStatus, TesterMatch
+
+__all__ = ["RouteTarget", "apply_route", "target_of"]
+
+_POLL_S = 0.5
+
+
+@dataclass(frozen=True)
+class RouteTarget:
+    weight: float
+    match: TesterMatch | None = None
+
+    def describe(self) -> str:
+        if self.match is None:
+            return f"{self.weight:g}%"
+        extra = f" + {self.weight:g}%" if self.weight else ""
+        return f"testers ({self.match.describe()}){extra}"
+
+
+def target_of(stage: StageConfig, *, traffic: float | None = None) -> RouteTarget:
+    """The route a stage asks for (`traffic` overrides the weight, e.g. `enable-canary --traffic N`)."""
+    match = None
+    if stage.match is not None and traffic is None:
+        match = TesterMatch(value=stage.match.value, header=stage.match.header, cookie=stage.match.cookie)
+    return RouteTarget(stage.traffic if traffic is None else traffic, match)
+
+
+async def apply_route(platform: Platform, clock: Clock, target: RouteTarget, *, timeout_s: float,
+                      previous: RouteTarget | None = None) -> RouteStatus:
+    """Write `target` and wait until the data plane applies it; on failure put `previous` back and raise."""
+    try:
+        await platform.set_route(target.weight, match=target.match)
+        status = await _await_applied(platform, clock, target, timeout_s=timeout_s)
+    except CanariaError as exc:
+        await _restore(platform, previous, exc)
+        raise
+    return status
+
+
+async def _await_applied(platform: Platform, clock: Clock, target: RouteTarget, *, timeout_s: float) -> RouteStatus:
+    started = clock.now()
+    while True:
+        status = await platform.verify_route()
+        if status.state == "unsupported":
+            return status
+        if status.state == "applied" and _matches(status, target):
+            return status
+        if clock.now() - started >= timeout_s:
+            seen = "pending" if status.state == "pending" else f"applied {status.weight}"
+            raise PlatformError(f"the route to {target.describe()} was written but not applied within "
+                                f"{timeout_s:g} s ({seen}{': ' + status.detail if status.detail else ''})")
+        await clock.sleep(_POLL_S)
+
+
+def _matches(status: RouteStatus, target: RouteTarget) -> bool:
+    """Applied means what was asked: the weight (the backend judges an approximate split) and the tester route."""
+    if not status.approximate and (status.weight is None or abs(status.weight - target.weight) > 0.01):
+        return False
+    return status.match == target.match
+
+
+async def _restore(platform: Platform, previous: RouteTarget | None, cause: CanariaError) -> None:
+    if previous is None:
+        return
+    try:
+        await platform.set_route(previous.weight, match=previous.match)
+    except CanariaError as exc:
+        raise PlatformError(f"{cause}; putting the previous route ({previous.describe()}) back failed too: {exc}"
+                            ) from None
