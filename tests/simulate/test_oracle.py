@@ -11,7 +11,7 @@ from scipy.stats import binom, norm
 
 from canaria.analysis.context import StageContext
 from canaria.config import AnalysisConfig
-from canaria.histogram import BUCKET_BOUNDS_MS
+from canaria.foundation.histogram import BUCKET_BOUNDS_MS
 from canaria.simulate import parse_scenarios, run_simulation
 from canaria.simulate.baselines.oracle import OracleJudge, binomial_log_lr, gaussian_log_lr
 from canaria.simulate.generator import RunSource

@@ -27,7 +27,7 @@ from canaria.analysis.context import StageContext
 from canaria.analysis.verdict import Decision
 from canaria.analysis.window import Window
 from canaria.config import AnalysisConfig, GuardrailConfig, PlanConfig
-from canaria.histogram import BUCKET_BOUNDS_MS
+from canaria.foundation.histogram import BUCKET_BOUNDS_MS
 from canaria.simulate.generator import MinuteSeries, RunSource, WindowTruth
 from canaria.simulate.judge_api import Tick
 from canaria.simulate.judges import make_judge

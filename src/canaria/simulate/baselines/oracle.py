@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from canaria.analysis.verdict import Decision
 from canaria.config import AnalysisConfig
-from canaria.histogram import BUCKET_BOUNDS_MS
+from canaria.foundation.histogram import BUCKET_BOUNDS_MS
 from canaria.simulate.generator import WindowTruth
 from canaria.simulate.judge_api import Step, Tick
 
