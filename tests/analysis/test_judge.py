@@ -6,6 +6,7 @@ import numpy as np
 
 from canaria.analysis.context import StageContext
 from canaria.analysis.judge import JudgeState, evaluate
+from canaria.analysis.report import reason_text
 from canaria.analysis.verdict import Decision
 from canaria.config import AnalysisConfig, GuardrailConfig, runbook_guardrails
 from tests.analysis.builders import lognormal_variant, variant, window
@@ -74,14 +75,19 @@ def test_a_rising_memory_that_persists_past_the_longest_hold_is_rolled_back() ->
     assert done.decision is Decision.NO_GO and any(r.key == "trend.persistent" for r in done.reasons)
 
 
-def test_before_the_step_to_all_traffic_evidence_leaning_to_a_regression_holds_the_stage() -> None:
+def test_evidence_leaning_to_a_regression_holds_the_step_to_all_traffic_and_delays_an_earlier_step() -> None:
     # 3 of 180 canary requests failed against 6 of 3420 on control: leaning (e-value ~3), far from conclusive
     history = [window(k, variant(15, errors=int(k < 3)), variant(285, errors=int(k % 2 == 0))) for k in range(12)]
     final = evaluate(history, ctx(3600.0, next_traffic=100.0), GUARDRAILS, AnalysisConfig())
     assert final.decision is Decision.OBSERVE
     assert any(r.key == "compare.leaning" for r in final.reasons)
+    # an earlier stage is held only a quarter of its hold longer, then goes on
     between = evaluate(history, ctx(3600.0, next_traffic=50.0), GUARDRAILS, AnalysisConfig())
-    assert between.decision is Decision.GO
+    assert between.decision is Decision.OBSERVE and any(r.key == "compare.leaning_early" for r in between.reasons)
+    early = next(r for r in between.reasons if r.key == "compare.leaning_early")
+    assert "next stage" in reason_text(early, "en") and "다음 단계 전" in reason_text(early, "ko")
+    later = evaluate(history, ctx(4500.0, next_traffic=50.0), GUARDRAILS, AnalysisConfig())
+    assert later.decision is Decision.GO
 
 
 def test_keeping_state_between_ticks_gives_the_same_verdicts() -> None:
@@ -91,3 +97,21 @@ def test_keeping_state_between_ticks_gives_the_same_verdicts() -> None:
         kept = evaluate(history[:t], ctx(300.0 * t), GUARDRAILS, AnalysisConfig(), state=state)
         fresh = evaluate(history[:t], ctx(300.0 * t), GUARDRAILS, AnalysisConfig())
         assert kept.to_dict() == fresh.to_dict()
+
+
+def test_a_fault_that_starts_in_the_last_stage_holds_the_step_to_all_traffic_though_the_weighted_evidence_is_low() -> None:
+    # Two good hours (no canary errors, control at ~0.3 %), then 9 canary vs 3 control errors at 50 %: the
+    # rollout-long evidence is against a regression and the last stage's restart weighs 1/8, so the weighted
+    # e-value is ~0.24; but the last stage's own data favour a modest regression, so it must not go to 100 %.
+    history = [window(k, variant(15 * (k // 12 + 1)), variant(300 - 15 * (k // 12 + 1), errors=int(k % 2 == 0)),
+                      stage=k // 12, weight=5.0 * (k // 12 + 1)) for k in range(24)]
+    history += [window(k, variant(150, errors=int(k % 4 != 0)), variant(150, errors=int(k % 4 == 0)), stage=2,
+                       weight=50.0) for k in range(24, 36)]
+    last = StageContext(stage_index=2, traffic=50.0, hold_s=3600.0, elapsed_in_stage_s=3600.0, interval_s=300.0,
+                        next_stage_traffic=100.0)
+    state = JudgeState()
+    verdict = evaluate(history, last, GUARDRAILS, AnalysisConfig(), state=state)
+    errors = next(c for c in [state.comparison] if c is not None).error_comparison(200.0)
+    assert errors.e_value < 1.0 < errors.leaning
+    assert verdict.decision is Decision.OBSERVE
+    assert any(r.key == "compare.leaning" for r in verdict.reasons)

@@ -22,7 +22,7 @@ again two counts and the same conditional test applies with null ratio 1 (for sl
 slow_rate_tolerance). With null ratio 1 the exact conditional law is hypergeometric, which is smaller in
 convex order than the binomial we use (Hoeffding 1963), so the test is conservative; for rare events (errors)
 the binomial is the Poisson limit Lindon & Malek work in. The latency e-process is a weighted mean of the
-per-threshold e-processes (a convex combination of e-processes is one): half on the objective, half shared
+per-threshold e-processes (a convex combination of e-processes is one): two thirds on the objective, a third shared
 by the quantiles.
 
 Evidence also restarts at each stage with a shrinking share of the budget (ComparisonState), and alpha is
@@ -47,6 +47,9 @@ from canaria.foundation.histogram import BUCKET_BOUNDS_MS
 
 __all__ = ["Comparison", "ComparisonState", "compare"]
 
+#: share of the latency test's budget on the objective (slow_ms): the requests users feel as slow, which
+#: is what "bad requests" count; the control quantiles share the rest
+SLOW_SHARE = 2.0 / 3.0
 _MIN_CONTROL_FOR_THRESHOLDS = 50  # control requests seen before a quantile threshold is taken
 _WARN_FRACTION = 0.5  # share of the way (in log evidence) to rejection at which a finding is reported
 
@@ -64,6 +67,9 @@ class Comparison:
     detail: str  # which statistic carries the evidence, e.g. "error_rate", "p95_ms", "slow_share"
     evidence: str
     canary_requests: int
+    #: the largest unweighted "leaning" Bayes factor of any start and statistic: > 1 when any of them favours
+    #: a modest regression (a late start weighs little in `e_value`, but its data lean just as much)
+    leaning: float = 1.0
 
     @property
     def rejected(self) -> bool:
@@ -122,6 +128,12 @@ def _describe(c: Comparison) -> str:
     return f"{label} {c.canary_value:.0f} ms vs control {c.control_value:.0f} ms ({change:+.0%}; {tol})"
 
 
+def restart_weight(start: int) -> float:
+    """Share of the budget of evidence started at the rollout's start (0) and at each later stage (1, 2...):
+    any sequence summing to at most 1 keeps the weighted sum an e-process."""
+    return 0.5 ** (start + 1)
+
+
 def _bucket_quantile(counts: Sequence[float], q: float) -> float | None:
     """Upper bound (ms) of the bucket holding the q-quantile: interpolation-free, like the thresholds."""
     cumulative = list(accumulate(counts))
@@ -148,7 +160,7 @@ class ComparisonState:
 
     def _reset(self, config: CompareConfig) -> None:
         self.config = config
-        self.weights = [0.5]  # share of the budget of each start: the rollout's, then each later stage's
+        self.weights = [restart_weight(0)]  # share of the budget of each start: the rollout's, then each stage's
         self.errors = RatioEvidence(null_ratio=1.0 + config.error_rate_tolerance)
         self.quantiles = [RatioEvidence(null_ratio=1.0) for _ in config.latency_quantiles]
         self.slow = RatioEvidence(null_ratio=1.0 + config.slow_rate_tolerance)
@@ -172,7 +184,7 @@ class ComparisonState:
             consumed = 0
         for window in history[consumed:]:
             if self._stage is not None and window.stage_index != self._stage:
-                self.weights.append(0.5 ** (len(self.weights) + 1))
+                self.weights.append(restart_weight(len(self.weights)))
                 for evidence in (self.errors, self.slow, *self.quantiles):
                     evidence.restart()
             self._stage = window.stage_index
@@ -239,14 +251,14 @@ class ComparisonState:
                 f"e-value {_fmt_e(e_value)} of {_fmt_e(reject_at)} needed"
             ),
             canary_requests=self.canary_requests,
+            leaning=ev.leaning_e_value,
         )
 
     def latency_comparison(self, reject_at: float) -> Comparison:
         quantiles = self.config.latency_quantiles
-        # the objective (what users feel, what "bad requests" counts) weighs half; the quantiles share the rest
-        share = 0.5 / len(quantiles)
+        share = (1.0 - SLOW_SHARE) / len(quantiles)
         contributions = [share * evidence.weighted(self.weights) for evidence in self.quantiles]
-        contributions.append(0.5 * self.slow.weighted(self.weights))
+        contributions.append(SLOW_SHARE * self.slow.weighted(self.weights))
         e_value = sum(contributions)
         top = contributions.index(max(contributions))
         canary_value: float | None
@@ -278,6 +290,7 @@ class ComparisonState:
                 f"e-value {_fmt_e(e_value)} of {_fmt_e(reject_at)} needed"
             ),
             canary_requests=self.canary_requests,
+            leaning=max(evidence.leaning_e_value for evidence in (self.slow, *self.quantiles)),
         )
 
 

@@ -17,12 +17,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["RATIO_GRID", "RatioEvidence", "log_lr_increment"]
+__all__ = ["LEANING_MAX_RATIO", "RATIO_GRID", "RatioEvidence", "log_lr_increment"]
 
-#: Alternatives as multiples of the null ratio; a uniform prior on this log-spaced grid is the mixture.
-RATIO_GRID: np.ndarray = np.exp(np.linspace(math.log(1.1), math.log(40.0), 40))
+#: Alternatives as multiples of the null ratio; a uniform prior on this log-spaced grid is the mixture. It
+#: spans the effects that matter for a canary (1.5x to 24x the tolerated ratio: an error rate of 0.2 %
+#: tolerated up to 0.3 % is caught from ~0.45 % upwards; beyond 24x the top component still gains evidence
+#: with every event). Fewer, wider-spaced points cost less prior mass where the truth is (issue 15).
+RATIO_GRID: np.ndarray = np.exp(np.linspace(math.log(1.5), math.log(24.0), 12))
 _LOG_WEIGHTS = np.full(len(RATIO_GRID), -math.log(len(RATIO_GRID)))
 _LOG_GRID = np.log(RATIO_GRID)
+#: the alternatives up to this multiple of the null ratio make the "leaning" Bayes factor (see below)
+LEANING_MAX_RATIO = 5.0
+_LEANING = int((RATIO_GRID <= LEANING_MAX_RATIO).sum())
 
 
 def log_lr_increment(
@@ -105,6 +111,17 @@ class RatioEvidence:
     @property
     def e_value(self) -> float:
         return math.exp(min(self.log_e_value, 700.0))
+
+    @property
+    def leaning_e_value(self) -> float:
+        """The Bayes factor of the modest alternatives (up to LEANING_MAX_RATIO x the null), the largest over
+        the starts and unweighted: above 1 when any start's data favour a modest regression over none. The
+        large alternatives are left out because a modestly bad canary drives them down fast, and their
+        weight in the full mixture would hide it; a large regression is rejected outright long before."""
+        block = self.log_lr[:, :_LEANING]
+        top = block.max(axis=1)
+        log_mean = top + np.log(np.exp(block - top[:, None]).mean(axis=1))
+        return math.exp(min(float(log_mean.max()), 700.0))
 
     def weighted(self, weights: list[float]) -> float:
         """sum_s weights[s] * e-value of start s: an e-value when the weights sum to at most 1."""

@@ -122,6 +122,8 @@ def _ko_reason(reason: Reason) -> str | None:
             return f"{what}: 기존 버전보다 나빠 보이나 아직 결론 전 ({evidence})"
         if key == "compare.leaning":
             return f"{name}: 증거가 악화 쪽으로 기울어 전체 배포 전 추가 관찰 (증거 {p.get('e_value', 0):.3g} > 1)"
+        if key == "compare.leaning_early":
+            return f"{name}: 증거가 악화 쪽으로 기울어 다음 단계 전 잠시 추가 관찰 (증거 {p.get('e_value', 0):.3g} > 1)"
         return f"{what}: 허용 범위 이내 ({evidence})"
     if key in ("trend.breach_predicted", "trend.rising", "trend.persistent"):
         rate = f"시간당 {abs(p.get('slope_per_h', 0)):.1f}{unit} 증가"

@@ -6,7 +6,7 @@ Public API::
     simulate(...) -> SimulationResult          # the same, with per-run results and judge cost
     render_table(result) / render_scenarios(result, judge) -> rich.table.Table
     load_scenarios(path) / parse_scenarios(text) -> ScenarioFile   # ConfigError names the bad field
-    JUDGE_NAMES = ("canaria", "flagger", "kayenta", "runbook")
+    JUDGE_NAMES = ("canaria", "flagger", "kayenta", "runbook", "oracle")
 """
 
 from canaria.simulate.api import SimulationResult, run_simulation, simulate

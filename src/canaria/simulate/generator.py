@@ -25,7 +25,7 @@ from canaria.analysis.window import VariantWindow, Window
 from canaria.foundation.histogram import BUCKET_BOUNDS_MS, LatencyHistogram
 from canaria.simulate.scenario import ResolvedScenario, VariantParams
 
-__all__ = ["MinuteSeries", "RunSource", "expected_bad_share"]
+__all__ = ["MinuteSeries", "RunSource", "WindowTruth", "expected_bad_share", "slow_event_share"]
 
 _BOUNDS = np.asarray(BUCKET_BOUNDS_MS)
 _LOG_BOUNDS = np.log(_BOUNDS)
@@ -79,6 +79,33 @@ def slow_share(params: VariantParams, slow_ms: float, latency_scale: float = 1.0
 def expected_bad_share(params: VariantParams, slow_ms: float, latency_scale: float = 1.0) -> float:
     """Share of requests that fail or are slower than the objective."""
     return 1.0 - (1.0 - params.error_rate) * (1.0 - slow_share(params, slow_ms, latency_scale))
+
+
+def slow_event_share(params: VariantParams, first_bucket: int, latency_scale: float = 1.0) -> float:
+    """P(a request lands in histogram bucket `first_bucket` or above): the exact law of a slow count read
+    from the histogram as the judges read it (bucket bounds, not slow_ms itself)."""
+    if first_bucket <= 0:
+        return 1.0
+    z = (_LOG_BOUNDS[first_bucket - 1] - math.log(params.p50_ms * latency_scale)) / _sigma(params)
+    return float(1.0 - ndtr(z))
+
+
+@dataclass(frozen=True)
+class WindowTruth:
+    """What the generator drew window k's counts from: each version's true error rate and the probability
+    of a request in the slow buckets. Only the clairvoyant `oracle` judge reads it."""
+
+    canary_error_rate: float
+    canary_slow_share: float
+    control_error_rate: float
+    control_slow_share: float
+    #: the canary's mean memory/CPU reading, with and without what its fault's slope adds, and the noise
+    canary_memory_pct: float = 0.0
+    canary_memory_no_leak_pct: float = 0.0
+    memory_noise_pct: float = 0.0
+    canary_cpu_pct: float = 0.0
+    canary_cpu_no_rise_pct: float = 0.0
+    cpu_noise_pct: float = 0.0
 
 
 class _SimHistogram(LatencyHistogram):
@@ -178,6 +205,29 @@ class RunSource:
                 self.scenario.control, slow_ms, scale
             )
         return canary_requests * self._excess[key]
+
+    def truth(self, k: int, slow_bucket: int) -> WindowTruth:
+        """The true rates behind window k (fault and load included), for the oracle."""
+        load = self.load(k)
+        scale = load**0.3
+        canary, control = self.canary_params(k), self.scenario.control
+        t_end = (k + 1) * self.interval_s
+        hours = t_end / 3600.0
+        since_onset = max(0.0, t_end - self.scenario.onset_s) / 3600.0 if self.fault_active(k) else 0.0
+        memory = canary.memory_pct + control.memory_slope_pct_per_h * hours
+        cpu = canary.cpu_pct * load**0.7 + control.cpu_slope_pct_per_h * hours
+        return WindowTruth(
+            canary_error_rate=canary.error_rate,
+            canary_slow_share=slow_event_share(canary, slow_bucket, scale),
+            control_error_rate=control.error_rate,
+            control_slow_share=slow_event_share(control, slow_bucket, scale),
+            canary_memory_pct=memory + (canary.memory_slope_pct_per_h - control.memory_slope_pct_per_h) * since_onset,
+            canary_memory_no_leak_pct=memory,
+            memory_noise_pct=canary.memory_noise_pct,
+            canary_cpu_pct=cpu + (canary.cpu_slope_pct_per_h - control.cpu_slope_pct_per_h) * since_onset,
+            canary_cpu_no_rise_pct=cpu,
+            cpu_noise_pct=canary.cpu_noise_pct,
+        )
 
     def expected_requests(self, k: int) -> float:
         return self.scenario.rps * self.interval_s * self.load(k)

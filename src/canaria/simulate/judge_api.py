@@ -9,7 +9,7 @@ from typing import Protocol
 from canaria.analysis.context import StageContext
 from canaria.analysis.verdict import Decision
 from canaria.analysis.window import Window
-from canaria.simulate.generator import MinuteSeries
+from canaria.simulate.generator import MinuteSeries, WindowTruth
 
 __all__ = ["SimJudge", "Step", "Tick"]
 
@@ -21,6 +21,8 @@ class Tick:
     history: Sequence[Window]
     ctx: StageContext
     minutes: Callable[[int], MinuteSeries]  # per-minute series of history[i]
+    #: the generator's true rates behind history[i]; only the clairvoyant oracle reads them
+    truth: Callable[[int], WindowTruth] | None = None
 
 
 @dataclass(frozen=True)

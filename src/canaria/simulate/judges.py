@@ -1,5 +1,5 @@
-"""The judges `canaria simulate` can run, by name: ours through the controller's own `evaluate`, and the
-baselines. A factory keyed by name, as Flagger keys its providers, so the runner never branches on it."""
+"""The judges `canaria simulate` can run, by name: ours through the controller's own `evaluate`, the
+baselines, and the clairvoyant oracle that bounds them all. A factory keyed by name, as Flagger keys its providers, so the runner never branches on it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from canaria.config import AnalysisConfig, GuardrailConfig
 from canaria.errors import UsageError
 from canaria.simulate.baselines.flagger import FlaggerJudge
 from canaria.simulate.baselines.kayenta import KayentaJudge
+from canaria.simulate.baselines.oracle import OracleJudge
 from canaria.simulate.baselines.runbook import RunbookJudge
 from canaria.simulate.judge_api import SimJudge, Step, Tick
 
@@ -36,6 +37,7 @@ _FACTORIES: dict[str, Callable[[Sequence[GuardrailConfig], AnalysisConfig], SimJ
     "flagger": lambda guardrails, analysis: FlaggerJudge(),
     "kayenta": lambda guardrails, analysis: KayentaJudge(),
     "runbook": lambda guardrails, analysis: RunbookJudge(rules=list(guardrails)),
+    "oracle": lambda guardrails, analysis: OracleJudge(analysis=analysis),
 }
 
 JUDGE_NAMES: tuple[str, ...] = tuple(_FACTORIES)

@@ -17,6 +17,7 @@ import os
 import sys
 import threading
 import time
+from bisect import bisect_left
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -26,7 +27,8 @@ from canaria.analysis.context import StageContext
 from canaria.analysis.verdict import Decision
 from canaria.analysis.window import Window
 from canaria.config import AnalysisConfig, GuardrailConfig, PlanConfig
-from canaria.simulate.generator import MinuteSeries, RunSource
+from canaria.foundation.histogram import BUCKET_BOUNDS_MS
+from canaria.simulate.generator import MinuteSeries, RunSource, WindowTruth
 from canaria.simulate.judge_api import Tick
 from canaria.simulate.judges import make_judge
 from canaria.simulate.scenario import ResolvedScenario
@@ -105,6 +107,11 @@ def simulate_run(source: RunSource, judge_name: str, setup: SimulationSetup) -> 
     def minutes(i: int) -> MinuteSeries:
         return source.minutes(i, history[i].stage_index)
 
+    slow_bucket = bisect_left(BUCKET_BOUNDS_MS, slow_ms)  # the buckets every judge counts as slow
+
+    def truth(i: int) -> WindowTruth:
+        return source.truth(i, slow_bucket)
+
     stage_index, stage_start, bad, judge_s = 0, 0.0, 0.0, 0.0
     outcome, end_s, share_after = "held", scenario.horizon_s, None
     for k in range(windows):
@@ -113,7 +120,7 @@ def simulate_run(source: RunSource, judge_name: str, setup: SimulationSetup) -> 
         bad += source.expected_excess_bad(k, window.canary.requests, slow_ms)
         now = (k + 1) * interval
         started = time.perf_counter()
-        step = judge.decide(Tick(history, _context(plan, stage_index, now - stage_start, interval), minutes))
+        step = judge.decide(Tick(history, _context(plan, stage_index, now - stage_start, interval), minutes, truth))
         judge_s += time.perf_counter() - started
         if step.decision is Decision.NO_GO:
             outcome, end_s = "rolled_back", now
