@@ -24,7 +24,15 @@ from canaria.controller.phases import Outcome, Phase, check_transition, is_termi
 from canaria.controller.reporting import status_report_text
 from canaria.controller.routing import RouteTarget, apply_route, target_of
 from canaria.controller.supervision import DataPlaneWatch, hold_for_fresh_window
-from canaria.errors import CanariaError, GatewayError, InfrastructureError, MetricsError, PlatformError, StateError
+from canaria.errors import (
+    CanariaError,
+    GatewayError,
+    InfrastructureError,
+    MetricsError,
+    PlatformError,
+    StateError,
+    StoreError,
+)
 from canaria.metrics.base import MetricsProvider
 from canaria.platforms.base import Platform, RouteStatus
 from canaria.state.store import Event, Rollout, Store
@@ -297,11 +305,15 @@ class Controller:
                                   message=f"approval needed to go to {stage.traffic:g}%: run `canaria approve`",
                                   data={"next_stage": next_index, "traffic": stage.traffic})
             return rollout
-        target = target_of(stage)
-        status = await self.route(target, previous=self.current_target(rollout))
-        rollout = self.transition(rollout, Phase.PROGRESSING, action="promote", stage_index=next_index,
-                                  traffic=stage.traffic, stage_started_at=self.clock.now(), paused_from=None,
-                                  approved_stage=max(rollout.approved_stage, next_index if approved else -1))
+        target, previous = target_of(stage), self.current_target(rollout)
+        status = await self.route(target, previous=previous)
+        try:
+            rollout = self.transition(rollout, Phase.PROGRESSING, action="promote", stage_index=next_index,
+                                      traffic=stage.traffic, stage_started_at=self.clock.now(), paused_from=None,
+                                      approved_stage=max(rollout.approved_stage, next_index if approved else -1))
+        except StoreError:  # the stage could not be recorded (disk full): traffic goes back to the recorded one
+            await self.platform.set_route(previous.weight, match=previous.match)
+            raise
         await self.record("stage_advanced", rollout, actor=actor,
                           message=f"canary at {target.describe()} (stage {next_index + 1}/{len(self.stages)})"
                           + _route_note(status),
