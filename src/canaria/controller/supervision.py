@@ -12,16 +12,14 @@ import asyncio
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from canaria.analysis.verdict import Decision, Reason, Severity, Verdict
+from canaria.controller.clock import Clock
 from canaria.controller.phases import Phase
 from canaria.errors import CanariaError
-from canaria.platforms.base import DataPlaneHealth
-from canaria.state.store import Event, Rollout
-
-if TYPE_CHECKING:
-    from canaria.controller.machine import Controller
+from canaria.platforms.base import DataPlaneHealth, Platform
+from canaria.state.store import Event, Rollout, Store
 
 __all__ = ["DataPlaneWatch", "DISTURBANCE_KINDS", "canary_expected", "hold_for_fresh_window"]
 
@@ -38,8 +36,21 @@ def canary_expected(rollout: Rollout | None) -> bool:
     return rollout is not None and rollout.phase in _CANARY_RUNS
 
 
+class _Recorder(Protocol):
+    """What the watch needs of the controller (machine.Controller), without importing it."""
+
+    store: Store
+    platform: Platform
+    clock: Clock
+
+    def active(self) -> Rollout | None: ...
+
+    async def record(self, kind: str, rollout: Rollout | None, *, message: str = "", severity: str = "info",
+                     actor: str | None = None, data: dict[str, Any] | None = None) -> Event: ...
+
+
 class DataPlaneWatch:
-    def __init__(self, controller: Controller) -> None:
+    def __init__(self, controller: _Recorder) -> None:
         self.ctrl = controller
         self._down_since: float | None = None  # when this process first saw the data plane down
 
