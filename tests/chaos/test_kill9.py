@@ -163,6 +163,27 @@ def test_kill_9_of_the_controller_20_times_during_a_rollout_under_load(zygote: Z
         current.kill()
 
 
+def test_status_says_when_the_gateway_is_down_and_enable_canary_brings_it_back(zygote: Zygote, rollout: Path) -> None:
+    """Finding 3 without a controller running: `status` exits 1 naming the gateway; `enable-canary` restarts it."""
+    pid = gateway_pid(rollout)
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    assert wait_for(lambda: not os.path.exists(f"/proc/{pid}/status")
+                    or "zombie" in open(f"/proc/{pid}/status").read(), timeout=5)
+    code, output = zygote.run("status", "--json", "-c", str(rollout))
+    data = json.loads(output.strip().splitlines()[-1])
+    gateway = next(c for c in data["data_plane"]["components"] if c["name"] == "gateway")
+    assert code == 1 and data["data_plane"]["up"] is False and gateway["state"] == "down", output
+    assert data["phase"] == "progressing" and data["traffic"]["canary"] == 10  # the existing keys stay
+    code, output = zygote.run("status", "-c", str(rollout))
+    assert code == 1 and "data plane: DOWN (gateway down" in output, output
+    code, output = zygote.run("enable-canary", "--traffic", "10", "-c", str(rollout))
+    assert code == 0, output
+    assert gateway_pid(rollout) != pid and applied_weight(rollout) == 10.0
+    code, output = zygote.run("status", "--json", "-c", str(rollout))
+    assert code == 0 and json.loads(output.strip().splitlines()[-1])["data_plane"]["up"] is True
+
+
 def test_a_canary_that_keeps_crashing_under_load_is_rolled_back(zygote: Zygote, tmp_path: Path) -> None:
     """The canary dies 6 s after each start (SIGKILL): restarted twice, then a NO-GO naming it."""
     config = chaos_config(tmp_path)
