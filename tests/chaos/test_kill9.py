@@ -22,6 +22,7 @@ import httpx
 import pytest
 import yaml
 
+from canaria.platforms.processes import pid_alive
 from tests.chaos.harness import ChaosLoad, Forked, Zygote, gateway_pid, wait_for
 from tests.e2e.cli_helpers import gateway_urls, write_config
 
@@ -168,8 +169,7 @@ def test_status_says_when_the_gateway_is_down_and_enable_canary_brings_it_back(z
     pid = gateway_pid(rollout)
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
-    assert wait_for(lambda: not os.path.exists(f"/proc/{pid}/status")
-                    or "zombie" in open(f"/proc/{pid}/status").read(), timeout=5)
+    assert wait_for(lambda: not pid_alive(pid), timeout=5)
     code, output = zygote.run("status", "--json", "-c", str(rollout))
     data = json.loads(output.strip().splitlines()[-1])
     gateway = next(c for c in data["data_plane"]["components"] if c["name"] == "gateway")
