@@ -14,11 +14,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from canaria.config.analysis import AnalysisConfig, CompareConfig, ScoreConfig, TrendConfig
+from canaria.config.cloud_monitoring import CloudMonitoringConfig
 from canaria.config.custom_metrics import ScrapedMetric
 from canaria.config.dashboard import DashboardConfig
 from canaria.config.notify import NotifyConfig
 from canaria.config.observability import ObservabilityConfig
 from canaria.config.platform import (
+    PLATFORM_KINDS,
     LocalPlatformConfig,
     PlatformConfig,
     UpstreamConfig,
@@ -182,8 +184,10 @@ def runbook_guardrails() -> list[GuardrailConfig]:
 
 
 class MetricsConfig(_Model):
-    provider: Literal["builtin", "prometheus"] = "builtin"
+    provider: Literal["builtin", "prometheus", "cloud-monitoring"] = "builtin"
     prometheus: PrometheusConfig | None = None
+    #: cloud-monitoring provider (Cloud Run's own metrics); every key has a default
+    cloud_monitoring: CloudMonitoringConfig | None = None
     #: builtin provider: custom metrics read from each version's own /metrics (see metrics/exposition.py)
     custom: list[ScrapedMetric] = Field(default_factory=list)
     scrape_path: str = "/metrics"
@@ -319,7 +323,10 @@ def parse_config(
         config = CanariaConfig.model_validate({**data, "source_path": source})
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in ("local",)))
+        raw = tuple(err["loc"])
+        if len(raw) > 1 and raw[0] == "platform" and raw[1] in PLATFORM_KINDS:  # the union's tag, not a key
+            raw = raw[:1] + raw[2:]
+        loc = raw
         # drop pydantic's internal union/function tags from the location
         loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
         msg = err["msg"].removeprefix("Value error, ")
