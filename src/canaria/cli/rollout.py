@@ -17,6 +17,7 @@ from canaria.cli.common import ConfigOpt, ImageOpt, JsonOpt, LangOpt, err, handl
 from canaria.config import load_config
 from canaria.config.platform import PLATFORM_KINDS
 from canaria.controller.actions import Operator
+from canaria.controller.supervision import canary_expected
 from canaria.errors import CanariaError, UsageError
 from canaria.i18n import t
 from canaria.runtime.app import App, default_actor
@@ -221,15 +222,22 @@ async def _print_tester_url(application: App, lang: str) -> None:
 def status(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_json: JsonOpt = False) -> None:
     """Phase, stage, traffic, last verdicts, next checkpoint."""
 
-    async def body(application: App, lg: str) -> None:
+    async def body(application: App, lg: str) -> int:
         rollout = application.controller.active() or application.store.latest_rollout(application.config.service)
         data = status_dict(application.config, application.store, rollout, now=time.time())
+        health = await application.platform.data_plane_health(canary=canary_expected(rollout))
+        data["data_plane"] = {**health.to_dict(), "checked_at": iso(time.time())}
+        code = 0 if health.up else 1  # a script polling `status` learns that users are not being served
         if as_json:
             print_json(data)
-            return
+            return code
+        plane = ", ".join(f"{c.name} {c.state}" + (f" pid {c.pid}" if c.pid else "")
+                          + (f": {c.detail}" if c.detail and c.state == "down" else "") for c in health.components)
+        plane_line = t("status.data_plane.up" if health.up else "status.data_plane.down", lg, components=plane)
         if rollout is None:
             out.print(t("status.none", lg, service=application.config.service), highlight=False)
-            return
+            out.print(plane_line, highlight=False, markup=False)
+            return code
         stage = data["stage"]
         out.print(f"{application.config.service} · {rollout.id} · {t('phase.' + rollout.phase, lg)}",
                   highlight=False)
@@ -245,8 +253,10 @@ def status(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_js
                       highlight=False, markup=False)
         if data["next_checkpoint"]:
             out.print(f"next checkpoint: {data['next_checkpoint']}", highlight=False)
+        out.print(plane_line, highlight=False, markup=False)
+        return code
 
-    with_app(config, lang, body)
+    raise typer.Exit(with_app(config, lang, body))
 
 
 @commands.command()

@@ -27,6 +27,7 @@ __all__ = [
     "NginxSettings",
     "PLATFORM_KINDS",
     "PlatformConfig",
+    "SupervisionConfig",
     "UpstreamConfig",
     "default_platform_kind",
     "with_canary_image",
@@ -91,11 +92,22 @@ class UpstreamConfig(_Model):
         return f"http://127.0.0.1:{self.port}"
 
 
+class SupervisionConfig(_Model):
+    """How `run` and `enable-canary` keep the processes canaria runs (gateway, stable, canary) alive: a dead one
+    is restarted, at most `max_restarts` times per `restart_window`; a canary past that is a NO-GO."""
+
+    enabled: bool = True
+    interval: Duration = Field(default=1.0, gt=0)  # how often `run` probes the data plane between ticks
+    max_restarts: int = Field(default=3, ge=0)
+    restart_window: Duration = Field(default=60.0, gt=0)
+
+
 class _PlatformBase(_Model):
     stable: UpstreamConfig | None = None
     canary: UpstreamConfig | None = None
     keep_canary_on_rollback: bool = False
     verify_timeout: Duration = 120.0  # how long a written route may stay `pending` before the step fails
+    supervise: SupervisionConfig = Field(default_factory=SupervisionConfig)
 
     def spec(self, variant: str) -> UpstreamConfig | None:
         return self.stable if variant == "stable" else self.canary

@@ -81,6 +81,8 @@ class Operator:
         if dry_run:
             steps = platform.rollback_plan()
             return ActionResult(rollout, False, "dry run", steps=steps)
+        await self.ctrl.watch.check()  # a dead gateway is started again (with its saved weights) before the write
+        rollout = self.ctrl.active()
         if rollout is None:
             if force:  # the deploy script failed half-way: make sure no traffic reaches a canary
                 try:
@@ -118,14 +120,18 @@ class Operator:
         if not 0 < traffic <= 100:
             raise UsageError(f"--traffic must be between 0 (exclusive) and 100, got {traffic:g}; routing unchanged")
         rollout = self.ctrl.active()
-        if rollout is None:
-            rollout = await self.ctrl.start(traffic=traffic, actor=self.actor)
-            return ActionResult(rollout, True, f"canary started at {traffic:g}%")
-        if lock.is_held():
+        if rollout is not None and lock.is_held():
             raise RolloutActiveError(
                 f"`canaria run` (pid {lock.holder_pid()}) is driving the rollout of {self.ctrl.config.service}; "
                 "use pause/approve/promote/rollback instead of moving traffic by hand"
             )
+        await self.ctrl.watch.check()  # start the gateway (and what else canaria runs) when it is not running
+        if rollout is not None and rollout.phase == Phase.ROLLING_BACK.value:  # finish the stranded rollback first
+            await self.ctrl.rollback(rollout, reason=rollout.reason or "rollback", actor=self.actor)
+            rollout = None
+        if rollout is None:
+            rollout = await self.ctrl.start(traffic=traffic, actor=self.actor)
+            return ActionResult(rollout, True, f"canary started at {traffic:g}%")
         check_transition(rollout.phase, Phase.PROGRESSING, action="enable-canary")
         status = await self.ctrl.route(RouteTarget(traffic), previous=self.ctrl.current_target(rollout))
         stage_index = self.ctrl._stage_for(traffic)

@@ -7,6 +7,8 @@ The controller holds no state of its own between ticks: everything lives in the 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +24,16 @@ from canaria.controller.phases import Outcome, Phase, check_transition, is_termi
 from canaria.controller.playbook import RESTART_COMMAND, leak_predicted
 from canaria.controller.reporting import status_report_text
 from canaria.controller.routing import RouteTarget, apply_route, target_of
-from canaria.errors import CanariaError, InfrastructureError, MetricsError, StateError
+from canaria.controller.supervision import DataPlaneWatch, hold_for_fresh_window
+from canaria.errors import (
+    CanariaError,
+    GatewayError,
+    InfrastructureError,
+    MetricsError,
+    PlatformError,
+    StateError,
+    StoreError,
+)
 from canaria.metrics.base import MetricsProvider
 from canaria.platforms.base import Platform, RouteStatus
 from canaria.state.store import Event, Rollout, Store
@@ -63,6 +74,7 @@ class Controller:
         self.stages = config.plan.stages
         self._pending_events: list[Event] = []
         self._judge_states: dict[str, JudgeState] = {}  # evidence kept between ticks, per rollout
+        self.watch = DataPlaneWatch(self)  # supervision of the data plane, and the memory of its outages
 
     # ------------------------------------------------------------ recording
     async def record(self, kind: str, rollout: Rollout | None, *, message: str = "", severity: str = "info",
@@ -159,6 +171,8 @@ class Controller:
         rollout = self.active()
         if rollout is None:
             return None
+        await self.watch.check()  # bring back a dead gateway or process before acting
+        rollout = self.store.get_rollout(rollout.id) or rollout
         result = TickResult(rollout=rollout)
         phase = Phase(rollout.phase)
         try:
@@ -176,7 +190,9 @@ class Controller:
             result.rollout = await self._metrics_fail_safe(rollout, exc)
             result.action = "error"
         except CanariaError as exc:
-            await self.record("controller_error", rollout, severity="critical", message=str(exc))
+            source = "data_plane" if isinstance(exc, (GatewayError, PlatformError)) else "controller"
+            await self.record("controller_error", rollout, severity="critical", message=str(exc),
+                              data={"source": source})
             if isinstance(exc, InfrastructureError) and not isinstance(exc, StateError):
                 result.rollout = self.store.get_rollout(rollout.id) or rollout
                 result.action = "error"
@@ -203,6 +219,9 @@ class Controller:
         ctx = self.stage_context(rollout)
         state = self._judge_states.setdefault(rollout.id, JudgeState())
         verdict = evaluate(history, ctx, self.config.guardrails, self.config.analysis, state=state)
+        disturbance = self.watch.disturbed_since(rollout, window.start) if verdict.decision is Decision.GO else None
+        if disturbance is not None:  # never advance on a window an outage cut through
+            verdict = hold_for_fresh_window(verdict, disturbance)
         result.verdict = verdict
         earlier = self.store.verdicts(rollout.id, last=1)
         self.store.add_verdict(rollout.id, verdict, at=now, stage_index=rollout.stage_index, traffic=rollout.traffic)
@@ -295,11 +314,15 @@ class Controller:
                                   message=f"approval needed to go to {stage.traffic:g}%: run `canaria approve`",
                                   data={"next_stage": next_index, "traffic": stage.traffic})
             return rollout
-        target = target_of(stage)
-        status = await self.route(target, previous=self.current_target(rollout))
-        rollout = self.transition(rollout, Phase.PROGRESSING, action="promote", stage_index=next_index,
-                                  traffic=stage.traffic, stage_started_at=self.clock.now(), paused_from=None,
-                                  approved_stage=max(rollout.approved_stage, next_index if approved else -1))
+        target, previous = target_of(stage), self.current_target(rollout)
+        status = await self.route(target, previous=previous)
+        try:
+            rollout = self.transition(rollout, Phase.PROGRESSING, action="promote", stage_index=next_index,
+                                      traffic=stage.traffic, stage_started_at=self.clock.now(), paused_from=None,
+                                      approved_stage=max(rollout.approved_stage, next_index if approved else -1))
+        except StoreError:  # the stage could not be recorded (disk full): traffic goes back to the recorded one
+            await self.platform.set_route(previous.weight, match=previous.match)
+            raise
         await self.record("stage_advanced", rollout, actor=actor,
                           message=f"canary at {target.describe()} (stage {next_index + 1}/{len(self.stages)})"
                           + _route_note(status),
@@ -333,6 +356,13 @@ class Controller:
 
     async def rollback(self, rollout: Rollout, *, reason: str, actor: str, outcome: Outcome = Outcome.ABORTED
                        ) -> Rollout:
+        """Roll back; a rollback whose platform write failed earlier (gateway down) is finished, not refused."""
+        fresh = self.store.get_rollout(rollout.id) or rollout
+        if fresh.phase == Phase.ROLLING_BACK.value:
+            await self.record("rollback_retried", fresh, severity="warning", actor=actor,
+                              message=f"finishing the rollback that did not complete ({fresh.reason})",
+                              data={"reason": fresh.reason, "requested_reason": reason})
+            return await self._finish_rollback(fresh, actor=actor)
         return await self._rollback(rollout, reason=reason, outcome=outcome, actor=actor)
 
     # ------------------------------------------------------------ the loop
@@ -346,6 +376,21 @@ class Controller:
                 maybe = on_tick(TickResult(rollout=rollout, action="start", events=list(self._pending_events)))
                 if maybe is not None:
                     await maybe
+        else:
+            await self.watch.check()  # a resumed rollout: the data plane may have died with the last controller
+        supervision = self.config.platform.supervise
+        watcher = asyncio.create_task(self.watch.loop(supervision.interval)) if supervision.enabled else None
+        try:
+            return await self._tick_until_done(rollout, on_tick=on_tick, max_ticks=max_ticks)
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+
+    async def _tick_until_done(self, rollout: Rollout, *,
+                               on_tick: Callable[[TickResult], Awaitable[None] | None] | None,
+                               max_ticks: int | None) -> Rollout:
         ticks = 0
         while not is_terminal(rollout.phase):
             await self.clock.sleep(self.config.analysis.interval)

@@ -57,6 +57,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "paused.done": "Paused: traffic holds at {traffic}%; `canaria resume` to continue.",
         "resumed.done": "Resumed: {phase}.",
         "promote.done": "Advanced: {phase} at {traffic}%.",
+        "status.data_plane.up": "data plane: up ({components})",
+        "status.data_plane.down": "data plane: DOWN ({components})",
+        "data_plane.fresh_window": "{what} at {at} UTC: waiting for a complete window measured after recovery",
+        "notify.title.data_plane_down": "[{service}] Data plane down",
+        "notify.title.data_plane_restarted": "[{service}] Data plane restarted",
+        "notify.title.data_plane_recovered": "[{service}] Data plane answers again",
+        "notify.title.rollback_retried": "[{service}] Finishing an interrupted rollback",
     },
     "ko": {
         "report.line": "배포 상태: {state} (점수: {score}/100) · 권장 조치: {action} · 다음 점검: {next}",
@@ -109,6 +116,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "paused.done": "일시 중지: 트래픽은 {traffic}%에 머뭅니다. 계속하려면 `canaria resume`.",
         "resumed.done": "재개: {phase}.",
         "promote.done": "다음 단계: {phase}, {traffic}%.",
+        "status.data_plane.up": "데이터 플레인: 정상 ({components})",
+        "status.data_plane.down": "데이터 플레인: 중단됨 ({components})",
+        "data_plane.fresh_window": "{at} UTC {what}: 복구 후 측정한 완전한 구간을 기다리는 중",
+        "notify.title.data_plane_down": "[{service}] 데이터 플레인 중단",
+        "notify.title.data_plane_restarted": "[{service}] 데이터 플레인 재시작됨",
+        "notify.title.data_plane_recovered": "[{service}] 데이터 플레인 다시 응답",
+        "notify.title.rollback_retried": "[{service}] 중단된 롤백을 마무리하는 중",
     },
 }
 

@@ -19,13 +19,13 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from canaria.errors import UsageError
+from canaria.errors import CanariaError, UsageError
 
 if TYPE_CHECKING:
     from canaria.config import CanariaConfig
 
 __all__ = ["Platform", "HealthResult", "Variant", "TesterMatch", "RouteState", "RouteStatus", "VersionInfo",
-           "Revision", "PlatformCheck"]
+           "Revision", "PlatformCheck", "ComponentHealth", "DataPlaneHealth"]
 
 Variant = Literal["stable", "canary"]
 RouteState = Literal["applied", "pending", "unsupported"]
@@ -102,6 +102,47 @@ class PlatformCheck:
     ok: bool
     detail: str
     warning: bool = False  # True: works, but something will not (⚠)
+
+
+@dataclass
+class ComponentHealth:
+    """One part of the data plane (router, stable, canary) as canaria sees it right now."""
+
+    name: str  # "gateway", "router", "stable", "canary"
+    state: Literal["up", "down", "stopped"]  # stopped: not running and not expected to run
+    detail: str = ""
+    pid: int | None = None
+    restarts: int = 0  # restarts by canaria within the restart window
+    restarted: bool = False  # brought back (or found restarted: a new gateway boot) by this very check
+
+    def to_dict(self) -> dict[str, object]:
+        return {"name": self.name, "state": self.state, "up": self.state != "down", "detail": self.detail,
+                "pid": self.pid, "restarts": self.restarts}
+
+
+@dataclass
+class DataPlaneHealth:
+    """What serves users: `up` unless a component canaria expects to run is down."""
+
+    components: list[ComponentHealth] = field(default_factory=list)
+
+    @property
+    def up(self) -> bool:
+        return all(c.state != "down" for c in self.components)
+
+    @property
+    def down(self) -> list[ComponentHealth]:
+        return [c for c in self.components if c.state == "down"]
+
+    @property
+    def restarted(self) -> list[ComponentHealth]:
+        return [c for c in self.components if c.restarted]
+
+    def summary(self) -> str:
+        return "; ".join(f"{c.name} {c.state}" + (f" ({c.detail})" if c.detail else "") for c in self.components)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"up": self.up, "components": [c.to_dict() for c in self.components]}
 
 
 class Platform(ABC):
@@ -186,6 +227,20 @@ class Platform(ABC):
     async def rollback_to_revision(self, revision: str) -> str:
         """After a finished rollout: what `kubectl rollout undo --to-revision` does. Returns what was done."""
         raise UsageError(f"platform {self.kind} keeps no revisions to roll back to")
+
+    async def data_plane_health(self, *, canary: bool) -> DataPlaneHealth:
+        """Is the data plane serving? Read only. `canary`: a canary is expected to run (an active rollout).
+        The default asks the router to read its split back; backends that run processes say more."""
+        try:
+            status = await self.verify_route()
+        except CanariaError as exc:
+            return DataPlaneHealth([ComponentHealth("router", "down", str(exc))])
+        return DataPlaneHealth([ComponentHealth("router", "up", status.detail)])
+
+    async def supervise(self, *, canary: bool) -> DataPlaneHealth:
+        """Bring back what canaria runs and has died (bounded restart rate), then report. Platforms whose
+        processes are kept alive by someone else (Kubernetes, Cloud Run, the user's nginx) only report."""
+        return await self.data_plane_health(canary=canary)
 
     async def shutdown(self) -> None:
         """Stop everything this platform started (demo and tests). Real runs leave the service up."""

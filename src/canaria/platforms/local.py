@@ -1,7 +1,9 @@
 """Local platform: stable and canary as processes (or URLs) on this machine, behind the embedded gateway.
 
 What runs where is kept in `<state_dir>/local-<service>.json` so a restarted controller adopts the
-processes it started before instead of starting them twice.
+processes it started before instead of starting them twice. `supervise()` brings back what canaria runs and has
+died — the gateway (it restores its own persisted weights), stable and canary — at a bounded rate (`restarts.py`),
+and notices a gateway restarted by someone else by its new boot id.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from canaria.config import CanariaConfig, UpstreamConfig, parse_address
 from canaria.errors import GatewayError, PlatformError
 from canaria.gateway.client import GatewayClient
 from canaria.platforms.base import HealthResult, Platform, RouteStatus, TesterMatch, Variant, VersionInfo
+from canaria.platforms.local_supervision import LocalSupervision
 from canaria.platforms.processes import (
     ManagedProcess,
     command_argv,
@@ -28,11 +31,12 @@ from canaria.platforms.processes import (
     start_process,
     stop_pid,
 )
+from canaria.platforms.restarts import RestartBudget
 
 __all__ = ["LocalPlatform"]
 
 
-class LocalPlatform(Platform):
+class LocalPlatform(LocalSupervision, Platform):
     kind = "local"
     supports_match = True  # the embedded gateway routes tester requests (admin API `match`)
 
@@ -45,6 +49,8 @@ class LocalPlatform(Platform):
         self._state_file = config.state_path / f"local-{config.service}.json"
         self._log_dir = config.state_path / "logs"
         self._state: dict[str, Any] = self._load_state()
+        self._lock = asyncio.Lock()  # supervision and the controller's actions never start a process twice
+        self._budget = RestartBudget(config.platform.supervise.max_restarts, config.platform.supervise.restart_window)
 
     # ------------------------------------------------------------ state
     def _load_state(self) -> dict[str, Any]:
@@ -96,9 +102,30 @@ class LocalPlatform(Platform):
         path.write_text(self.config.model_dump_json(by_alias=True, exclude={"source_path"}))
         return path
 
+    async def _gateway_health(self) -> dict[str, Any] | None:
+        try:
+            return await self.gateway.health()
+        except GatewayError:
+            return None
+
+    def _note_gateway(self, health: dict[str, Any]) -> bool:
+        """Remember the gateway that answers; True when it is a new boot of the one seen before (it restarted)."""
+        entry = self._state.setdefault("gateway", {})
+        boot = health.get("boot_id")
+        restarted = bool(entry.get("boot_id")) and boot != entry.get("boot_id")
+        if entry.get("boot_id") != boot or entry.get("pid") != health.get("pid"):
+            entry.update(boot_id=boot, pid=health.get("pid"))
+            self._save_state()
+        return restarted
+
     async def _ensure_gateway(self) -> None:
-        if await self.gateway.alive():
+        health = await self._gateway_health()
+        if health is not None:
+            self._note_gateway(health)
             return
+        await self._start_gateway()
+
+    async def _start_gateway(self) -> None:
         for address in (self.config.gateway.listen, self.config.gateway.admin_listen):
             host, port = parse_address(address)
             ensure_port_free(host, port)
@@ -109,11 +136,13 @@ class LocalPlatform(Platform):
             owned=self.owned,
         )
         self._procs["gateway"] = proc
-        self._state["gateway"] = {"pid": proc.pid}
+        self._state["gateway"] = {**(self._state.get("gateway") or {}), "pid": proc.pid, "boot_id": None}
         self._save_state()
         deadline = time.monotonic() + 15.0
         while time.monotonic() < deadline:
-            if await self.gateway.alive():
+            health = await self._gateway_health()
+            if health is not None:
+                self._note_gateway(health)
                 return
             if not proc.alive():
                 raise PlatformError(f"the gateway exited with code {proc.exit_code()}: {proc.log_tail()}")
@@ -159,6 +188,10 @@ class LocalPlatform(Platform):
 
     # ------------------------------------------------------------ Platform
     async def ensure_stable(self) -> None:
+        async with self._lock:
+            await self._ensure_stable()
+
+    async def _ensure_stable(self) -> None:
         if not await self.gateway.alive():  # check every port before starting anything: all or nothing
             for address in (self.config.gateway.listen, self.config.gateway.admin_listen):
                 ensure_port_free(*parse_address(address))
@@ -172,6 +205,10 @@ class LocalPlatform(Platform):
             await self.gateway.set_upstreams(stable_url, upstreams.get("canary"))
 
     async def start_canary(self) -> None:
+        async with self._lock:
+            await self._start_canary()
+
+    async def _start_canary(self) -> None:
         canary = self._required("canary")
         await self._ensure_process("canary", canary)
         if canary.url:
@@ -209,6 +246,10 @@ class LocalPlatform(Platform):
         return info
 
     async def restart(self, variant: Variant) -> str:
+        async with self._lock:
+            return await self._restart(variant)
+
+    async def _restart(self, variant: Variant) -> str:
         spec = self._required(variant)
         if spec.restart_command:
             proc = await asyncio.create_subprocess_shell(spec.restart_command, stdout=asyncio.subprocess.PIPE,
@@ -229,6 +270,11 @@ class LocalPlatform(Platform):
         spec = self._spec("canary")
         if spec is None or spec.command is None:
             return None
+        gave_up = (self._state.get("canary") or {}).get("gave_up")
+        if gave_up:
+            return str(gave_up)
+        if self.config.platform.supervise.enabled:
+            return None  # a dead canary is restarted by supervise() until its restart budget is spent
         proc = self._procs.get("canary")
         if proc is not None:
             if not proc.alive():
@@ -240,6 +286,10 @@ class LocalPlatform(Platform):
         return None
 
     async def rollback(self, *, keep_canary: bool = False) -> None:
+        async with self._lock:
+            await self._rollback(keep_canary=keep_canary)
+
+    async def _rollback(self, *, keep_canary: bool) -> None:
         await self.gateway.set_route(0.0, match=None)
         if not keep_canary:
             self._stop("canary")
@@ -255,6 +305,10 @@ class LocalPlatform(Platform):
             self._save_state()
 
     async def promote(self) -> None:
+        async with self._lock:
+            await self._promote()
+
+    async def _promote(self) -> None:
         canary_url = self._upstream_url("canary")
         if canary_url is None:
             raise PlatformError("there is no canary to promote")
@@ -305,6 +359,10 @@ class LocalPlatform(Platform):
         return steps
 
     async def shutdown(self) -> None:
+        async with self._lock:
+            await self._shutdown()
+
+    async def _shutdown(self) -> None:
         for variant in ("canary", "stable"):
             self._stop(variant)
         proc = self._procs.pop("gateway", None)

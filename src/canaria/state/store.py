@@ -160,15 +160,16 @@ _ROLLOUT_COLUMNS = (
 class Store:
     """Repository over one SQLite file. Safe to open from several processes (WAL, busy timeout)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, busy_timeout: float = 10.0) -> None:
+        """`busy_timeout`: how long a write waits for another process's transaction before it fails."""
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None)
+            self._conn = sqlite3.connect(str(self.path), timeout=busy_timeout, isolation_level=None)
             self._conn.row_factory = sqlite3.Row
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute("PRAGMA busy_timeout=10000")
+            self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             self._conn.executescript(_SCHEMA)
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the state store at {self.path}: {exc}") from None
@@ -182,18 +183,28 @@ class Store:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction; any SQLite failure (locked past the busy timeout, disk full) is a
+        StoreError naming the cause, and nothing of the transaction is kept."""
         try:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
+                self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._rollback_quietly()
                 raise
-            self._conn.execute("COMMIT")
         except sqlite3.IntegrityError:
             raise
         except sqlite3.Error as exc:
-            raise StoreError(f"state store error: {exc}") from None
+            raise StoreError(f"state store error at {self.path}: {exc}") from None
+
+    def _rollback_quietly(self) -> None:
+        """SQLite may have rolled back already (disk full); the original error is the one to report."""
+        if self._conn.in_transaction:
+            try:
+                self._conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
 
     # ------------------------------------------------------------ rollouts
     def create_rollout(
