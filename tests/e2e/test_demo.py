@@ -68,5 +68,5 @@ def test_korean_demo_speaks_korean() -> None:
     result, _ = run_demo("--scenario", "errors", "--lang", "ko")
     assert result.returncode == 3
     assert "롤백 완료: 에러율: 카나리" in result.stderr  # the reason, rebuilt in Korean with its numbers
-    assert "[rollback_started] 롤백 시작" in result.stderr
+    assert "✖ 롤백 시작" in result.stderr
     assert "배포 상태: 위험" in result.stderr and "권장 조치" in result.stderr
