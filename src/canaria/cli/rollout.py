@@ -4,6 +4,8 @@ status, metrics, history, run, stop (DESIGN.md §3 lists the contract)."""
 from __future__ import annotations
 
 import asyncio
+import re
+import shlex
 import sys
 import time
 from importlib import resources
@@ -13,7 +15,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from canaria.cli.common import ConfigOpt, ImageOpt, JsonOpt, LangOpt, err, handle_errors, out, print_json, with_app
+from canaria.cli.common import (ConfigOpt, ImageOpt, JsonOpt, LangOpt, cli_lang, err, handle_errors, out, print_json,
+                                with_app)
 from canaria.config import load_config
 from canaria.config.platform import PLATFORM_KINDS
 from canaria.controller.actions import Operator
@@ -47,9 +50,17 @@ def init(config: ConfigOpt = Path("canaria.yaml"), force: Annotated[bool, typer.
     template = resources.files("canaria").joinpath(f"templates/{name}")
     if not template.is_file():
         raise UsageError(f"this version of canaria has no template for --platform {platform}")
-    text = template.read_text(encoding="utf-8")
+    chosen = cli_lang(lang)  # --lang, else LANG/LC_ALL (C.UTF-8 → en)
+    text = _personalise(template.read_text(encoding="utf-8"), lang=chosen)
     config.write_text(text, encoding="utf-8")
-    out.print(f"wrote {config}", highlight=False)
+    out.print(t("init.wrote", chosen, path=config, language=chosen, platform=platform), highlight=False, markup=False)
+
+
+def _personalise(text: str, *, lang: str) -> str:
+    """The template with this machine's answers: the language from LANG, and the sample command run by the
+    interpreter running canaria (a bare `python` may be another one, without canaria installed)."""
+    text = re.sub(r"^lang: (en|ko)\b", f"lang: {lang}", text, count=1, flags=re.MULTILINE)
+    return text.replace("exec python -m canaria.", f"exec {shlex.quote(sys.executable)} -m canaria.")
 
 
 @commands.command()

@@ -32,6 +32,8 @@ CLI_MESSAGES: dict[str, dict[str, str]] = {
         "live.approve": "Waiting for the final approver: run `canaria approve` (or press Approve on the dashboard)",
         "live.paused": "Paused: `canaria resume` continues, `canaria rollback` ends it",
         "live.why": "why",
+        "live.rollback_started": "Rolling back: moving all traffic to stable",
+        "live.rollback_finished": "Rolled back: all traffic on stable",
         "card.title": "canaria · {service} · {outcome}",
         "card.stages": "Stages",
         "card.stage_line": "{traffic} % for {duration}",
@@ -46,7 +48,7 @@ CLI_MESSAGES: dict[str, dict[str, str]] = {
         "card.next.failed": "Next: fix what failed (see above), then `canaria run`",
         "enable.unwatched": "Nothing judges this canary yet: only `canaria run` measures, decides and rolls back. "
         "Run `canaria run` now, or pass --watch.",
-        "init.wrote": "wrote {path} (lang: {lang}, platform: {platform}); next: `canaria check -c {path}`",
+        "init.wrote": "wrote {path} (lang: {language}, platform: {platform}); next: `canaria check -c {path}`",
         "check.warn.admin_token": "the gateway's admin token is the template's default: anyone who can reach "
         "the admin port can move traffic; set gateway.admin_token",
         "check.warn.no_notifier": "no notification channel is configured: nobody will be told about a rollback; "
@@ -86,6 +88,8 @@ CLI_MESSAGES: dict[str, dict[str, str]] = {
         "live.approve": "최종 승인자를 기다리는 중: `canaria approve` 실행 (또는 대시보드에서 승인)",
         "live.paused": "일시 중지: `canaria resume`으로 계속, `canaria rollback`으로 종료",
         "live.why": "근거",
+        "live.rollback_started": "롤백 시작: 모든 트래픽을 기존 버전으로 옮깁니다",
+        "live.rollback_finished": "롤백 완료: 모든 트래픽이 기존 버전으로 갑니다",
         "card.title": "canaria · {service} · {outcome}",
         "card.stages": "단계",
         "card.stage_line": "{traffic}% {duration}",
@@ -100,7 +104,7 @@ CLI_MESSAGES: dict[str, dict[str, str]] = {
         "card.next.failed": "다음: 위의 실패 원인을 고친 뒤 `canaria run`",
         "enable.unwatched": "아직 아무도 이 카나리를 판단하지 않습니다: 측정, 판단, 롤백은 `canaria run`만 합니다. "
         "지금 `canaria run`을 실행하거나 --watch를 붙이세요.",
-        "init.wrote": "{path} 작성 (lang: {lang}, platform: {platform}); 다음: `canaria check -c {path}`",
+        "init.wrote": "{path} 작성 (lang: {language}, platform: {platform}); 다음: `canaria check -c {path}`",
         "check.warn.admin_token": "게이트웨이 관리 토큰이 템플릿 기본값입니다: 관리 포트에 닿는 누구나 트래픽을 "
         "옮길 수 있습니다. gateway.admin_token을 설정하세요",
         "check.warn.no_notifier": "알림 채널이 없습니다: 롤백이 일어나도 아무도 알림을 받지 못합니다. "

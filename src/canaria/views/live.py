@@ -140,6 +140,11 @@ class RolloutView:
                                          lang=self.lang, final_stage=self._final_stage(rollout))
         if event.kind == "approval_needed":
             return self._approval_hint()
+        if event.kind == "rollback_started" and event.data.get("verdict"):
+            return t("live.rollback_started", self.lang)  # the decision's sentence said why, just above
+        if event.kind == "rollback_finished":
+            self._stage_traffic = 0.0
+            return t("live.rollback_finished", self.lang)
         if self.lang == "en":
             return str(event.message)
         if self._renderer is None:

@@ -6,10 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from canaria.analysis.verdict import Verdict
 from canaria.config import CanariaConfig
 from canaria.foundation.durations import format_duration
 from canaria.i18n import t
-from canaria.state.store import Rollout, Store
+from canaria.notify.sentence import decision_sentence
+from canaria.state.store import Event, Rollout, Store
 
 __all__ = ["SummaryCard", "build_card"]
 
@@ -33,12 +35,26 @@ def _outcome(rollout: Rollout) -> str:
     return rollout.outcome or "aborted"
 
 
+def _judged_sentence(config: CanariaConfig, stages: list[Event], decision: Event, lang: str) -> str | None:
+    """The judge's NO-GO in the one plain sentence, at the stage it was made in."""
+    try:
+        verdict = Verdict.from_dict(decision.data)
+    except (KeyError, ValueError, TypeError):
+        return None
+    before = [e for e in stages if e.at <= decision.at] or stages[:1]
+    traffic = float(before[-1].data.get("traffic") or 0.0) if before else 0.0
+    started = before[-1].at if before else decision.at
+    return decision_sentence(verdict, traffic=traffic, elapsed_s=max(0.0, decision.at - started), lang=lang)
+
+
 def build_card(config: CanariaConfig, store: Store, rollout: Rollout, *, message: str, lang: str,
                report: Path | None) -> SummaryCard:
     outcome = _outcome(rollout)
     end = rollout.ended_at or rollout.updated_at
-    lines = [message, t("card.duration", lang, duration=format_duration(end - rollout.created_at))]
     stages = store.events(rollout.id, kinds=("stage_advanced",))
+    nogo = [e for e in store.events(rollout.id, kinds=("decision",)) if e.data.get("decision") == "NO-GO"]
+    judged = _judged_sentence(config, stages, nogo[-1], lang) if nogo and outcome == "rolled_back" else None
+    lines = [judged or message, t("card.duration", lang, duration=format_duration(end - rollout.created_at))]
     if stages:
         parts = []
         for i, event in enumerate(stages):
@@ -47,7 +63,6 @@ def build_card(config: CanariaConfig, store: Store, rollout: Rollout, *, message
             parts.append(t("card.stage_line", lang, traffic=f"{float(traffic or 0):g}",
                            duration=format_duration(max(0.0, until - event.at))))
         lines.append(f"{t('card.stages', lang)}: " + " → ".join(parts))
-    nogo = [e for e in store.events(rollout.id, kinds=("decision",)) if e.data.get("decision") == "NO-GO"]
     finished = store.events(rollout.id, kinds=("rollback_finished",))
     exposed = stages[0].at if stages else rollout.created_at  # from the first request the canary could get
     if nogo and finished:
