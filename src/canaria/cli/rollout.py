@@ -15,8 +15,18 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from canaria.cli.common import (ConfigOpt, ImageOpt, JsonOpt, LangOpt, cli_lang, err, handle_errors, out, print_json,
-                                with_app)
+from canaria.cli.common import (
+    ConfigOpt,
+    ImageOpt,
+    JsonOpt,
+    LangOpt,
+    cli_lang,
+    err,
+    handle_errors,
+    out,
+    print_json,
+    with_app,
+)
 from canaria.config import load_config
 from canaria.config.platform import PLATFORM_KINDS
 from canaria.controller.actions import Operator
