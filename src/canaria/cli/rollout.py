@@ -113,25 +113,49 @@ def gateway(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None) -> N
 @handle_errors
 def enable_canary(traffic: Annotated[float, typer.Option("--traffic", help="canary percent (0 < N ≤ 100)")],
                   config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_json: JsonOpt = False,
-                  image: ImageOpt = None) -> None:
-    """Start the canary at N% (or move it to N%)."""
+                  image: ImageOpt = None,
+                  watch: Annotated[bool, typer.Option("--watch", help="then hand over to the controller: judge, "
+                                                      "advance and roll back like `canaria run`")] = False) -> None:
+    """Start the canary at N% (or move it to N%). Only `canaria run` (or --watch) judges it and rolls back."""
     if not 0 < traffic <= 100:
         raise UsageError(f"--traffic must be between 0 (exclusive) and 100, got {traffic:g}; routing unchanged")
 
-    async def body(application: App, lg: str) -> None:
+    async def body(application: App, lg: str) -> int:
         result = await Operator(application.controller, actor=default_actor()).enable_canary(
             traffic, lock=application.lock)
         rollout = result.rollout
+        if rollout is not None and rollout.phase == "rolled_back":
+            if as_json:
+                print_json(status_dict(application.config, application.store, rollout, now=time.time()))
+            else:
+                out.print(f"rolled back: {rollout.reason}", highlight=False, markup=False)
+            return 3
+        if watch and rollout is not None and rollout.active:
+            return await _watch(application, lg, as_json=as_json)
         if as_json:
             print_json(status_dict(application.config, application.store, rollout, now=time.time()))
-        else:
-            out.print(t("traffic.moved", lg, traffic=f"{rollout.traffic:g}") if rollout and rollout.active
-                      else result.message, highlight=False)
-        if rollout is not None and rollout.phase == "rolled_back":
-            out.print(f"rolled back: {rollout.reason}", highlight=False)
-            raise typer.Exit(3)
+            return 0
+        out.print(t("traffic.moved", lg, traffic=f"{rollout.traffic:g}") if rollout and rollout.active
+                  else result.message, highlight=False)
+        if rollout is not None and rollout.active:
+            err.print(t("enable.unwatched", lg), highlight=False, markup=False)
+        return 0
 
-    with_app(config, lang, body, image=image)
+    code = with_app(config, lang, body, image=image)
+    if code:
+        raise typer.Exit(code)
+
+
+async def _watch(application: App, lang: str, *, as_json: bool) -> int:
+    """What `canaria run` does after the first step: the controller takes over, with the live view."""
+    from canaria.runtime.runner import drive, print_final
+    from canaria.views.live import RolloutView
+
+    application.observe()
+    with RolloutView(application.config, application.store, lang=lang) as view:
+        outcome = await drive(application, lang=lang, view=view)
+    print_final(outcome, as_json=as_json)
+    return outcome.exit_code
 
 
 def _operator_command(name: str, method: str, done_key: str) -> None:
