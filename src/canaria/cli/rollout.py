@@ -33,6 +33,7 @@ from canaria.controller.actions import Operator
 from canaria.errors import UsageError
 from canaria.i18n import t
 from canaria.runtime.app import App, default_actor
+from canaria.runtime.preflight_warnings import stable_moved_note
 from canaria.state.status import iso, metrics_dict, status_dict
 
 __all__ = ["register"]
@@ -90,6 +91,9 @@ def check(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_jso
             for line in lines:
                 out.print(f"{line.mark} {line.name}: {line.detail}", markup=False, highlight=False)
             out.print(t("check.ok", lg) if not failed else t("check.failed", lg, n=len(failed)), highlight=False)
+            warned = [line for line in lines if line.ok and line.warning]
+            if warned:
+                out.print(t("check.warn.summary", lg, n=len(warned)), highlight=False)
         if failed:
             raise typer.Exit(1)
 
@@ -255,6 +259,10 @@ def status(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_js
                     canary=f"{data['traffic']['canary']:g}"), highlight=False)
         if rollout.reason:
             out.print(f"reason: {rollout.reason}", highlight=False, markup=False)
+        upstream_url = getattr(application.platform, "upstream_url", None)
+        moved = stable_moved_note(application.config, upstream_url("stable") if upstream_url else None, lg)
+        if moved:
+            out.print(f"⚠️ {moved}", highlight=False, markup=False)
         for v in data["last_verdicts"]:
             out.print(f"  {v['at']} {v['decision']} {v['score']}/100 {'; '.join(v['reasons'])}",
                       highlight=False, markup=False)
