@@ -83,13 +83,16 @@ def decision_sentence(verdict: Verdict, *, traffic: float, elapsed_s: float | No
                       final_stage: bool = False) -> str:
     """The decision in one sentence with its numbers, e.g. "Rolled back at 5 % after 34 s: …"."""
     reason = _driving(verdict)
-    after = format_duration(elapsed_s) if elapsed_s is not None else "–"
+    after = format_duration(elapsed_s) if elapsed_s is not None else ""
     pct = f"{traffic:g}"
     if verdict.decision is Decision.NO_GO:
-        return t("sentence.nogo", lang, traffic=pct, after=after,
-                 finding=finding_text(reason, lang) if reason else verdict.headline)
+        finding = finding_text(reason, lang) if reason else verdict.headline
+        if elapsed_s is None:
+            return t("sentence.nogo_now", lang, traffic=pct, finding=finding)
+        return t("sentence.nogo", lang, traffic=pct, after=after, finding=finding)
     if verdict.decision is Decision.GO:
-        return t("sentence.go_final" if final_stage else "sentence.go", lang, traffic=pct, after=after)
+        key = "sentence.go_final" if final_stage else "sentence.go"
+        return t(key if elapsed_s is not None else f"{key}_now", lang, traffic=pct, after=after)
     finding = finding_text(reason, lang) if reason else t("sentence.no_finding", lang)
     return t("sentence.observe", lang, traffic=pct, finding=finding)
 
