@@ -49,6 +49,11 @@ CLI_MESSAGES: dict[str, dict[str, str]] = {
         "card.next.rolled_back": "Next: read the report, fix the canary, then `canaria enable-canary` again",
         "card.next.aborted": "Next: `canaria status` shows where it stopped; `canaria run` continues an active rollout",
         "card.next.failed": "Next: fix what failed (see above), then `canaria run`",
+        "metrics.measured": "requests, errors, latency, RPS: measured over {duration} ({start} → {end})",
+        "metrics.split_now": "Traffic split now (not during the window): control {control}% · canary {canary}%",
+        "metrics.ended": "The rollout has ended ({phase}); the figures are the traffic since its last check.",
+        "metrics.comparison": "canary vs control, same window: ",
+        "metrics.last_decision": "Last decision (on the last judged window)",
         "enable.unwatched": "Nothing judges this canary yet: only `canaria run` measures, decides and rolls back. "
         "Run `canaria run` now, or pass --watch.",
         "init.wrote": "wrote {path} (lang: {language}, platform: {platform}); next: `canaria check -c {path}`",
@@ -108,6 +113,11 @@ CLI_MESSAGES: dict[str, dict[str, str]] = {
         "card.next.rolled_back": "다음: 보고서를 읽고 카나리를 고친 뒤 다시 `canaria enable-canary`",
         "card.next.aborted": "다음: `canaria status`로 멈춘 지점 확인, 진행 중인 배포는 `canaria run`으로 계속",
         "card.next.failed": "다음: 위의 실패 원인을 고친 뒤 `canaria run`",
+        "metrics.measured": "요청, 에러, 지연, RPS: {duration} 동안 측정 ({start} → {end})",
+        "metrics.split_now": "현재 트래픽 분할 (측정 구간이 아닌 지금): Control {control}% · Treatment {canary}%",
+        "metrics.ended": "배포가 끝났습니다 ({phase}); 수치는 마지막 점검 이후의 트래픽입니다.",
+        "metrics.comparison": "같은 구간의 카나리 대 기존: ",
+        "metrics.last_decision": "최근 판단 (마지막으로 판단한 구간 기준)",
         "enable.unwatched": "아직 아무도 이 카나리를 판단하지 않습니다: 측정, 판단, 롤백은 `canaria run`만 합니다. "
         "지금 `canaria run`을 실행하거나 --watch를 붙이세요.",
         "init.wrote": "{path} 작성 (lang: {language}, platform: {platform}); 다음: `canaria check -c {path}`",
