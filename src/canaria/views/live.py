@@ -153,7 +153,10 @@ class RolloutView:
 
             self._renderer = Renderer(self.config, lang=self.lang, templates=TemplateSet(None), store=self.store)
         try:
-            return str(self._renderer.context(event, rollout)["title"]).split("] ", 1)[-1]
+            context = self._renderer.context(event, rollout)
+            if event.kind == "status_report" and context.get("body"):
+                return str(context["body"])  # the report itself, in this language
+            return str(context["title"]).split("] ", 1)[-1]
         except Exception:  # noqa: BLE001 - a missing translation must not hide the event
             return str(event.message)
 
