@@ -54,6 +54,7 @@ CLI_MESSAGES: dict[str, dict[str, str]] = {
         "metrics.ended": "The rollout has ended ({phase}); the figures are the traffic since its last check.",
         "metrics.comparison": "canary vs control, same window: ",
         "metrics.last_decision": "Last decision (on the last judged window)",
+        "record.axis.time": "time since the rollout started",
         "enable.unwatched": "Nothing judges this canary yet: only `canaria run` measures, decides and rolls back. "
         "Run `canaria run` now, or pass --watch.",
         "init.wrote": "wrote {path} (lang: {language}, platform: {platform}); next: `canaria check -c {path}`",
@@ -118,6 +119,7 @@ CLI_MESSAGES: dict[str, dict[str, str]] = {
         "metrics.ended": "배포가 끝났습니다 ({phase}); 수치는 마지막 점검 이후의 트래픽입니다.",
         "metrics.comparison": "같은 구간의 카나리 대 기존: ",
         "metrics.last_decision": "최근 판단 (마지막으로 판단한 구간 기준)",
+        "record.axis.time": "배포 시작 후 경과 시간",
         "enable.unwatched": "아직 아무도 이 카나리를 판단하지 않습니다: 측정, 판단, 롤백은 `canaria run`만 합니다. "
         "지금 `canaria run`을 실행하거나 --watch를 붙이세요.",
         "init.wrote": "{path} 작성 (lang: {language}, platform: {platform}); 다음: `canaria check -c {path}`",
