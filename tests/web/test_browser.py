@@ -71,6 +71,8 @@ async def test_dashboard_in_a_real_browser(tmp_path: Path, artifacts_dir: Path) 
                 await expect(total).not_to_have_text(first_total or "", timeout=5000)
                 assert int(await total.text_content() or 0) > int(first_total or 0)
                 await expect(page.get_by_test_id("live-canary-p95")).to_contain_text(" ms")
+                # the verdict card leads with the same one plain sentence as the terminal
+                await expect(page.get_by_test_id("verdict-sentence")).to_contain_text(" %", timeout=10000)
                 await expect(page.get_by_test_id("custom-metric")).to_have_value("recommendation_latency_ms")
                 assert await page.locator("#chart-latency path.line").count() == 6
                 assert await page.locator("#chart-errors path.line").count() == 2

@@ -190,6 +190,7 @@ function renderVerdict() {
   d.textContent = v ? v.decision : "–";
   d.dataset.decision = v ? v.decision : "";
   $("score").textContent = v ? v.score : "–";
+  $("verdict-sentence").textContent = v && v.sentence ? (v.sentence[S.lang] || v.sentence.en || "") : "";
   const list = $("reasons");
   list.textContent = "";
   if (!v) return;
