@@ -31,6 +31,7 @@ from canaria.config import load_config
 from canaria.config.platform import PLATFORM_KINDS
 from canaria.controller.actions import Operator
 from canaria.errors import UsageError
+from canaria.foundation.durations import format_duration
 from canaria.i18n import t
 from canaria.runtime.app import App, default_actor
 from canaria.runtime.preflight_warnings import stable_moved_note
@@ -253,8 +254,12 @@ def status(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_js
         stage = data["stage"]
         out.print(f"{application.config.service} · {rollout.id} · {t('phase.' + rollout.phase, lg)}",
                   highlight=False)
-        out.print(t("view.stage", lg, n=stage["number"], total=stage["total"], traffic=f"{stage['traffic']:g}",
-                    left=f"{stage['hold_left_s']:g}s"), highlight=False)
+        if rollout.active:  # a finished rollout has no "hold left"
+            out.print(t("view.stage", lg, n=stage["number"], total=stage["total"], traffic=f"{stage['traffic']:g}",
+                        left=format_duration(stage["hold_left_s"])), highlight=False)
+        else:
+            out.print(t("live.stage_ended", lg, n=stage["number"], total=stage["total"],
+                        traffic=f"{stage['traffic']:g}"), highlight=False)
         out.print(t("view.split", lg, control=f"{data['traffic']['control']:g}",
                     canary=f"{data['traffic']['canary']:g}"), highlight=False)
         if rollout.reason:
