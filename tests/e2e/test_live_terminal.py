@@ -13,8 +13,6 @@ import time
 import uuid
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import require_binary
 
 CANARIA = [sys.executable, "-m", "canaria"]
@@ -26,37 +24,48 @@ def _tmux(tmux: str, socket: str, *args: str) -> str:
                           check=True).stdout
 
 
-@pytest.mark.parametrize("size", [(80, 24), (160, 45)])
-def test_panel_is_redrawn_in_place_and_ends_on_the_card(size: tuple[int, int], tmp_path: Path) -> None:
+SIZES = ((80, 24), (160, 45))
+
+
+def test_panel_is_redrawn_in_place_and_ends_on_the_card(tmp_path: Path) -> None:
+    """Both terminal sizes at once (two tmux servers), to keep the test's wall time to one demo."""
     tmux = require_binary("tmux")
-    width, height = size
-    socket = f"canaria-test-{uuid.uuid4().hex[:8]}"
-    done = tmp_path / "done"
-    command = (f"cd {tmp_path} && env TERM=xterm-256color {' '.join(CANARIA)} demo --scenario errors --rps 60; "
-               f"echo exit=$? > {done}; sleep 300")
+    sessions = []
+    for width, height in SIZES:
+        folder = tmp_path / f"{width}x{height}"
+        folder.mkdir()
+        socket = f"canaria-test-{uuid.uuid4().hex[:8]}"
+        sessions.append((width, socket, folder))
     try:
-        _tmux(tmux, socket, "new-session", "-d", "-x", str(width), "-y", str(height), command)
-        deadline = time.monotonic() + 120
-        while not done.exists() and time.monotonic() < deadline:
+        for (width, height), (_, socket, folder) in zip(SIZES, sessions, strict=True):
+            command = (f"cd {folder} && env TERM=xterm-256color {' '.join(CANARIA)} demo --scenario errors "
+                       f"--rps 60; echo exit=$? > {folder / 'done'}; sleep 300")
+            _tmux(tmux, socket, "new-session", "-d", "-x", str(width), "-y", str(height), command)
+        deadline = time.monotonic() + 150
+        while not all((f / "done").exists() for _, _, f in sessions) and time.monotonic() < deadline:
             time.sleep(0.5)
-        assert done.exists(), _tmux(tmux, socket, "capture-pane", "-p")
-        assert done.read_text().strip() == "exit=3"
         time.sleep(0.5)
-        screen = _tmux(tmux, socket, "capture-pane", "-p")
-        history = _tmux(tmux, socket, "capture-pane", "-p", "-S", "-")
+        captured = []
+        for width, socket, folder in sessions:
+            assert (folder / "done").exists(), _tmux(tmux, socket, "capture-pane", "-p")
+            assert (folder / "done").read_text().strip() == "exit=3"
+            captured.append((width, _tmux(tmux, socket, "capture-pane", "-p"),
+                             _tmux(tmux, socket, "capture-pane", "-p", "-S", "-")))
     finally:
-        subprocess.run([tmux, "-L", socket, "kill-server"], capture_output=True, timeout=20)
-    (tmp_path / "history.txt").write_text(history)
-    # no stacked frames: the live panel (title "… · progressing") never stays behind in the scrollback
-    assert "ion-api · progressing" not in history, history
-    titles = [line for line in history.splitlines() if "canaria · ion-api ·" in line]
-    assert len(titles) == 1 and "rolled back" in titles[0], history
-    # the card is on the final screen, whole: its title, the detection line and the next step
-    assert "canaria · ion-api · rolled back" in screen, screen
-    assert "Failed user requests" in screen and "Next:" in screen, screen
-    # the decision and the rollback scrolled above the panel as events
-    assert "Rolled back at 5 %" in history, history
-    assert max(len(line) for line in screen.splitlines()) <= width
+        for _, socket, _ in sessions:
+            subprocess.run([tmux, "-L", socket, "kill-server"], capture_output=True, timeout=20)
+    for width, screen, history in captured:
+        (tmp_path / f"history-{width}.txt").write_text(history)
+        # no stacked frames: the live panel (title "… · progressing") never stays behind in the scrollback
+        assert "ion-api · progressing" not in history, history
+        titles = [line for line in history.splitlines() if "canaria · ion-api ·" in line]
+        assert len(titles) == 1 and "rolled back" in titles[0], history
+        # the card is on the final screen, whole: its title, the failed requests and the next step
+        assert "canaria · ion-api · rolled back" in screen, screen
+        assert "Failed user requests" in screen and "Next:" in screen, screen
+        # the decision and the rollback scrolled above the panel as events
+        assert "Rolled back at 5 %" in history, history
+        assert max(len(line) for line in screen.splitlines()) <= width
 
 
 def test_piped_output_is_one_timestamped_line_per_event(tmp_path: Path) -> None:
