@@ -78,3 +78,11 @@ def test_a_normal_hold_is_information_not_a_warning() -> None:
     suspect = Verdict(Decision.OBSERVE, 70, [Reason(check="compare.p95", severity=Severity.WARNING,
                                                     decision=Decision.OBSERVE, message="leaning worse")])
     assert display_severity("decision", "warning", suspect.to_dict()) == "warning"
+
+
+def test_waiting_for_requests_says_how_many_more() -> None:
+    waiting = Verdict(Decision.OBSERVE, 90, [Reason(
+        check="data", severity=Severity.INFO, decision=Decision.OBSERVE, message="not enough canary traffic",
+        key="data.insufficient", params={"have": 5, "need": 3})])
+    assert decision_sentence(waiting, traffic=5, elapsed_s=3, lang="en") == \
+        "Holding at 5 %: waiting for canary requests (5 so far, 3 more needed)"

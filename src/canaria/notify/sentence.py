@@ -64,7 +64,7 @@ def finding_text(reason: Reason, lang: str) -> str:
     if reason.key == "hold.waiting":
         return t("sentence.hold", lang, left=format_duration(float(reason.params.get("remaining_s", 0))),
                  hold=format_duration(float(reason.params.get("hold_s", 0))))
-    if reason.key.startswith("data.") or reason.check == "data":
+    if reason.key in ("data.insufficient", "data.exhausted"):  # `need` is how many more the judge needs
         if "have" in reason.params and "need" in reason.params:
             return t("sentence.need_requests", lang, have=reason.params["have"], need=reason.params["need"])
     localized = t(reason.key, lang, **reason.params) if reason.key else ""
