@@ -36,6 +36,10 @@ class FakePlatform(Platform):
     async def verify_route(self) -> RouteStatus:
         return RouteStatus("applied", weight=self.weight, match=self.match)
 
+    async def restart(self, variant: Variant) -> str:
+        self.calls.append(f"restart {variant}")
+        return f"restarted the fake {variant}"
+
     async def describe(self) -> dict[Variant, VersionInfo]:
         return {"stable": VersionInfo("stable", version="v1"), "canary": VersionInfo("canary", version="v2")}
 

@@ -139,11 +139,11 @@ async def test_window_cut_resets_the_window_but_not_the_totals(make_gateway: Gat
     assert totals["control"]["requests"] + totals["canary"]["requests"] == 50
     assert totals["control"]["errors"] + totals["canary"]["errors"] == 10
     assert totals["start"] == gateway.meter.boot
-    assert set(totals) == {"start", "now", "canary_weight", "control", "canary"}
+    assert set(totals) == {"start", "now", "canary_weight", "control", "canary", "streams"}
 
 
 async def test_prometheus_metrics_need_no_token(make_gateway: GatewayFactory) -> None:
-    gateway = await make_gateway()
+    gateway = await make_gateway(retry_on_stable=False)
     gateway.set_canary_weight(100.0)
     client = RawClient(gateway.public_port)
     for path in ("/", "/", "/status/503"):

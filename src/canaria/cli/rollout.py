@@ -30,7 +30,7 @@ from canaria.cli.common import (
 from canaria.config import load_config
 from canaria.config.platform import PLATFORM_KINDS
 from canaria.controller.actions import Operator
-from canaria.errors import UsageError
+from canaria.errors import CanariaError, UsageError
 from canaria.foundation.durations import format_duration
 from canaria.i18n import t
 from canaria.runtime.app import App, default_actor
@@ -236,7 +236,36 @@ def rollback(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None,
     with_app(config, lang, body)
 
 
+@commands.command()
+@handle_errors
+def restart(variant: Annotated[str, typer.Argument(help="canary | stable")] = "canary",
+            config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None,
+            reason: Annotated[str, typer.Option("--reason", help="why (goes into the record)")] = "") -> None:
+    """Restart a version's instances (the memory-leak playbook's first step); recorded."""
+    if variant not in ("canary", "stable"):
+        raise UsageError(f"restart takes canary or stable, got {variant!r}")
+
+    async def body(application: App, lg: str) -> None:
+        message = await Operator(application.controller, actor=default_actor()).restart(
+            variant, reason=reason)  # type: ignore[arg-type]
+        out.print(message, highlight=False, markup=False)
+
+    with_app(config, lang, body)
+
+
 # ---------------------------------------------------------------- reading
+async def _print_tester_url(application: App, lang: str) -> None:
+    """On a platform without header routing (Cloud Run) testers reach the canary by its own URL: say which."""
+    if application.platform.supports_match or application.config.platform.kind != "cloudrun":
+        return
+    try:
+        url = (await application.platform.describe())["canary"].url
+    except CanariaError:
+        return
+    if url:
+        out.print(t("status.tester_url", lang, url=url, kind="Cloud Run"), highlight=False, markup=False)
+
+
 @commands.command()
 @handle_errors
 def status(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_json: JsonOpt = False) -> None:
@@ -268,6 +297,7 @@ def status(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_js
         moved = stable_moved_note(application.config, upstream_url("stable") if upstream_url else None, lg)
         if moved:
             out.print(f"⚠️ {moved}", highlight=False, markup=False)
+        await _print_tester_url(application, lg)
         for v in data["last_verdicts"]:
             out.print(f"  {v['at']} {v['decision']} {v['score']}/100 {'; '.join(v['reasons'])}",
                       highlight=False, markup=False)

@@ -14,11 +14,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from canaria.config.analysis import AnalysisConfig, CompareConfig, ScoreConfig, TrendConfig
+from canaria.config.cloud_monitoring import CloudMonitoringConfig
 from canaria.config.custom_metrics import ScrapedMetric
 from canaria.config.dashboard import DashboardConfig
 from canaria.config.notify import NotifyConfig
 from canaria.config.observability import ObservabilityConfig
 from canaria.config.platform import (
+    PLATFORM_KINDS,
     LocalPlatformConfig,
     PlatformConfig,
     UpstreamConfig,
@@ -70,8 +72,31 @@ class GatewayConfig(_Model):
     sticky: str | None = None  # "header:X-User-Id" or "cookie:session"
     upstream_timeout: Duration = 30.0
     connect_timeout: Duration = 3.0
+    # Deadlines and limits of both listeners (issue 10): a stalled client never holds a socket for ever.
+    header_timeout: Annotated[Duration, Field(gt=0)] = 10.0
+    body_timeout: Annotated[Duration, Field(gt=0)] = 30.0  # longest pause between request body bytes
+    keepalive_timeout: Annotated[Duration, Field(gt=0)] = 60.0
+    stream_idle_timeout: Annotated[Duration, Field(gt=0)] = 300.0  # pause allowed in a streamed response or WebSocket
+    max_connections: Annotated[int, Field(ge=1)] = 4096
+    max_connections_per_ip: Annotated[int, Field(ge=1)] = 512
+    retry_on_stable: bool = True  # idempotent requests the canary failed before answering go to stable
+    trusted_proxies: list[str] = Field(default_factory=list)  # IPs/CIDRs whose X-Forwarded-For is kept
+    admin_token_insecure_ok: bool = False  # accept the default token 'change-me' (local experiments)
+    public_status_upstreams: bool = False  # show upstream URLs on the public status endpoint
 
     _addr = field_validator("listen", "admin_listen")(_check_address)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"trusted_proxies entry '{entry}' is not an IP address or CIDR") from None
+        return value
 
     @field_validator("sticky")
     @classmethod
@@ -182,8 +207,10 @@ def runbook_guardrails() -> list[GuardrailConfig]:
 
 
 class MetricsConfig(_Model):
-    provider: Literal["builtin", "prometheus"] = "builtin"
+    provider: Literal["builtin", "prometheus", "cloud-monitoring"] = "builtin"
     prometheus: PrometheusConfig | None = None
+    #: cloud-monitoring provider (Cloud Run's own metrics); every key has a default
+    cloud_monitoring: CloudMonitoringConfig | None = None
     #: builtin provider: custom metrics read from each version's own /metrics (see metrics/exposition.py)
     custom: list[ScrapedMetric] = Field(default_factory=list)
     scrape_path: str = "/metrics"
@@ -319,7 +346,10 @@ def parse_config(
         config = CanariaConfig.model_validate({**data, "source_path": source})
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in ("local",)))
+        raw = tuple(err["loc"])
+        if len(raw) > 1 and raw[0] == "platform" and raw[1] in PLATFORM_KINDS:  # the union's tag, not a key
+            raw = raw[:1] + raw[2:]
+        loc = raw
         # drop pydantic's internal union/function tags from the location
         loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
         msg = err["msg"].removeprefix("Value error, ")

@@ -10,6 +10,7 @@ from canaria.controller.machine import Controller
 from canaria.controller.phases import Outcome, Phase, check_transition
 from canaria.controller.routing import RouteTarget
 from canaria.errors import RolloutActiveError, StateError, UsageError
+from canaria.platforms.base import Variant
 from canaria.state.store import Rollout
 
 __all__ = ["Operator", "ActionResult"]
@@ -91,6 +92,15 @@ class Operator:
         why = reason or "rolled back by an operator"
         rollout = await self.ctrl.rollback(rollout, reason=why, actor=self.actor, outcome=Outcome.ABORTED)
         return ActionResult(rollout, True, "rolled back")
+
+    async def restart(self, variant: Variant, *, reason: str = "") -> str:
+        """The memory-leak playbook's restart of a variant's instances, recorded in the active rollout."""
+        message = await self.ctrl.platform.restart(variant)
+        rollout = self.ctrl.active()
+        await self.ctrl.record("restarted", rollout, actor=self.actor, severity="warning",
+                               message=message + (f" ({reason})" if reason else ""),
+                               data={"variant": variant, "reason": reason})
+        return message
 
     async def rollback_to_revision(self, revision: str, *, reason: str = "") -> str:
         """After a finished rollout: put the platform's stable back to an earlier revision of its own history."""

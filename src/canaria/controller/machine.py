@@ -19,6 +19,7 @@ from canaria.config import CanariaConfig
 from canaria.controller.clock import Clock, SystemClock
 from canaria.controller.events import EventSink, NullSink
 from canaria.controller.phases import Outcome, Phase, check_transition, is_terminal
+from canaria.controller.playbook import RESTART_COMMAND, leak_predicted
 from canaria.controller.reporting import status_report_text
 from canaria.controller.routing import RouteTarget, apply_route, target_of
 from canaria.errors import CanariaError, InfrastructureError, MetricsError, StateError
@@ -210,6 +211,7 @@ class Controller:
                               message=f"{verdict.decision.value} (score {verdict.score}/100): {verdict.headline}",
                               data=verdict.to_dict())
         await self._maybe_report(rollout, history, verdict)
+        await self._maybe_offer_restart(rollout, verdict)
 
         phase = Phase(rollout.phase)
         if verdict.decision is Decision.NO_GO:
@@ -254,6 +256,13 @@ class Controller:
         rollout = self.transition(rollout, Phase.PAUSED, paused_from=rollout.phase, reason=reason)
         await self.record("paused", rollout, severity="critical", message=reason)
         return rollout
+
+    async def _maybe_offer_restart(self, rollout: Rollout, verdict: Verdict) -> None:
+        leak = leak_predicted(verdict)
+        if leak and not self.store.events(rollout.id, kinds=("restart_offered",)):
+            await self.record("restart_offered", rollout, severity="warning",
+                              message=f"{leak}: the memory-leak playbook restarts the canary first "
+                                      f"(`{RESTART_COMMAND}`)", data={"command": RESTART_COMMAND})
 
     async def _maybe_report(self, rollout: Rollout, history: list[Window], verdict: Verdict) -> None:
         now = self.clock.now()
@@ -360,7 +369,11 @@ def _severity(verdict: Verdict) -> str:
 
 
 def _route_note(status: RouteStatus) -> str:
-    return "; the platform cannot read the split back (unsupported)" if status.state == "unsupported" else ""
+    if status.state == "unsupported":
+        return "; the platform cannot read the split back (unsupported)"
+    if status.approximate:  # Kubernetes `replicas`: the weight is a share of pods, not of requests
+        return f"; the split is approximate ({status.detail})" if status.detail else "; the split is approximate"
+    return ""
 
 
 def _route_data(status: RouteStatus) -> dict[str, Any]:

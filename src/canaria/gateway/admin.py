@@ -3,7 +3,9 @@
 A dozen fixed JSON routes do not justify a web framework in the data-plane process, so this reuses the
 proxy's head parser with small Content-Length bodies only. Every route except `GET /admin/health` and
 `GET /metrics` checks the token before it reads anything else, so an unauthenticated caller learns
-nothing and changes nothing. A change is validated completely before it is applied.
+nothing and changes nothing. A change is validated completely before it is applied. The default token
+`change-me` is refused unless `gateway.admin_token_insecure_ok` says otherwise: a token anyone can
+guess is no token. Malformed bodies (not JSON, nested too deep, too large) are 4xx, never 500.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from typing import Any, Protocol
 
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from canaria.gateway.conns import Connections, next_request_head
+from canaria.gateway.conns import WAIT_BODY, ClientConnection, Connections, next_request_head
 from canaria.gateway.http import BODY_CHUNKED, HttpError, RequestHead, json_response
+from canaria.gateway.router import RouteMatch
 
 __all__ = ["ADMIN_ROUTES", "AdminControl", "AdminServer"]
 
@@ -51,6 +54,8 @@ class AdminControl(Protocol):
     def state(self) -> dict[str, Any]: ...
 
     def set_canary_weight(self, weight: float) -> None: ...
+
+    def set_route(self, weight: float, match: RouteMatch | None) -> None: ...
 
     def set_upstreams(self, stable: str, canary: str | None) -> None: ...
 
@@ -86,20 +91,26 @@ class _Reply(Exception):
 
 
 class AdminServer:
-    def __init__(self, control: AdminControl, connections: Connections, token: str) -> None:
+    def __init__(
+        self, control: AdminControl, connections: Connections, token: str, *, refuse_token: bool = False
+    ) -> None:
         self._control = control
         self._connections = connections
         self._token = token.encode()
+        self._refuse_token = refuse_token  # the token is the guessable default
 
     async def handle_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn = self._connections.open(writer)
+        if conn is None:  # over a connection limit: already answered 503
+            return
+        limits = self._connections.limits
         try:
             while True:
-                head = await next_request_head(reader, writer, conn)
+                head = await next_request_head(reader, writer, conn, limits)
                 if head is None:
                     break
                 try:
-                    body = await self._read_body(head, reader)
+                    body = await self._read_body(head, reader, conn, limits.body_timeout)
                 except HttpError as exc:
                     writer.write(json_response(exc.status, {"error": exc.message}, keep_alive=False))
                     break
@@ -130,18 +141,26 @@ class AdminServer:
             writer.close()
 
     @staticmethod
-    async def _read_body(head: RequestHead, reader: asyncio.StreamReader) -> bytes:
+    async def _read_body(
+        head: RequestHead, reader: asyncio.StreamReader, conn: ClientConnection, timeout: float
+    ) -> bytes:
         if head.body_kind == BODY_CHUNKED:
             raise HttpError(411, "send the admin request body with Content-Length")
         length = head.content_length or 0
         if length > MAX_ADMIN_BODY:
             raise HttpError(413, f"admin request body larger than {MAX_ADMIN_BODY} bytes")
-        return await reader.readexactly(length) if length else b""
+        if not length:
+            return b""
+        conn.expect(WAIT_BODY, timeout)
+        try:
+            return await reader.readexactly(length)
+        finally:
+            conn.done_waiting()
 
     def _authorized(self, head: RequestHead) -> bool:
         value = head.get(b"authorization") or b""
         scheme, _, token = value.partition(b" ")
-        if scheme.lower() != b"bearer" or not self._token:
+        if scheme.lower() != b"bearer" or not self._token or self._refuse_token:
             return False
         return hmac.compare_digest(token.strip(), self._token)
 
@@ -149,7 +168,13 @@ class AdminServer:
         methods = ADMIN_ROUTES.get(head.path)
         name = methods.get(head.method) if methods else None
         if name not in _OPEN_ROUTES and not self._authorized(head):
-            return _Answer(401, {"error": "missing or invalid bearer token"}, b"WWW-Authenticate: Bearer\r\n")
+            error = (
+                "the gateway's admin_token is the default 'change-me', which is refused: set gateway.admin_token "
+                "(or gateway.admin_token_insecure_ok: true)"
+                if self._refuse_token
+                else "missing or invalid bearer token"
+            )
+            return _Answer(401, {"error": error}, b"WWW-Authenticate: Bearer\r\n")
         if methods is None:
             return _Answer(404, {"error": f"no admin endpoint {head.path}"})
         if name is None:
@@ -183,6 +208,12 @@ class AdminServer:
         data = _json_object(body)
         if name == "weights":
             weight = data.get("canary")
+            match: RouteMatch | None = None
+            if data.get("match") is not None:
+                try:
+                    match = RouteMatch.from_dict(data["match"])
+                except ValueError as exc:
+                    raise _Reply(422, {"error": f"'match': {exc}"}) from None
             if (
                 isinstance(weight, bool)
                 or not isinstance(weight, (int, float))
@@ -192,8 +223,12 @@ class AdminServer:
                 raise _Reply(
                     422, {"error": "'canary' must be a number from 0 to 100 (percent)", "got": _echo(weight)}
                 )
-            control.set_canary_weight(float(weight))
-            log.info("gateway: canary weight set to %g%%", weight)
+            if "match" in data:  # given (even as null): weight and tester route change together
+                control.set_route(float(weight), match)
+                log.info("gateway: canary weight set to %g%%, tester route %s", weight, match)
+            else:
+                control.set_canary_weight(float(weight))
+                log.info("gateway: canary weight set to %g%%", weight)
             return control.state()
         if name == "upstreams":
             if "stable" not in data or "canary" not in data:
@@ -213,6 +248,8 @@ class AdminServer:
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body or b"null")
+    except RecursionError:
+        raise _Reply(422, {"error": "body is nested too deeply"}) from None
     except ValueError as exc:
         raise _Reply(422, {"error": f"body is not valid JSON: {exc}"}) from None
     if not isinstance(data, dict):

@@ -28,6 +28,9 @@ class GatewayClient:
         except httpx.HTTPError as exc:
             raise GatewayError(f"gateway admin API at {self.base_url} did not answer: {exc}") from None
         if response.status_code == 401:
+            detail = _error_text(response)
+            if "change-me" in detail:
+                raise GatewayError(f"gateway refused the admin token: {detail}")
             raise GatewayError("gateway refused the admin token (gateway.admin_token differs from the gateway's)")
         if response.status_code >= 400:
             raise GatewayError(f"gateway answered {response.status_code} to {method} {path}: {response.text[:200]}")
@@ -52,9 +55,8 @@ class GatewayClient:
 
     async def set_route(self, canary_percent: float, *, match: dict[str, str | None] | None = None
                         ) -> dict[str, Any]:
-        """The weight and, when given, the tester route {header|cookie, value}: matching requests reach the canary."""
-        if match is None:
-            return await self.set_weight(canary_percent)
+        """The weight and the tester route {header|cookie, value} as one change: matching requests reach the
+        canary whatever the weight. `match=None` removes the tester route (a plain `set_weight` keeps it)."""
         return await self._call("PUT", "/admin/weights", {"canary": canary_percent, "match": match})
 
     async def set_upstreams(self, stable: str, canary: str | None) -> dict[str, Any]:
@@ -71,3 +73,11 @@ class GatewayClient:
             await self._client.post("/admin/shutdown", timeout=2.0)
         except httpx.HTTPError:
             pass
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        return response.text[:200]
+    return str(data.get("error", "")) if isinstance(data, dict) else ""

@@ -1,4 +1,13 @@
-"""Open client connections, so shutdown can finish what is in flight and drop what is idle.
+"""Open client connections: their limits, their deadlines, and shutdown.
+
+Every connection carries one deadline for what it is waiting on (the first request head, the next one
+on a keep-alive connection, or a request body); one sweep per listener closes the overdue ones, so a
+stalled client costs no timer per request and can never hold a file descriptor for ever. A client
+stalled in the middle of a request gets 408 first; an idle keep-alive connection is just closed.
+
+Admission is bounded too: over `max_connections` in total, or `max_per_ip` from one address, a new
+connection is answered 503 at once and closed, so neither a flood nor one greedy client can use up the
+process's file descriptors.
 
 A connection is *idle* while it waits for the next request head on a keep-alive connection; closing
 it then loses nothing. A busy connection is marked draining and closes itself after its current
@@ -9,73 +18,173 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 
-from canaria.gateway.http import HttpError, RequestHead, json_response, parse_request_head
+from canaria.gateway.http import MAX_HEAD_BYTES, HttpError, RequestHead, json_response, parse_request_head
 
-__all__ = ["ClientConnection", "Connections"]
+__all__ = ["ClientConnection", "ConnectionLimits", "Connections", "next_request_head"]
+
+#: What a connection waits for; only these phases have a deadline.
+WAIT_NONE = 0
+WAIT_FIRST_HEAD = 1
+WAIT_NEXT_HEAD = 2
+WAIT_BODY = 3
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    """Deadlines (seconds) and admission caps of one listener."""
+
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    keepalive_timeout: float = 60.0
+    max_connections: int = 4096
+    max_per_ip: int = 512
+
+    @property
+    def sweep_interval(self) -> float:
+        return max(0.05, min(0.5, self.header_timeout / 4, self.body_timeout / 4, self.keepalive_timeout / 4))
 
 
 class ClientConnection:
-    __slots__ = ("draining", "idle", "idle_since", "task", "writer")
+    __slots__ = ("deadline", "draining", "idle", "ip", "requests", "task", "waiting", "writer")
 
-    def __init__(self, writer: asyncio.StreamWriter, task: asyncio.Task[object] | None) -> None:
+    def __init__(self, writer: asyncio.StreamWriter, task: asyncio.Task[object] | None, ip: str) -> None:
         self.writer = writer
         self.task = task
+        self.ip = ip
         self.idle = True
-        self.idle_since = time.monotonic()
         self.draining = False
+        self.waiting = WAIT_NONE
+        self.deadline = 0.0  # monotonic; meaningful while `waiting` is not WAIT_NONE
+        self.requests = 0  # heads read so far
+
+    def expect(self, what: int, within: float) -> None:
+        self.waiting = what
+        self.deadline = time.monotonic() + within
+
+    def done_waiting(self) -> None:
+        self.waiting = WAIT_NONE
+
+    def expire(self) -> None:
+        """Close an overdue connection (408 first when a request was under way)."""
+        if self.waiting in (WAIT_FIRST_HEAD, WAIT_BODY) and not self.writer.is_closing():
+            what = "request body" if self.waiting == WAIT_BODY else "request head"
+            self.writer.write(json_response(408, {"error": f"{what} not received in time"}, keep_alive=False))
+        self.waiting = WAIT_NONE
+        self.writer.close()
+
+
+async def _read_head_bytes(reader: asyncio.StreamReader) -> bytes:
+    """The raw bytes of the next request head, stray leading CRLFs skipped (RFC 9112 2.2).
+
+    The request line is read on its own so that a bare-LF request line is answered at once instead of
+    waiting for a CRLF CRLF that never comes. After an HTTP/1.1 request line (Host is mandatory, so at
+    least one field follows) the rest is one `readuntil`; HTTP/1.0 heads may have no field at all and
+    are read line by line."""
+    while True:
+        line = await reader.readuntil(b"\n")
+        if line != b"\r\n":
+            break
+    if line[-2:] != b"\r\n":
+        raise HttpError(400, "request line must end in CRLF")
+    if line.endswith(b" HTTP/1.1\r\n"):
+        return line + await reader.readuntil(b"\n\r\n")
+    parts = [line]
+    size = len(line)
+    while True:
+        field = await reader.readuntil(b"\n")
+        parts.append(field)
+        if field in (b"\r\n", b"\n"):
+            return b"".join(parts)
+        size += len(field)
+        if size > MAX_HEAD_BYTES:
+            raise asyncio.LimitOverrunError("request head too large", size)
 
 
 async def next_request_head(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conn: ClientConnection
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conn: ClientConnection, limits: ConnectionLimits
 ) -> RequestHead | None:
-    """The next request head on a keep-alive connection, or None when the connection should close
-    (client gone, draining, or a bad head — answered with 431/4xx first). Shared by both listeners so
-    the public proxy and the admin API treat clients alike; stray CRLFs are skipped (RFC 9112 2.2)."""
-    while not conn.draining:
-        conn.idle = True
-        conn.idle_since = time.monotonic()
-        try:
-            data = await reader.readuntil(b"\r\n\r\n")
-        except asyncio.LimitOverrunError:
-            writer.write(json_response(431, {"error": "request head too large"}, keep_alive=False))
-            return None
-        except (asyncio.IncompleteReadError, OSError):
-            return None
-        conn.idle = False
-        if data[:2] == b"\r\n":
-            data = data.lstrip(b"\r\n")
-            if not data:
-                continue
-        try:
-            return parse_request_head(data)
-        except HttpError as exc:
-            writer.write(json_response(exc.status, {"error": exc.message}, keep_alive=False))
-            return None
-    return None
+    """The next request head on a connection, or None when the connection should close (client gone,
+    draining, overdue, or a bad head — answered with 431/4xx first). Shared by both listeners so the
+    public proxy and the admin API treat clients alike."""
+    if conn.draining:
+        return None
+    conn.idle = True
+    if not conn.requests:
+        conn.expect(WAIT_FIRST_HEAD, limits.header_timeout)
+    else:
+        conn.expect(WAIT_NEXT_HEAD, limits.keepalive_timeout)
+    try:
+        data = await _read_head_bytes(reader)
+    except asyncio.LimitOverrunError:
+        writer.write(json_response(431, {"error": "request head too large"}, keep_alive=False))
+        return None
+    except HttpError as exc:
+        writer.write(json_response(exc.status, {"error": exc.message}, keep_alive=False))
+        return None
+    except (asyncio.IncompleteReadError, OSError):
+        return None
+    finally:
+        conn.done_waiting()
+    conn.idle = False
+    conn.requests += 1
+    try:
+        return parse_request_head(data)
+    except HttpError as exc:
+        writer.write(json_response(exc.status, {"error": exc.message}, keep_alive=False))
+        return None
+
+
+def peer_ip(writer: asyncio.StreamWriter) -> str:
+    peer = writer.get_extra_info("peername")
+    return str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
 
 
 class Connections:
     """The set of open client connections of one listener (public or admin)."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: ConnectionLimits | None = None) -> None:
+        self.limits = limits or ConnectionLimits()
         self._open: set[ClientConnection] = set()
+        self._per_ip: dict[str, int] = {}
         self._empty = asyncio.Event()
         self._empty.set()
         self.draining = False
+        self.refused = 0  # connections turned away by a limit, for tests and diagnostics
 
     def __len__(self) -> int:
         return len(self._open)
 
-    def open(self, writer: asyncio.StreamWriter) -> ClientConnection:
-        conn = ClientConnection(writer, asyncio.current_task())
+    def open(self, writer: asyncio.StreamWriter) -> ClientConnection | None:
+        """Register a new connection, or answer 503 and return None when a limit is reached."""
+        ip = peer_ip(writer)
+        limits = self.limits
+        if len(self._open) >= limits.max_connections or self._per_ip.get(ip, 0) >= limits.max_per_ip:
+            self.refused += 1
+            which = "per client" if len(self._open) < limits.max_connections else "in total"
+            writer.write(
+                json_response(
+                    503, {"error": f"too many connections {which}"}, keep_alive=False, extra_headers=b"Retry-After: 1\r\n"
+                )
+            )
+            writer.close()
+            return None
+        conn = ClientConnection(writer, asyncio.current_task(), ip)
         conn.draining = self.draining
         self._open.add(conn)
+        self._per_ip[ip] = self._per_ip.get(ip, 0) + 1
         self._empty.clear()
         return conn
 
     def close(self, conn: ClientConnection) -> None:
-        self._open.discard(conn)
+        if conn in self._open:
+            self._open.discard(conn)
+            left = self._per_ip[conn.ip] - 1
+            if left:
+                self._per_ip[conn.ip] = left
+            else:
+                del self._per_ip[conn.ip]
         if not self._open:
             self._empty.set()
 
@@ -87,13 +196,19 @@ class Connections:
             if conn.idle:
                 conn.writer.close()
 
-    def reap_idle(self, max_idle_s: float) -> int:
-        """Close keep-alive connections idle for longer than `max_idle_s`; returns how many."""
-        limit = time.monotonic() - max_idle_s
-        stale = [c for c in self._open if c.idle and c.idle_since < limit]
-        for conn in stale:
-            conn.writer.close()
-        return len(stale)
+    def sweep(self) -> int:
+        """Close connections whose head or body is overdue; returns how many."""
+        now = time.monotonic()
+        overdue = [c for c in self._open if c.waiting != WAIT_NONE and c.deadline <= now]
+        for conn in overdue:
+            conn.expire()
+        return len(overdue)
+
+    async def run_sweeper(self) -> None:
+        """Sweep for the listener's life."""
+        while True:
+            await asyncio.sleep(self.limits.sweep_interval)
+            self.sweep()
 
     async def wait_closed(self, timeout: float) -> bool:
         """Wait until every connection has closed; False when `timeout` ran out first."""

@@ -2,9 +2,12 @@
 
 Hand-written rather than h11/httptools-per-request so that a proxied request costs a handful of bytes
 operations: the proxy needs only the method, target, version, the framing headers and the hop-by-hop
-set; every other header line is forwarded as the raw bytes it arrived as. Parsing is strict exactly
-where leniency enables request smuggling (Content-Length together with Transfer-Encoding, obs-fold,
-whitespace before the colon, conflicting Content-Length values).
+set; every other header line is forwarded as the raw bytes it arrived as. Because lines are forwarded
+raw, the parser must be at least as strict as any server behind it (RFC 9112/9110): a head with a CR,
+LF or other control character anywhere but in a CRLF line end, obs-fold, whitespace before the colon,
+two Host lines, Content-Length together with Transfer-Encoding, or conflicting Content-Length values is
+rejected with 400 and never forwarded. tests/gateway/test_gateway_fuzz.py checks this differentially
+against llhttp (Node's parser, through httptools): whatever llhttp rejects, this parser rejects too.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ __all__ = [
     "BODY_LENGTH",
     "BODY_NONE",
     "MAX_HEAD_BYTES",
+    "check_head_bytes",
     "HttpError",
     "RequestHead",
     "ResponseHead",
@@ -39,13 +43,19 @@ _HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"te", b"trailer", b"upgr
 _REQUEST_DROP = _HOP_BY_HOP | {b"host", b"x-forwarded-for"}
 _TOKEN_CHARS = b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _DIGITS = b"0123456789"
+#: Bytes a head may contain besides its CRLF line ends: SP, HTAB, VCHAR, obs-text.
+_HEAD_BYTES = bytes([9, *range(32, 127), *range(128, 256)])
+#: Bytes a request target may contain (RFC 3986: visible ASCII; anything else must be percent-encoded).
+_TARGET_BYTES = bytes(range(33, 127))
 
 _REASONS = {
     200: "OK",
+    101: "Switching Protocols",
     400: "Bad Request",
     401: "Unauthorized",
     404: "Not Found",
     405: "Method Not Allowed",
+    408: "Request Timeout",
     411: "Length Required",
     413: "Content Too Large",
     422: "Unprocessable Content",
@@ -72,20 +82,25 @@ def _is_token(value: bytes) -> bool:
     return bool(value) and not value.strip(_TOKEN_CHARS)
 
 
+def check_head_bytes(data: bytes) -> None:
+    """Reject control characters and any CR or LF that is not part of a CRLF pair.
+
+    Two C-speed passes over the whole head instead of a per-line check: with the CRLF pairs removed, no
+    CR, LF or other control character may be left. This is what stops the smuggling the issue found
+    (a bare LF that a server behind the gateway reads as a line end)."""
+    if data.replace(b"\r\n", b"").translate(None, _HEAD_BYTES):
+        raise HttpError(400, "bare CR or LF, or a control character, in the message head")
+
+
 def _content_length(value: bytes, current: int | None) -> int:
+    """One Content-Length: digits only. A list ("5, 5") or a second Content-Length line is refused even when
+    the values agree (RFC 9110 8.6 lets a recipient refuse it; llhttp does, and so may a server behind us)."""
+    if current is not None:
+        raise HttpError(400, "more than one Content-Length")
     text = value.strip(b" \t")
-    if text.isdigit() and len(text) <= 18:
-        length = int(text)
-    else:
-        # "5, 5" is legal when repeated identically (RFC 9110 8.6); anything else is ambiguous framing.
-        values = {v.strip(b" \t") for v in text.split(b",")}
-        text = values.pop() if len(values) == 1 else b"x"
-        if not text.isdigit() or len(text) > 18:
-            raise HttpError(400, "invalid or conflicting Content-Length")
-        length = int(text)
-    if current is not None and current != length:
-        raise HttpError(400, "conflicting Content-Length values")
-    return length
+    if not text.isdigit() or len(text) > 18:
+        raise HttpError(400, "invalid Content-Length")
+    return int(text)
 
 
 _FRAMING = frozenset({b"content-length", b"transfer-encoding", b"connection"})
@@ -103,6 +118,7 @@ class _Head:
         "body_kind",
         "connection_close",
         "connection_keep_alive",
+        "connection_upgrade",
         "content_length",
         "forward",
         "headers",
@@ -114,6 +130,7 @@ class _Head:
     body_kind: int
     connection_close: bool
     connection_keep_alive: bool
+    connection_upgrade: bool
 
     def _parse_fields(self, lines: list[bytes], drop: frozenset[bytes], keep_headers: bool) -> bytes | None:
         """Fill the header fields from raw lines; returns the Transfer-Encoding value if any.
@@ -151,11 +168,12 @@ class _Head:
         self.headers = headers
         self.content_length = content_length
         if connection_tokens is None:
-            self.connection_close = self.connection_keep_alive = False
+            self.connection_close = self.connection_keep_alive = self.connection_upgrade = False
         else:
             self.connection_close = b"close" in connection_tokens
             self.connection_keep_alive = b"keep-alive" in connection_tokens
-            named = connection_tokens - _PLAIN_CONNECTION
+            self.connection_upgrade = b"upgrade" in connection_tokens
+            named = connection_tokens - _PLAIN_CONNECTION - {b"upgrade"}
             if named:  # headers listed in Connection are hop-by-hop too
                 forward = [line for line in forward if line.partition(b":")[0].lower() not in named]
         self.forward = forward
@@ -172,13 +190,16 @@ class _Head:
         return [value.strip(b" \t") for name, value in self.headers if name == lname]
 
 
-def _framing(transfer_encoding: bytes | None, content_length: int | None) -> int:
+def _framing(transfer_encoding: bytes | None, content_length: int | None, *, request: bool = False) -> int:
     if transfer_encoding is not None:
         if content_length is not None:
             raise HttpError(400, "both Content-Length and Transfer-Encoding")
-        codings = [c.strip().lower() for c in transfer_encoding.split(b",")]
+        codings = [c.strip(b" \t").lower() for c in transfer_encoding.split(b",")]
         if codings[-1] != b"chunked":
-            raise HttpError(501, "unsupported Transfer-Encoding")
+            # RFC 9112 6.3: a request whose last coding is not chunked has no reliable length
+            raise HttpError(400 if request else 501, "Transfer-Encoding must end with chunked")
+        if codings.count(b"chunked") > 1:
+            raise HttpError(400, "chunked applied more than once")
         return BODY_CHUNKED
     return BODY_LENGTH if content_length else BODY_NONE
 
@@ -186,7 +207,7 @@ def _framing(transfer_encoding: bytes | None, content_length: int | None) -> int
 class RequestHead(_Head):
     """A parsed request head. `forward` holds the raw end-to-end header lines."""
 
-    __slots__ = ("expect_continue", "host", "http11", "keep_alive", "method", "target")
+    __slots__ = ("expect_continue", "host", "http11", "keep_alive", "method", "target", "upgrade")
 
     method: bytes
     target: bytes
@@ -194,6 +215,7 @@ class RequestHead(_Head):
     keep_alive: bool
     expect_continue: bool
     host: bytes | None
+    upgrade: bytes | None  # the Upgrade value when the client asked to switch protocols
 
     @property
     def path(self) -> str:
@@ -202,6 +224,9 @@ class RequestHead(_Head):
 
 def parse_request_head(data: bytes) -> RequestHead:
     """Parse a request head (ending in CRLF CRLF, leading empty lines already removed)."""
+    check_head_bytes(data)
+    if not data.endswith(b"\r\n\r\n"):
+        raise HttpError(400, "request head does not end in CRLF CRLF")
     lines = data.split(b"\r\n")
     parts = lines[0].split(b" ")
     if len(parts) != 3:
@@ -219,20 +244,32 @@ def parse_request_head(data: bytes) -> RequestHead:
         raise HttpError(400, "malformed request line")
     if target[0] != 47 and target != b"*":  # origin-form "/..." only; no proxy (absolute) form
         raise HttpError(400, "request target must start with /")
+    if target.translate(None, _TARGET_BYTES):
+        raise HttpError(400, "whitespace, control or non-ASCII character in the request target")
     head = RequestHead()
     head.method = method
     head.target = target
     head.http11 = http11
     transfer_encoding = head._parse_fields(lines[1:-2], _REQUEST_DROP, True)
-    head.body_kind = _framing(transfer_encoding, head.content_length)
+    if transfer_encoding is not None and not http11:
+        raise HttpError(400, "Transfer-Encoding in an HTTP/1.0 request")
+    head.body_kind = _framing(transfer_encoding, head.content_length, request=True)
     head.keep_alive = (not head.connection_close) if http11 else head.connection_keep_alive
     expect = head.get(b"expect")
     head.expect_continue = expect is not None and expect.lower() == b"100-continue"
     if head.expect_continue:
         head.forward = [line for line in head.forward if line[:7].lower() != b"expect:"]
-    head.host = head.get(b"host")
+    hosts = head.get_all(b"host")
+    if len(hosts) > 1:
+        raise HttpError(400, "more than one Host header")
+    head.host = hosts[0] if hosts else None
     if http11 and head.host is None:
         raise HttpError(400, "HTTP/1.1 request without Host")
+    head.upgrade = None
+    if head.connection_upgrade and http11:
+        upgrade = head.get(b"upgrade")
+        if upgrade:
+            head.upgrade = upgrade
     return head
 
 
@@ -261,6 +298,10 @@ class ResponseHead(_Head):
 
 
 def parse_response_head(data: bytes) -> ResponseHead:
+    try:
+        check_head_bytes(data)
+    except HttpError as exc:
+        raise HttpError(502, f"invalid response head from upstream: {exc.message}") from None
     lines = data.split(b"\r\n")
     version, _, rest = lines[0].partition(b" ")
     if version not in (b"HTTP/1.1", b"HTTP/1.0"):
@@ -273,7 +314,8 @@ def parse_response_head(data: bytes) -> ResponseHead:
     head.reason_line = rest
     head.http11 = version == b"HTTP/1.1"
     try:
-        transfer_encoding = head._parse_fields(lines[1:-2], _HOP_BY_HOP, False)
+        # a 101's Upgrade header is needed to answer the client; other responses skip the look-up list
+        transfer_encoding = head._parse_fields(lines[1:-2], _HOP_BY_HOP, head.status == 101)
         head.body_kind = _framing(transfer_encoding, head.content_length)
     except HttpError as exc:
         raise HttpError(502, f"invalid response head from upstream: {exc.message}") from None

@@ -1,5 +1,10 @@
 """Per-variant counters in constant memory: the current window and the totals since boot.
 
+Latency is the time to the response head (what a latency guardrail means): a server-sent-event stream
+or a download that lasts a minute is one fast request, not a minute-long one. How long streamed
+responses and WebSocket tunnels lasted is kept apart in StreamStats, with the retries on stable, so
+the judge's latency figures are not skewed by long-lived responses and nothing is hidden either.
+
 Each request updates only the current window (a few integer additions and one histogram bucket).
 Totals are the windows already cut plus the current one, merged when someone asks, so the hot path
 pays for one view, not two. Prometheus reads the same numbers through a custom collector at scrape
@@ -13,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
@@ -22,9 +27,34 @@ from canaria.analysis.window import VariantWindow
 from canaria.foundation.histogram import BUCKET_BOUNDS_MS
 from canaria.gateway.router import CANARY, STABLE
 
-__all__ = ["PROMETHEUS_BUCKET_INDEXES", "GatewayCollector", "Meter", "Snapshot"]
+__all__ = ["PROMETHEUS_BUCKET_INDEXES", "GatewayCollector", "Meter", "Snapshot", "StreamStats"]
 
 _STATUS_CLASS = {1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
+
+
+@dataclass
+class StreamStats:
+    """Long-lived exchanges of one variant, counted apart from the request latency."""
+
+    streams: int = 0  # responses whose body was relayed piece by piece
+    stream_ms_total: float = 0.0
+    stream_ms_max: float = 0.0
+    upgrades: int = 0  # switched-protocol tunnels (WebSocket)
+    tunnel_ms_total: float = 0.0
+    idle_closed: int = 0  # streams or tunnels ended by stream_idle_timeout (not errors)
+    retried_on_stable: int = 0  # requests this variant failed that stable then answered
+
+    def merge(self, other: StreamStats) -> StreamStats:
+        merged = StreamStats(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+        merged.stream_ms_max = max(self.stream_ms_max, other.stream_ms_max)
+        return merged
+
+    def to_dict(self) -> dict[str, float]:
+        return {f.name: round(getattr(self, f.name), 3) for f in fields(self)}
+
+
+def _no_streams() -> dict[str, StreamStats]:
+    return {STABLE: StreamStats(), CANARY: StreamStats()}
 
 
 @dataclass(frozen=True)
@@ -35,6 +65,7 @@ class Snapshot:
     now: float
     control: VariantWindow
     canary: VariantWindow
+    streams: dict[str, StreamStats] = field(default_factory=_no_streams)
 
     @property
     def duration_s(self) -> float:
@@ -48,6 +79,7 @@ class Snapshot:
             "canary_weight": canary_weight,
             "control": self.control.to_dict(),
             "canary": self.canary.to_dict(),
+            "streams": {"control": self.streams[STABLE].to_dict(), "canary": self.streams[CANARY].to_dict()},
         }
 
     def summary(self) -> dict[str, object]:
@@ -59,6 +91,7 @@ class Snapshot:
             "duration_s": round(duration, 3),
             "control": self.control.summary(duration),
             "canary": self.canary.summary(duration),
+            "streams": {"control": self.streams[STABLE].to_dict(), "canary": self.streams[CANARY].to_dict()},
         }
 
 
@@ -71,6 +104,8 @@ class Meter:
         self.window_start = self.boot
         self._current = {STABLE: VariantWindow(), CANARY: VariantWindow()}
         self._closed = {STABLE: VariantWindow(), CANARY: VariantWindow()}
+        self._streams = _no_streams()
+        self._closed_streams = _no_streams()
 
     def record(self, variant: str, status: int, latency_ms: float, *, failed: bool = False) -> None:
         """Count one finished request. `failed` marks an upstream failure the status does not show
@@ -83,6 +118,22 @@ class Meter:
             window.errors += 1
         window.latency.record(latency_ms)
 
+    def record_stream(self, variant: str, duration_ms: float, *, tunnel: bool = False, idle_closed: bool = False) -> None:
+        """Count how long a streamed response (or a WebSocket tunnel) lasted after its head."""
+        stats = self._streams[variant]
+        if tunnel:
+            stats.upgrades += 1
+            stats.tunnel_ms_total += duration_ms
+        else:
+            stats.streams += 1
+            stats.stream_ms_total += duration_ms
+            stats.stream_ms_max = max(stats.stream_ms_max, duration_ms)
+        if idle_closed:
+            stats.idle_closed += 1
+
+    def record_retry(self, variant: str) -> None:
+        self._streams[variant].retried_on_stable += 1
+
     def window(self) -> Snapshot:
         """The current window, without resetting it."""
         return Snapshot(
@@ -90,12 +141,15 @@ class Meter:
             self._clock(),
             self._current[STABLE].merge(VariantWindow()),
             self._current[CANARY].merge(VariantWindow()),
+            {v: s.merge(StreamStats()) for v, s in self._streams.items()},
         )
 
     def cut(self) -> Snapshot:
         """Close the current window and start a new one at the same instant."""
         now = self._clock()
-        closed = Snapshot(self.window_start, now, self._current[STABLE], self._current[CANARY])
+        closed = Snapshot(self.window_start, now, self._current[STABLE], self._current[CANARY], self._streams)
+        self._closed_streams = {v: s.merge(self._streams[v]) for v, s in self._closed_streams.items()}
+        self._streams = _no_streams()
         self._current = {STABLE: VariantWindow(), CANARY: VariantWindow()}
         self.window_start = now
         self._closed = {
@@ -111,6 +165,7 @@ class Meter:
             self._clock(),
             self._closed[STABLE].merge(self._current[STABLE]),
             self._closed[CANARY].merge(self._current[CANARY]),
+            {v: s.merge(self._streams[v]) for v, s in self._closed_streams.items()},
         )
 
 
@@ -149,7 +204,7 @@ class GatewayCollector(Collector):
         )
         duration = HistogramMetricFamily(
             "canaria_gateway_request_duration_seconds",
-            "Total upstream time per request (connect, send, response relayed)",
+            "Time to the response head per request (connect, send, head received)",
             labels=["variant"],
         )
         for variant, window in ((STABLE, totals.control), (CANARY, totals.canary)):

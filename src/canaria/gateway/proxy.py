@@ -9,7 +9,13 @@ Failure policy: an upstream that cannot be reached or does not answer in time ge
 answer naming the variant, counted as an error of that variant. A pooled connection that the upstream
 had already closed is retried once on a fresh connection, but only for an idempotent method, when
 nothing of the response was received and the request body was not streamed (so it can be replayed
-exactly). Response deadlines are enforced by one watchdog task rather than a timer per request.
+exactly). Under the same conditions a request the *canary* failed (refused, reset, 502/503) is retried
+once on stable when `retry_on_stable` is on: the user gets stable's answer, the judge still counts the
+canary's failure. Response deadlines are enforced by one watchdog task rather than a timer per request.
+
+Latency is recorded when the response head is in (see measure.py); a streamed body is then governed by
+`stream_idle_timeout` and its duration recorded apart. `Upgrade` requests (WebSocket) are routed like
+any other, and after a 101 the connection becomes a byte tunnel (tunnel.py).
 """
 
 from __future__ import annotations
@@ -19,7 +25,15 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from canaria.gateway.conns import ClientConnection, Connections, next_request_head
+from canaria.gateway.conns import WAIT_BODY, ClientConnection, Connections, next_request_head
+from canaria.gateway.exchange import (
+    BUFFER_BODY_BYTES,
+    IDEMPOTENT,
+    ClientGone,
+    Exchanger,
+    UpstreamFailure,
+)
+from canaria.gateway.forwarding import TrustedProxies, request_bytes
 from canaria.gateway.http import (
     BODY_CHUNKED,
     BODY_CLOSE,
@@ -29,40 +43,23 @@ from canaria.gateway.http import (
     RequestHead,
     ResponseHead,
     json_response,
-    parse_response_head,
 )
 from canaria.gateway.measure import Meter
-from canaria.gateway.pool import Pools, UpstreamConnection, UpstreamPool, UpstreamTimeout, UpstreamUnreachable
-from canaria.gateway.relay import SourceError, copy_chunked, copy_exact, copy_until_eof
+from canaria.gateway.pool import Pools, UpstreamConnection, UpstreamPool
+from canaria.gateway.relay import IdleTimeout, SourceError, copy_chunked, copy_exact, copy_until_eof
 from canaria.gateway.router import CANARY, STABLE, Router
+from canaria.gateway.tunnel import TUNNEL_IDLE, tunnel
 
 __all__ = ["LocalEndpoint", "Proxy"]
 
 log = logging.getLogger("canaria.gateway")
 
-#: Request and response bodies up to this size are read whole and sent with their head in one write.
-BUFFER_BODY_BYTES = 65536
-
 LocalEndpoint = Callable[[], Awaitable[dict[str, object]]]
 
 _VARIANT_LINE = {STABLE: b"X-Canaria-Variant: stable\r\n", CANARY: b"X-Canaria-Variant: canary\r\n"}
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-#: Methods that may be sent twice (RFC 9110 9.2.2): a POST the upstream may have acted on is never replayed.
-_IDEMPOTENT = frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE"})
-
-
-class _UpstreamFailure(Exception):
-    """The exchange failed before a response head reached the client."""
-
-    def __init__(self, status: int, reason: str, *, retryable: bool = False) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-        self.retryable = retryable
-
-
-class _ClientGone(Exception):
-    """The client broke off while its request body was being relayed."""
+#: Canary answers that mean "could not serve" rather than "served an error": retried on stable.
+_RETRY_STATUS = frozenset({502, 503})
 
 
 class Proxy:
@@ -77,25 +74,36 @@ class Proxy:
         connections: Connections,
         upstream_timeout: float,
         local_endpoints: dict[str, LocalEndpoint],
+        stream_idle_timeout: float = 300.0,
+        retry_on_stable: bool = True,
+        trusted_proxies: TrustedProxies | None = None,
     ) -> None:
         self._router = router
         self._pools = pools
         self._meter = meter
         self._connections = connections
         self._timeout = upstream_timeout
+        self._body_timeout = connections.limits.body_timeout
+        self._stream_timeout = stream_idle_timeout
+        self._retry_on_stable = retry_on_stable
+        self._trusted = trusted_proxies or TrustedProxies()
         self._local = local_endpoints
-        self._waiting: set[UpstreamConnection] = set()  # exchanges waiting for a response head
+        self._exchanger = Exchanger(upstream_timeout=upstream_timeout, body_timeout=self._body_timeout)
+        self.watchdog = self._exchanger.watchdog
 
     async def handle_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn = self._connections.open(writer)
-        peer = writer.get_extra_info("peername")
-        client_ip = str(peer[0]).encode() if isinstance(peer, tuple) and peer else b"unknown"
+        if conn is None:  # over a connection limit: already answered 503
+            return
+        client_ip = conn.ip.encode()
+        trusted = self._trusted.trusts(conn.ip)
+        limits = self._connections.limits
         try:
             while True:
-                head = await next_request_head(reader, writer, conn)
+                head = await next_request_head(reader, writer, conn, limits)
                 if head is None:
                     break
-                if not await self._handle(head, reader, writer, client_ip, conn):
+                if not await self._handle(head, reader, writer, client_ip, trusted, conn):
                     break
         except (ConnectionError, OSError):
             pass  # the client went away while we were writing to it
@@ -111,6 +119,7 @@ class Proxy:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         client_ip: bytes,
+        trusted: bool,
         conn: ClientConnection,
     ) -> bool:
         """Serve one request; True when the client connection stays open for the next one."""
@@ -128,160 +137,125 @@ class Proxy:
 
         body = b""
         streamed = False
+        upgrade = head.upgrade if head.body_kind == BODY_NONE else None
         if head.body_kind != BODY_NONE:
             if head.expect_continue and head.http11:
                 writer.write(_CONTINUE)
             if head.body_kind == BODY_LENGTH and (head.content_length or 0) <= BUFFER_BODY_BYTES:
+                conn.expect(WAIT_BODY, self._body_timeout)
                 try:
                     body = await reader.readexactly(head.content_length or 0)
                 except (asyncio.IncompleteReadError, OSError):
                     return False
+                finally:
+                    conn.done_waiting()
             else:
                 streamed = True
 
-        request = self._request_bytes(head, upstream.host_header, upstream.base_path, client_ip)
-        pool = self._pools.get(upstream)
         started = time.perf_counter()
-        try:
-            upstream_conn, response, small_body = await self._exchange(
-                pool, request, body, streamed, head, reader, writer
+        retry = (
+            self._retry_on_stable
+            and variant == CANARY
+            and not streamed
+            and upgrade is None
+            and head.method in IDEMPOTENT
+        )
+        while True:
+            request = request_bytes(
+                head, upstream.host_header, upstream.base_path, client_ip, trusted=trusted, upgrade=upgrade
             )
-        except _ClientGone:
-            return False
-        except _UpstreamFailure as failure:
-            self._meter.record(variant, failure.status, (time.perf_counter() - started) * 1000.0)
-            keep_alive = head.keep_alive and not streamed and not conn.draining
-            payload = {"error": f"upstream {variant} {failure.reason}", "variant": variant}
-            writer.write(
-                json_response(
-                    failure.status, payload, keep_alive=keep_alive, extra_headers=_VARIANT_LINE[variant]
+            pool = self._pools.get(upstream)
+            try:
+                upstream_conn, response, small_body = await self._exchanger.exchange(
+                    pool, request, body, streamed, head, reader, writer
                 )
-            )
-            await writer.drain()
-            return keep_alive
+            except UpstreamFailure as failure:
+                if retry and failure.status in _RETRY_STATUS:  # refused/reset/closed; not a timeout
+                    self._meter.record(variant, failure.status, (time.perf_counter() - started) * 1000.0)
+                    self._meter.record_retry(variant)
+                    upstream, variant, retry = route.stable, STABLE, False
+                    started = time.perf_counter()
+                    continue
+                return await self._answer_failure(failure, head, writer, variant, started, streamed, conn)
+            except ClientGone:
+                return False
+            except HttpError as exc:  # the client's chunked body was malformed
+                writer.write(json_response(exc.status, {"error": exc.message}, keep_alive=False))
+                return False
+            if retry and response.status in _RETRY_STATUS and self._discard(response, small_body, head):
+                pool.release(upstream_conn, reusable=response.reusable)
+                self._meter.record(variant, response.status, (time.perf_counter() - started) * 1000.0)
+                self._meter.record_retry(variant)
+                upstream, variant, retry = route.stable, STABLE, False
+                started = time.perf_counter()
+                continue
+            break
+        if response.status == 101:
+            return await self._tunnel(response, upstream_conn, reader, writer, variant, started, upgrade)
         return await self._relay(
             head, response, small_body, upstream_conn, pool, writer, variant, started, conn
         )
 
-    async def _exchange(
+    @staticmethod
+    def _discard(response: ResponseHead, small_body: bytes | None, head: RequestHead) -> bool:
+        """Whether a response can be dropped unseen (its body, if any, is already read)."""
+        return small_body is not None or response.framing(head.method) == BODY_NONE
+
+    async def _answer_failure(
         self,
-        pool: UpstreamPool,
-        request: bytes,
-        body: bytes,
-        streamed: bool,
+        failure: UpstreamFailure,
         head: RequestHead,
-        client_reader: asyncio.StreamReader,
-        client_writer: asyncio.StreamWriter,
-    ) -> tuple[UpstreamConnection, ResponseHead, bytes | None]:
-        """Send the request and read the response head (and a small body); retries a stale pooled
-        connection once."""
-        fresh = streamed
-        while True:
-            upstream_conn = None if fresh else pool.take_idle()
-            if upstream_conn is None:
-                try:
-                    upstream_conn = await pool.connect()
-                except UpstreamTimeout as exc:
-                    raise _UpstreamFailure(504, f"unreachable: {exc}") from None
-                except UpstreamUnreachable as exc:
-                    raise _UpstreamFailure(502, f"unreachable: {exc}") from None
-            try:
-                upstream_conn.writer.write(request + body if body else request)
-                if streamed:
-                    await self._stream_request_body(head, client_reader, upstream_conn)
-                response, small_body = await self._read_response(upstream_conn, head, client_writer)
-                return upstream_conn, response, small_body
-            except _UpstreamFailure as failure:
-                upstream_conn.close()
-                replayable = not streamed and head.method in _IDEMPOTENT
-                if failure.retryable and upstream_conn.reused and replayable and not fresh:
-                    fresh = True
-                    continue
-                raise
-            except BaseException:
-                upstream_conn.close()
-                raise
+        writer: asyncio.StreamWriter,
+        variant: str,
+        started: float,
+        streamed: bool,
+        conn: ClientConnection,
+    ) -> bool:
+        self._meter.record(variant, failure.status, (time.perf_counter() - started) * 1000.0)
+        keep_alive = head.keep_alive and not streamed and not conn.draining
+        payload = {"error": f"upstream {variant} {failure.reason}", "variant": variant}
+        writer.write(
+            json_response(
+                failure.status, payload, keep_alive=keep_alive, extra_headers=_VARIANT_LINE[variant]
+            )
+        )
+        await writer.drain()
+        return keep_alive
 
-    async def _stream_request_body(
-        self, head: RequestHead, client_reader: asyncio.StreamReader, upstream_conn: UpstreamConnection
-    ) -> None:
-        try:
-            if head.body_kind == BODY_CHUNKED:
-                await copy_chunked(client_reader, upstream_conn.writer, idle_timeout=self._timeout)
-            else:
-                await copy_exact(
-                    client_reader, upstream_conn.writer, head.content_length or 0, idle_timeout=self._timeout
+    async def _tunnel(
+        self,
+        response: ResponseHead,
+        upstream_conn: UpstreamConnection,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        variant: str,
+        started: float,
+        upgrade: bytes | None,
+    ) -> bool:
+        """Answer 101 and tunnel bytes both ways; the connection ends with the tunnel."""
+        self._meter.record(variant, 101, (time.perf_counter() - started) * 1000.0)
+        protocol = response.get(b"upgrade") or upgrade or b""
+        writer.write(
+            b"\r\n".join(
+                (
+                    b"HTTP/1.1 101 Switching Protocols",
+                    *response.forward,
+                    b"Connection: Upgrade\r\nUpgrade: " + protocol,
+                    _VARIANT_LINE[variant],
+                    b"",
                 )
-        except SourceError:
-            raise _ClientGone() from None
-        except (ConnectionError, OSError) as exc:
-            raise _UpstreamFailure(
-                502, f"failed: connection lost while sending the request body ({exc})"
-            ) from None
-
-    async def _read_response(
-        self, upstream_conn: UpstreamConnection, head: RequestHead, client_writer: asyncio.StreamWriter
-    ) -> tuple[ResponseHead, bytes | None]:
-        """The final response head, skipping (or relaying) interim 1xx responses."""
-        reader = upstream_conn.reader
-        # The deadline is enforced by the watchdog (which closes the connection), not by a per-request
-        # asyncio.timeout: that costs a timer-heap push and cancel on every request.
-        upstream_conn.deadline = time.monotonic() + self._timeout
-        self._waiting.add(upstream_conn)
+            )
+        )
+        opened = time.perf_counter()
         try:
-            while True:
-                data = await reader.readuntil(b"\r\n\r\n")
-                response = parse_response_head(data)
-                if response.status >= 200:
-                    break
-                if response.status == 101:
-                    raise _UpstreamFailure(
-                        502, "failed: switched protocols, which the gateway does not proxy"
-                    )
-                if response.status != 100 and head.http11:  # e.g. 103 Early Hints
-                    client_writer.write(
-                        b"\r\n".join((b"HTTP/1.1 " + response.reason_line, *response.forward, b"", b""))
-                    )
-            small_body = None
-            if response.framing(head.method) == BODY_LENGTH:
-                length = response.content_length or 0
-                if length <= BUFFER_BODY_BYTES:
-                    small_body = await reader.readexactly(length)
-            return response, small_body
-        except asyncio.IncompleteReadError as exc:
-            if upstream_conn.timed_out:
-                raise self._timed_out() from None
-            if not exc.partial:
-                raise _UpstreamFailure(
-                    502, "failed: closed the connection without a response", retryable=True
-                ) from None
-            raise _UpstreamFailure(
-                502, "failed: closed the connection in the middle of the response"
-            ) from None
-        except asyncio.LimitOverrunError:
-            raise _UpstreamFailure(502, "failed: response head too large") from None
-        except HttpError as exc:
-            raise _UpstreamFailure(502, f"failed: {exc.message}") from None
-        except (ConnectionError, OSError) as exc:
-            if upstream_conn.timed_out:
-                raise self._timed_out() from None
-            raise _UpstreamFailure(502, f"failed: {exc.strerror or exc}", retryable=True) from None
+            ended = await tunnel(
+                reader, writer, upstream_conn.reader, upstream_conn.writer, idle_timeout=self._stream_timeout
+            )
         finally:
-            self._waiting.discard(upstream_conn)
-
-    def _timed_out(self) -> _UpstreamFailure:
-        return _UpstreamFailure(504, f"timed out: no response within {self._timeout:g}s")
-
-    async def watchdog(self) -> None:
-        """Close upstream connections whose response head is overdue (runs for the gateway's life)."""
-        tick = min(0.25, self._timeout / 5)
-        while True:
-            await asyncio.sleep(tick)
-            if self._waiting:
-                now = time.monotonic()
-                for upstream_conn in [c for c in self._waiting if c.deadline <= now]:
-                    upstream_conn.timed_out = True
-                    upstream_conn.close()
+            upstream_conn.close()
+        duration_ms = (time.perf_counter() - opened) * 1000.0
+        self._meter.record_stream(variant, duration_ms, tunnel=True, idle_closed=ended == TUNNEL_IDLE)
+        return False
 
     async def _relay(
         self,
@@ -312,6 +286,8 @@ class Proxy:
         )
         failed = False
         complete = False
+        idle_closed = False
+        head_ms = (time.perf_counter() - started) * 1000.0
         try:
             if small_body is not None:
                 writer.write(out + small_body)
@@ -321,16 +297,18 @@ class Proxy:
             else:
                 writer.write(out)
                 upstream_reader = upstream_conn.reader
+                idle = self._stream_timeout
                 if framing == BODY_LENGTH:
-                    await copy_exact(
-                        upstream_reader, writer, response.content_length or 0, idle_timeout=self._timeout
-                    )
+                    await copy_exact(upstream_reader, writer, response.content_length or 0, idle_timeout=idle)
                 elif framing == BODY_CHUNKED:
-                    await copy_chunked(upstream_reader, writer, dechunk=dechunk, idle_timeout=self._timeout)
+                    await copy_chunked(upstream_reader, writer, dechunk=dechunk, idle_timeout=idle)
                 elif framing == BODY_CLOSE:
-                    await copy_until_eof(upstream_reader, writer, idle_timeout=self._timeout)
+                    await copy_until_eof(upstream_reader, writer, idle_timeout=idle)
                 complete = True
             await writer.drain()
+        except IdleTimeout:
+            idle_closed = True  # a quiet stream ended by its own timeout is not the variant's error
+            keep_alive = False
         except SourceError as exc:
             failed = True
             keep_alive = False
@@ -339,9 +317,10 @@ class Proxy:
             keep_alive = False  # the client went away; not an error of the variant
         finally:
             pool.release(upstream_conn, reusable=complete and framing != BODY_CLOSE and response.reusable)
-            self._meter.record(
-                variant, response.status, (time.perf_counter() - started) * 1000.0, failed=failed
-            )
+            self._meter.record(variant, response.status, head_ms, failed=failed)
+            if small_body is None and framing != BODY_NONE:
+                duration_ms = (time.perf_counter() - started) * 1000.0 - head_ms
+                self._meter.record_stream(variant, duration_ms, idle_closed=idle_closed)
         return keep_alive
 
     async def _answer_local(
@@ -357,30 +336,3 @@ class Proxy:
         writer.write(response)
         await writer.drain()
         return keep_alive
-
-    @staticmethod
-    def _request_bytes(head: RequestHead, host_header: bytes, base_path: bytes, client_ip: bytes) -> bytes:
-        prior_for: list[bytes] = []
-        forwarded_host = head.host
-        forwarded_proto = b"X-Forwarded-Proto: http"
-        for lname, value in head.headers:
-            if lname[:12] == b"x-forwarded-":
-                if lname == b"x-forwarded-for":
-                    prior_for.append(value.strip(b" \t"))
-                elif lname == b"x-forwarded-host":
-                    forwarded_host = None  # an earlier proxy already recorded the original host
-                elif lname == b"x-forwarded-proto":
-                    forwarded_proto = b""
-        forwarded_for = b", ".join((*prior_for, client_ip)) if prior_for else client_ip
-        first = b"%s %s HTTP/1.1\r\nHost: %s\r\nX-Forwarded-For: %s" % (
-            head.method,
-            base_path + head.target if base_path else head.target,
-            host_header,
-            forwarded_for,
-        )
-        extra = []
-        if forwarded_host is not None:
-            extra.append(b"X-Forwarded-Host: " + forwarded_host)
-        if forwarded_proto:
-            extra.append(forwarded_proto)
-        return b"\r\n".join((first, *extra, *head.forward, b"", b""))

@@ -9,16 +9,59 @@ from __future__ import annotations
 
 import asyncio
 
-from canaria.gateway.http import MAX_HEAD_BYTES
+from canaria.gateway.http import MAX_HEAD_BYTES, HttpError, check_head_bytes
 
-__all__ = ["SourceError", "copy_chunked", "copy_exact", "copy_until_eof"]
+__all__ = ["FramingError", "IdleTimeout", "SourceError", "copy_chunked", "copy_exact", "copy_until_eof"]
 
 _COPY_PIECE = 65536
 _HEX = b"0123456789abcdefABCDEF"
+_NOT_IN_TRAILERS = frozenset(
+    {b"content-length", b"transfer-encoding", b"host", b"connection", b"keep-alive", b"upgrade", b"te", b"trailer"}
+)
+_TOKEN_CHARS = b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 class SourceError(Exception):
     """The side a body was being read from broke off (as opposed to the side being written to)."""
+
+
+class IdleTimeout(SourceError):
+    """Nothing arrived from the source for the idle timeout."""
+
+
+class FramingError(SourceError):
+    """The body being read is malformed (bad chunk size, extension or trailer): the sender is at fault,
+    and the receiving side must not see the rest (a client gets 400, an upstream's response is cut)."""
+
+
+def _chunk_size(line: bytes) -> int:
+    """The size of a chunk-size line (RFC 9112 7.1): hex digits, optional extensions, CRLF.
+
+    Extensions are forwarded as received, so they must hold no CR, LF or control character that a
+    server behind the gateway could read as a line end."""
+    size_text, _, extensions = line[:-2].partition(b";")
+    if not size_text or size_text.strip(_HEX) or len(size_text) > 15:
+        raise FramingError("invalid chunk size")
+    if extensions:
+        try:
+            check_head_bytes(extensions)
+        except HttpError:
+            raise FramingError("invalid chunk extension") from None
+        if b"\r" in extensions or b"\n" in extensions:
+            raise FramingError("invalid chunk extension")
+    return int(size_text, 16)
+
+
+def _check_trailer_field(field: bytes) -> None:
+    try:
+        check_head_bytes(field)
+    except HttpError:
+        raise FramingError("invalid chunked trailer field") from None
+    name, sep, _ = field.partition(b":")
+    if not sep or not name or name.strip(_TOKEN_CHARS):
+        raise FramingError("invalid chunked trailer field")
+    if name.lower() in _NOT_IN_TRAILERS:  # RFC 9110 6.5.1: framing and routing never come in a trailer
+        raise FramingError(f"{name.decode('latin-1')} is not allowed in a chunked trailer")
 
 
 async def _read(reader: asyncio.StreamReader, n: int, idle_timeout: float | None) -> bytes:
@@ -29,7 +72,7 @@ async def _read(reader: asyncio.StreamReader, n: int, idle_timeout: float | None
             async with asyncio.timeout(idle_timeout):
                 chunk = await reader.read(n)
     except TimeoutError:
-        raise SourceError(f"no data for {idle_timeout:g}s") from None
+        raise IdleTimeout(f"no data for {idle_timeout:g}s") from None
     except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
         raise SourceError(str(exc) or type(exc).__name__) from None
     if not chunk:
@@ -44,7 +87,7 @@ async def _readline(reader: asyncio.StreamReader, idle_timeout: float | None) ->
         async with asyncio.timeout(idle_timeout):
             return await reader.readuntil(b"\r\n")
     except TimeoutError:
-        raise SourceError(f"no data for {idle_timeout:g}s") from None
+        raise IdleTimeout(f"no data for {idle_timeout:g}s") from None
     except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
         raise SourceError(str(exc) or type(exc).__name__) from None
 
@@ -74,10 +117,7 @@ async def copy_chunked(
     """Relay a chunked body verbatim (or only its data when `dechunk`, for HTTP/1.0 receivers)."""
     while True:
         line = await _readline(reader, idle_timeout)
-        size_text = line[:-2].partition(b";")[0].strip(b" \t")
-        if not size_text or size_text.strip(_HEX) or len(size_text) > 15:
-            raise SourceError("invalid chunk size")
-        size = int(size_text, 16)
+        size = _chunk_size(line)
         if size == 0:
             trailer = line
             while True:  # trailer fields, then the final empty line
@@ -85,8 +125,9 @@ async def copy_chunked(
                 trailer += field
                 if field == b"\r\n":
                     break
+                _check_trailer_field(field[:-2])
                 if len(trailer) > MAX_HEAD_BYTES:
-                    raise SourceError("chunked trailer too large")
+                    raise FramingError("chunked trailer too large")
             if not dechunk:
                 writer.write(trailer)
             return
@@ -95,7 +136,7 @@ async def copy_chunked(
         await copy_exact(reader, writer, size, idle_timeout=idle_timeout)
         crlf = await _readline(reader, idle_timeout)
         if crlf != b"\r\n":
-            raise SourceError("chunk data not followed by CRLF")
+            raise FramingError("chunk data not followed by CRLF")
         if not dechunk:
             writer.write(crlf)
 

@@ -4,6 +4,9 @@ The route (weight plus both upstreams) is one immutable object, and a change rep
 attribute assignment: a request reads the route once when it starts, so a weight change or a promotion
 never tears a request between two configurations and never loses one in flight.
 
+A tester route (`match`: a header or cookie and its value) sends every matching request to the canary
+whatever the weight, so with weight 0 only testers reach it (the runbook's "testers first" stage).
+
 Sticky hashing maps a key to a fixed bucket in [0, 100) and sends it to the canary when
 bucket < weight. Raising the weight therefore only ever moves users from stable to canary, and a user's
 variant does not depend on which gateway process (or restart) served them.
@@ -14,11 +17,12 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from canaria.gateway.http import RequestHead
 
-__all__ = ["CANARY", "STABLE", "Route", "Router", "Upstream", "sticky_bucket"]
+__all__ = ["CANARY", "STABLE", "Route", "RouteMatch", "Router", "Upstream", "sticky_bucket"]
 
 STABLE = "stable"
 CANARY = "canary"
@@ -66,6 +70,44 @@ class Upstream:
         )
 
 
+_TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+@dataclass(frozen=True, slots=True)
+class RouteMatch:
+    """A tester route: requests whose header (or cookie) `name` equals `value` go to the canary."""
+
+    value: str
+    header: str | None = None
+    cookie: str | None = None
+
+    def __post_init__(self) -> None:
+        name = self.header if self.header is not None else self.cookie
+        if (self.header is None) == (self.cookie is None):
+            raise ValueError("a match gives exactly one of 'header' or 'cookie'")
+        if not isinstance(name, str) or not name or not set(name) <= _TOKEN:
+            raise ValueError(f"match name {name!r} is not a valid header or cookie name")
+        if not isinstance(self.value, str) or not self.value or not self.value.isprintable():
+            raise ValueError("match 'value' must be a non-empty printable string")
+
+    @classmethod
+    def from_dict(cls, data: Any) -> RouteMatch:
+        """From {"header"|"cookie": NAME, "value": VALUE}; ValueError saying what is wrong."""
+        if not isinstance(data, dict) or set(data) - {"header", "cookie", "value"}:
+            raise ValueError("match must be an object with 'header' or 'cookie', and 'value'")
+        return cls(value=data.get("value"), header=data.get("header"), cookie=data.get("cookie"))  # type: ignore[arg-type]
+
+    def to_dict(self) -> dict[str, str]:
+        key = "header" if self.header is not None else "cookie"
+        return {key: self.header or self.cookie or "", "value": self.value}
+
+    def matches(self, head: RequestHead) -> bool:
+        wanted = self.value.encode()
+        if self.header is not None:
+            return wanted in head.get_all(self.header.lower().encode())
+        return _cookie_value(head, (self.cookie or "").encode()) == wanted
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     """Everything a routing decision reads, swapped as one value."""
@@ -73,6 +115,7 @@ class Route:
     canary_weight: float
     stable: Upstream
     canary: Upstream | None
+    match: RouteMatch | None = None
 
     def upstreams_dict(self) -> dict[str, str | None]:
         return {STABLE: self.stable.url, CANARY: self.canary.url if self.canary else None}
@@ -121,7 +164,11 @@ class Router:
     def choose(self, route: Route, head: RequestHead) -> bool:
         """True when this request goes to the canary under `route`."""
         weight = route.canary_weight
-        if route.canary is None or weight <= 0.0:
+        if route.canary is None:
+            return False
+        if route.match is not None and route.match.matches(head):
+            return True
+        if weight <= 0.0:
             return False
         if weight >= 100.0:
             return True

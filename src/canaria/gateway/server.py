@@ -9,13 +9,11 @@ then are the remaining connections and upstream pools closed.
 from __future__ import annotations
 
 import asyncio
-import errno
 import gc
 import inspect
 import logging
 import os
 import signal
-import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -26,14 +24,16 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import generate_latest
 
 from canaria.config import CanariaConfig, parse_address
-from canaria.errors import GatewayError, PortInUseError
+from canaria.errors import GatewayError
 from canaria.gateway.admin import AdminServer
-from canaria.gateway.conns import Connections
+from canaria.gateway.conns import ConnectionLimits, Connections
+from canaria.gateway.forwarding import TrustedProxies
 from canaria.gateway.http import MAX_HEAD_BYTES
+from canaria.gateway.listen import bind_listener, fd_bounded
 from canaria.gateway.measure import GatewayCollector, Meter
 from canaria.gateway.pool import Pools
 from canaria.gateway.proxy import Proxy
-from canaria.gateway.router import Route, Router, Upstream
+from canaria.gateway.router import Route, RouteMatch, Router, Upstream
 from canaria.gateway.state import PersistedState, load_state, save_state, state_file_for
 
 __all__ = ["METRICS_PATH", "STATUS_PATH", "Gateway", "StatusProvider", "run_gateway"]
@@ -42,27 +42,10 @@ log = logging.getLogger("canaria.gateway")
 
 STATUS_PATH = "/api/v2/canary/status"
 METRICS_PATH = "/api/v2/canary/metrics"
-KEEPALIVE_IDLE_S = 75.0
+DEFAULT_ADMIN_TOKEN = "change-me"
 
 #: Returns extra fields merged over the gateway's own payload (sync or async).
 StatusProvider = Callable[[], "dict[str, Any] | Awaitable[dict[str, Any]]"]
-
-
-def _bind(address: str, what: str) -> socket.socket:
-    host, port = parse_address(address)
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(1024)
-    except OSError as exc:
-        sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            raise PortInUseError(host, port) from None
-        raise GatewayError(f"cannot listen on {address} ({what}): {exc.strerror or exc}") from None
-    sock.setblocking(False)
-    return sock
 
 
 class Gateway:
@@ -91,8 +74,15 @@ class Gateway:
         self.pools = Pools(connect_timeout=gw.connect_timeout)
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(GatewayCollector(self.meter, lambda: self.router.route.canary_weight))
-        self._public_conns = Connections()
-        self._admin_conns = Connections()
+        limits = ConnectionLimits(
+            header_timeout=gw.header_timeout,
+            body_timeout=gw.body_timeout,
+            keepalive_timeout=gw.keepalive_timeout,
+            max_connections=fd_bounded(gw.max_connections),
+            max_per_ip=gw.max_connections_per_ip,
+        )
+        self._public_conns = Connections(limits)
+        self._admin_conns = Connections(limits)
         self._proxy = Proxy(
             router=self.router,
             pools=self.pools,
@@ -100,10 +90,14 @@ class Gateway:
             connections=self._public_conns,
             upstream_timeout=gw.upstream_timeout,
             local_endpoints={STATUS_PATH: self._public_status, METRICS_PATH: self._public_metrics},
+            stream_idle_timeout=gw.stream_idle_timeout,
+            retry_on_stable=gw.retry_on_stable,
+            trusted_proxies=TrustedProxies(gw.trusted_proxies),
         )
-        self._admin = AdminServer(self, self._admin_conns, gw.admin_token)
+        default_token = gw.admin_token == DEFAULT_ADMIN_TOKEN and not gw.admin_token_insecure_ok
+        self._admin = AdminServer(self, self._admin_conns, gw.admin_token, refuse_token=default_token)
         self._servers: list[asyncio.Server] = []
-        self._reaper: asyncio.Task[None] | None = None
+        self._sweepers: list[asyncio.Task[None]] = []
         self._watchdog: asyncio.Task[None] | None = None
         self._stopping: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
@@ -116,7 +110,7 @@ class Gateway:
         if saved is not None:
             try:
                 canary = Upstream.parse(saved.canary) if saved.canary else None
-                route = Route(saved.canary_weight, Upstream.parse(saved.stable), canary)
+                route = Route(saved.canary_weight, Upstream.parse(saved.stable), canary, self._saved_match(saved))
                 log.info(
                     "gateway: restored weight %g%% and upstreams from %s",
                     saved.canary_weight,
@@ -129,14 +123,18 @@ class Gateway:
             raise GatewayError("the embedded gateway needs platform.stable and platform.canary")
         return Route(0.0, Upstream.parse(platform.stable.base_url), Upstream.parse(platform.canary.base_url))
 
+    @staticmethod
+    def _saved_match(saved: PersistedState) -> RouteMatch | None:
+        return RouteMatch.from_dict(saved.match) if saved.match else None
+
     # ------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
         """Bind both ports (PortInUseError if taken) and start serving."""
         gw = self.config.gateway
-        public_sock = _bind(gw.listen, "public")
+        public_sock = bind_listener(gw.listen, "public")
         try:
-            admin_sock = _bind(gw.admin_listen, "admin")
+            admin_sock = bind_listener(gw.admin_listen, "admin")
         except BaseException:
             public_sock.close()
             raise
@@ -146,10 +144,19 @@ class Gateway:
             await asyncio.start_server(self._proxy.handle_connection, sock=public_sock, limit=MAX_HEAD_BYTES),
             await asyncio.start_server(self._admin.handle_connection, sock=admin_sock, limit=MAX_HEAD_BYTES),
         ]
-        self._reaper = asyncio.create_task(self._reap_idle())
+        self._sweepers = [
+            asyncio.create_task(self._public_conns.run_sweeper()),
+            asyncio.create_task(self._admin_conns.run_sweeper()),
+        ]
         self._watchdog = asyncio.create_task(self._proxy.watchdog())
-        if gw.admin_token == "change-me":
-            log.warning("gateway: admin_token is the default 'change-me'; set gateway.admin_token")
+        if gw.admin_token == DEFAULT_ADMIN_TOKEN:
+            if gw.admin_token_insecure_ok:
+                log.warning("gateway: admin_token is the default 'change-me' (allowed by admin_token_insecure_ok)")
+            else:
+                log.error(
+                    "gateway: admin_token is the default 'change-me', so the admin API refuses it; "
+                    "set gateway.admin_token (or gateway.admin_token_insecure_ok: true for a local experiment)"
+                )
         log.info(
             "gateway %s: public %s:%d, admin %s:%d, canary weight %g%%",
             self.service,
@@ -169,8 +176,6 @@ class Gateway:
     async def _stop(self) -> None:
         for server in self._servers:
             server.close()
-        if self._reaper is not None:
-            self._reaper.cancel()
         self._public_conns.drain()
         self._admin_conns.drain()
         for conns in (self._public_conns, self._admin_conns):
@@ -185,6 +190,8 @@ class Gateway:
             await server.wait_closed()
         if self._watchdog is not None:  # kept until here: requests still in flight need their timeout
             self._watchdog.cancel()
+        for sweeper in self._sweepers:
+            sweeper.cancel()
         self.pools.close()
         self._stopped.set()
         log.info("gateway %s stopped", self.service)
@@ -207,12 +214,6 @@ class Gateway:
         await self.start()
         await self.wait_stopped()
 
-    async def _reap_idle(self) -> None:
-        while True:
-            await asyncio.sleep(5.0)
-            self._public_conns.reap_idle(KEEPALIVE_IDLE_S)
-            self._admin_conns.reap_idle(KEEPALIVE_IDLE_S)
-
     # ------------------------------------------------------------ control (used by the admin API)
 
     @property
@@ -225,7 +226,10 @@ class Gateway:
             save_state(
                 self.state_file,
                 PersistedState(
-                    route.canary_weight, route.stable.url, route.canary.url if route.canary else None
+                    route.canary_weight,
+                    route.stable.url,
+                    route.canary.url if route.canary else None,
+                    route.match.to_dict() if route.match else None,
                 ),
             )
         except OSError as exc:
@@ -239,13 +243,22 @@ class Gateway:
         if not 0.0 <= weight <= 100.0:
             raise ValueError("canary weight must be from 0 to 100")
         current = self.router.route
-        self._apply(Route(float(weight), current.stable, current.canary))
+        self._apply(Route(float(weight), current.stable, current.canary, current.match))
+
+    def set_route(self, weight: float, match: RouteMatch | None) -> None:
+        """Weight and tester route together, as one change."""
+        if not 0.0 <= weight <= 100.0:
+            raise ValueError("canary weight must be from 0 to 100")
+        current = self.router.route
+        self._apply(Route(float(weight), current.stable, current.canary, match))
 
     def set_upstreams(self, stable: str, canary: str | None) -> None:
         """Replace both upstreams (on promotion the canary becomes stable); ValueError on a bad URL."""
         stable_upstream = Upstream.parse(stable)
         canary_upstream = Upstream.parse(canary) if canary is not None else None
-        self._apply(Route(self.router.route.canary_weight, stable_upstream, canary_upstream))
+        current = self.router.route
+        match = current.match if canary_upstream is not None else None  # no canary: nothing to test
+        self._apply(Route(current.canary_weight, stable_upstream, canary_upstream, match))
 
     def health(self) -> dict[str, Any]:
         return {"ok": True, "pid": os.getpid(), "boot_id": self.boot_id}
@@ -254,6 +267,7 @@ class Gateway:
         route = self.router.route
         return {
             "canary_weight": route.canary_weight,
+            "match": route.match.to_dict() if route.match else None,
             "upstreams": route.upstreams_dict(),
             "sticky": self.router.sticky,
             "boot_id": self.boot_id,
@@ -283,12 +297,13 @@ class Gateway:
 
     async def _public_status(self) -> dict[str, object]:
         route = self.router.route
-        base = {
-            "service": self.service,
-            "canary_weight": route.canary_weight,
-            "upstreams": route.upstreams_dict(),
-        }
-        return await self._provided(self._status_provider, base)
+        base: dict[str, Any] = {"service": self.service, "canary_weight": route.canary_weight}
+        payload = await self._provided(self._status_provider, base)
+        if self.config.gateway.public_status_upstreams:
+            payload["upstreams"] = route.upstreams_dict()
+        else:  # addresses behind the gateway are not the public's business
+            payload = _without_addresses(payload)
+        return payload
 
     async def _public_metrics(self) -> dict[str, object]:
         base = {
@@ -298,6 +313,18 @@ class Gateway:
             "totals": self.meter.totals().summary(),
         }
         return await self._provided(self._metrics_provider, base)
+
+
+_ADDRESS_KEYS = frozenset({"upstreams", "url", "urls", "stable_url", "canary_url", "base_url"})
+
+
+def _without_addresses(payload: Any) -> Any:
+    """The payload with every upstream address field removed, at any depth."""
+    if isinstance(payload, dict):
+        return {k: _without_addresses(v) for k, v in payload.items() if k not in _ADDRESS_KEYS}
+    if isinstance(payload, list):
+        return [_without_addresses(v) for v in payload]
+    return payload
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

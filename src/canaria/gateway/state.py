@@ -26,6 +26,7 @@ class PersistedState:
     canary_weight: float
     stable: str
     canary: str | None
+    match: dict[str, str] | None = None  # the tester route, as RouteMatch.to_dict() gives it
 
 
 def state_file_for(state_dir: Path, service: str) -> Path:
@@ -50,10 +51,15 @@ def load_state(path: Path) -> PersistedState | None:
             raise ValueError("out of range")
         if canary is not None and not isinstance(canary, str):
             raise ValueError("canary upstream is not a string")
+        match = data.get("match")
+        if match is not None and not (
+            isinstance(match, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in match.items())
+        ):
+            raise ValueError("match is not an object of strings")
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         log.warning("ignoring invalid gateway state %s: %s", path, exc)
         return None
-    return PersistedState(weight, stable, canary)
+    return PersistedState(weight, stable, canary, match)
 
 
 def save_state(path: Path, state: PersistedState) -> None:
@@ -62,6 +68,7 @@ def save_state(path: Path, state: PersistedState) -> None:
     payload = {
         "canary_weight": state.canary_weight,
         "upstreams": {"stable": state.stable, "canary": state.canary},
+        "match": state.match,
         "saved_at": time.time(),
     }
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -1,4 +1,4 @@
-"""Where window measurements come from: builtin (the gateway) or Prometheus. One file per provider."""
+"""Where window measurements come from: builtin (the gateway), Prometheus or Cloud Monitoring. One file per provider."""
 
 from __future__ import annotations
 
@@ -20,4 +20,8 @@ def create_provider(config: CanariaConfig, platform: Platform) -> MetricsProvide
         from canaria.metrics.prometheus import PrometheusMetricsProvider
 
         return PrometheusMetricsProvider(config, platform)
+    if config.metrics.provider == "cloud-monitoring":
+        from canaria.metrics.cloud_monitoring import CloudMonitoringProvider
+
+        return CloudMonitoringProvider(config, platform)
     raise ValueError(f"unknown metrics provider {config.metrics.provider}")

@@ -1,8 +1,10 @@
-"""Builtin provider: request counts and latency histograms from the embedded gateway, memory and CPU
-of each version's process (psutil), else the memory figure its /health/detailed reports."""
+"""Builtin provider: request counts and latency histograms from the embedded gateway — or, on nginx and
+HAProxy, from the proxy's access log — memory and CPU of each version's process (psutil), else the memory
+figure its /health/detailed reports."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import httpx
@@ -12,6 +14,7 @@ from canaria.analysis.window import VariantWindow, Window
 from canaria.config import CanariaConfig
 from canaria.errors import GatewayError
 from canaria.gateway.client import GatewayClient
+from canaria.metrics.access_log import access_log_of
 from canaria.metrics.base import MetricsProvider, ProviderCheck
 from canaria.metrics.exposition import ScrapeState, parse_exposition
 from canaria.platforms.base import Platform, Variant
@@ -27,10 +30,20 @@ class BuiltinMetricsProvider(MetricsProvider):
         self._procs: dict[int, psutil.Process] = {}
         self._scrapes = ScrapeState()
         self._http = httpx.AsyncClient(timeout=2.0)
+        self._access_log = access_log_of(platform)  # nginx/HAProxy: the proxy's log, not the gateway
 
     async def close(self) -> None:
         await self.gateway.close()
         await self._http.aclose()
+        if self._access_log is not None:
+            await self._access_log.close()
+
+    async def _counts(self, *, cut: bool) -> dict[str, Any]:
+        if self._access_log is None:
+            return await self.gateway.window(cut=cut)
+        await self._access_log.start()
+        snapshot = self._access_log.window(cut=cut)
+        return {"control": snapshot.control.to_dict(), "canary": snapshot.canary.to_dict()}
 
     async def _custom(self, variant: Variant, *, commit: bool) -> dict[str, float]:
         """Custom metrics from the version's own /metrics; a version that does not answer has none."""
@@ -115,19 +128,30 @@ class BuiltinMetricsProvider(MetricsProvider):
 
     async def read_window(self, *, start: float, end: float, stage_index: int, canary_weight: float,
                           cut: bool = True) -> Window:
-        data = await self.gateway.window(cut=cut)
+        data = await self._counts(cut=cut)
         control = await self._variant(data.get("control", {}), "stable", cut=cut)
         canary = await self._variant(data.get("canary", {}), "canary", cut=cut)
         return Window(start=start, end=end, control=control, canary=canary,
                       canary_weight=canary_weight, stage_index=stage_index)
 
-    async def check(self) -> list[ProviderCheck]:
+    async def _counts_check(self) -> ProviderCheck:
+        source = self._access_log
+        if source is not None:
+            if source.is_file and not os.access(source.target, os.R_OK):
+                return ProviderCheck("metrics: access log", False, f"cannot read {source.target}")
+            return ProviderCheck("metrics: access log", True, f"requests counted from {source.target}")
         try:
             state = await self.gateway.state()
         except GatewayError as exc:
-            return [ProviderCheck("metrics: gateway measurements", False, str(exc))]
-        checks = [ProviderCheck("metrics: gateway measurements", True,
-                                f"gateway answers (canary weight {state.get('canary_weight', 0):g}%)")]
+            return ProviderCheck("metrics: gateway measurements", False, str(exc))
+        return ProviderCheck("metrics: gateway measurements", True,
+                             f"gateway answers (canary weight {state.get('canary_weight', 0):g}%)")
+
+    async def check(self) -> list[ProviderCheck]:
+        counts = await self._counts_check()
+        if not counts.ok:
+            return [counts]
+        checks = [counts]
         for variant in ("stable", "canary"):
             spec = self.config.platform.spec(variant)
             if spec is not None and spec.command and self.platform.pid_of(variant) is None:  # type: ignore[arg-type]

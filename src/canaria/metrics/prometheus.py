@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 
@@ -29,6 +29,8 @@ from canaria.metrics.prometheus_api import PrometheusAPI, Sample
 if TYPE_CHECKING:
     from canaria.config import CanariaConfig
     from canaria.platforms.base import Platform
+
+T = TypeVar("T")
 
 __all__ = ["PrometheusMetricsProvider", "prometheus_checks"]
 
@@ -94,14 +96,13 @@ class PrometheusMetricsProvider(MetricsProvider):
     async def read_window(self, *, start: float, end: float, stage_index: int, canary_weight: float,
                           cut: bool = True) -> Window:
         window_s = max(1.0, end - start)
-        control, canary = await asyncio.gather(self._variant("stable", window_s, end),
-                                               self._variant("canary", window_s, end))
+        control, canary = await _all(self._variant("stable", window_s, end), self._variant("canary", window_s, end))
         return Window(start=start, end=end, control=control, canary=canary, canary_weight=canary_weight,
                       stage_index=stage_index)
 
     async def _variant(self, variant: str, window_s: float, at: float) -> VariantWindow:
         jobs = self.templates()
-        answers = await asyncio.gather(*(self._run(name, q, variant, window_s, at) for name, q, _ in jobs))
+        answers = await _all(*(self._run(name, q, variant, window_s, at) for name, q, _ in jobs))
         results = {name: answer for (name, _, _), answer in zip(jobs, answers)}
         window = VariantWindow()
 
@@ -245,3 +246,13 @@ def _histogram(promql: str, samples: list[Sample] | None, variant: str) -> Laten
         running = max(running, buckets[bound])
         cumulative.append(running)
     return LatencyHistogram.from_cumulative_buckets(bounds, cumulative)
+
+
+async def _all(*awaitables: Awaitable[T]) -> list[T]:
+    """Every query runs to its end (retries included) before the first error is raised: no query is left
+    running in the background after a failed window."""
+    results = await asyncio.gather(*awaitables, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return list(results)  # type: ignore[arg-type]

@@ -1,8 +1,9 @@
 """Event logs through stdlib logging: human-readable lines by default, JSON lines for log pipelines.
 
 The JSON shape follows Google Cloud Logging's structured-log conventions, which most pipelines accept:
-`severity` (DEBUG..CRITICAL), `message`, `time` (RFC 3339), `logging.googleapis.com/labels`, and, when a
-project is configured, `logging.googleapis.com/trace`. The trace id is derived from the rollout id, so
+`severity` (DEBUG..CRITICAL), `message`, `time` (RFC 3339), `logging.googleapis.com/labels` (with the rollout
+id), `logging.googleapis.com/operation` (one operation per rollout) and, when a project is configured (or the
+platform is Cloud Run, whose project is used), `logging.googleapis.com/trace`. The trace id is derived from the rollout id, so
 every event of one rollout — from `canaria run` or from an operator's `canaria approve` in another
 process — lands in the same trace without any shared state.
 """
@@ -76,6 +77,8 @@ class JsonFormatter(logging.Formatter):
             payload["trace_id"] = trace
             if self.gcp_project:
                 payload["logging.googleapis.com/trace"] = f"projects/{self.gcp_project}/traces/{trace}"
+            # Cloud Logging groups a long-running operation's entries by this (the console's "operation" view)
+            payload["logging.googleapis.com/operation"] = {"id": rollout_id, "producer": f"canaria/{service or '-'}"}
         if event is not None:
             payload["event"] = {"id": event.id, "kind": event.kind, "actor": event.actor, "data": event.data}
             labels["event"] = event.kind

@@ -50,6 +50,9 @@ def observe(controller: Controller, config: CanariaConfig, *, channels: Iterable
     Raises PortInUseError when `observability.metrics_listen` is taken (before anything is attached).
     """
     settings = config.observability
+    cloudrun = getattr(config.platform, "cloudrun", None)
+    if settings.gcp_project is None and cloudrun is not None:  # on Cloud Run the logs belong to its project
+        settings = settings.model_copy(update={"gcp_project": cloudrun.project})
     metrics = ControllerMetrics(config, channels=channels)
     server = MetricsServer(metrics.registry, settings.metrics_listen).start() \
         if serve and settings.metrics_listen else None

@@ -35,6 +35,8 @@ RouteState = Literal["applied", "pending", "unsupported"]
 class TesterMatch:
     """A tester route: only requests carrying this header (or cookie) with this value reach the canary."""
 
+    __test__ = False  # not a pytest test class, despite its name
+
     value: str
     header: str | None = None
     cookie: str | None = None

@@ -34,7 +34,7 @@ __all__ = ["LocalPlatform"]
 
 class LocalPlatform(Platform):
     kind = "local"
-    supports_match = False  # the embedded gateway learns tester routes (admin API `match`) with issue 10
+    supports_match = True  # the embedded gateway routes tester requests (admin API `match`)
 
     def __init__(self, config: CanariaConfig, *, owned: bool = False) -> None:
         self.config = config

@@ -1,0 +1,261 @@
+"""`platform.kind: haproxy`: canaria drives the user's HAProxy through its runtime API, with no reload.
+
+Weights are server weights in the user's backend (`set server BE/SRV weight N`), read back with
+`show servers state`. Tester routes are entries of a map the user's backend names in one line::
+
+    use-server canary if { req.hdr(X-Canary),map_str(/etc/haproxy/canaria-ion-api.map) -m found }
+
+canaria edits the loaded map over the runtime API and rewrites the file too, so a reload keeps the
+route. Runtime weights are lost on a reload without `load-server-state-from-file`; `verify_route`
+notices that HAProxy no longer applies what canaria set, re-applies it and says `pending`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from canaria.config.platform import HaproxyPlatformConfig, HaproxySettings
+from canaria.errors import ConfigError, PlatformError
+from canaria.platforms.access_log import AccessLogSpec, parse_haproxy
+from canaria.platforms.base import HealthResult, Platform, PlatformCheck, RouteStatus, TesterMatch, Variant, VersionInfo
+from canaria.platforms.haproxy_runtime import HaproxyRuntime
+from canaria.platforms.pool_weights import applied_percent, server_weights
+from canaria.platforms.syslog_receiver import is_syslog_target
+from canaria.platforms.vm_versions import versions_from_config
+
+if TYPE_CHECKING:
+    from canaria.config import CanariaConfig
+
+__all__ = ["HaproxyPlatform", "MAX_WEIGHT"]
+
+MAX_WEIGHT = 256  # HAProxy's ceiling for a server weight
+
+
+def _write_map(path: str, entries: dict[str, str]) -> None:
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.writelines(f"{key} {value}\n" for key, value in entries.items())
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, target)
+
+
+class HaproxyPlatform(Platform):
+    kind = "haproxy"
+    supports_match = True
+
+    def __init__(self, config: CanariaConfig, *, owned: bool = False) -> None:
+        super().__init__(config, owned=owned)
+        if not isinstance(config.platform, HaproxyPlatformConfig):
+            raise ConfigError("the haproxy backend needs platform.kind: haproxy", field="platform.kind")
+        self.settings: HaproxySettings = config.platform.haproxy
+        names = {"stable": tuple(self.settings.stable_servers or [self.settings.stable_server]),
+                 "canary": tuple(self.settings.canary_servers or [self.settings.canary_server])}
+        self.versions = versions_from_config(config, owned=owned, names=names)  # type: ignore[arg-type]
+        for variant in ("stable", "canary"):
+            spec = self.versions.specs[variant]  # type: ignore[index]
+            if len(spec.names) != len(spec.servers):
+                raise ConfigError(f"name one server of backend {self.settings.backend} per {variant} url",
+                                  field=f"platform.haproxy.{variant}_servers")
+        self.api = HaproxyRuntime(self.settings.runtime_api)
+
+    def _names(self, variant: Variant) -> tuple[str, ...]:
+        return self.versions.specs[variant].names
+
+    def _targets(self, weight: float) -> dict[str, int]:
+        stable, canary = self._names("stable"), self._names("canary")
+        stable_w, canary_w = server_weights(weight, len(stable), len(canary), maximum=MAX_WEIGHT)
+        return {**{name: canary_w for name in canary}, **{name: stable_w for name in stable}}
+
+    def _written(self) -> dict[str, Any]:
+        route = self.versions.state.get("route")
+        return route if isinstance(route, dict) else {}
+
+    async def _weights(self) -> dict[str, int]:
+        states = {s.name: s for s in await self.api.servers(self.settings.backend)}
+        missing = [n for n in (*self._names("stable"), *self._names("canary")) if n not in states]
+        if missing:
+            raise PlatformError(f"backend {self.settings.backend} has no server {', '.join(missing)}")
+        return {name: states[name].weight for name in (*self._names("stable"), *self._names("canary"))}
+
+    async def _apply_weights(self, targets: dict[str, int], current: dict[str, int] | None = None) -> None:
+        """Raise weights before lowering others. Measured on HAProxy 2.6: lowering the only serving server
+        first (100 % canary → 10 %) can leave round robin sending nothing to it for hundreds of requests."""
+        order = sorted(targets, key=lambda n: targets[n] - (current or {}).get(n, 0), reverse=True)
+        await self.api.set_weights(self.settings.backend, [(name, targets[name]) for name in order])
+
+    async def set_route(self, weight: float, *, match: TesterMatch | None = None) -> None:
+        targets = self._targets(weight)
+        if match is not None and not self.settings.map_file:
+            raise ConfigError("a tester route on HAProxy needs `map_file` and the use-server line that names it",
+                              field="platform.haproxy.map_file")
+        previous = await self._weights()
+        try:
+            await self._apply_weights(targets, previous)
+            if self.settings.map_file:
+                await self._apply_match(match)
+        except PlatformError:
+            try:
+                await self._apply_weights(previous, targets)
+            except PlatformError:
+                pass
+            raise
+        self.versions.state["route"] = {"weight": weight, "weights": targets,
+                                        "match": match.__dict__ if match else None}
+        self.versions.save()
+
+    async def _apply_match(self, match: TesterMatch | None) -> None:
+        assert self.settings.map_file
+        entries = {match.value: self._names("canary")[0]} if match else {}
+        current = await self.api.show_map(self.settings.map_file)
+        if current != entries:
+            await self.api.clear_map(self.settings.map_file)
+            for key, value in entries.items():
+                await self.api.add_map(self.settings.map_file, key, value)
+        try:
+            _write_map(self.settings.map_file, entries)
+        except OSError as exc:
+            raise PlatformError(f"cannot write {self.settings.map_file} (kept for HAProxy reloads): "
+                                f"{exc.strerror or exc}") from None
+
+    async def verify_route(self) -> RouteStatus:
+        weights = await self._weights()
+        stable = [weights[n] for n in self._names("stable")]
+        canary = [weights[n] for n in self._names("canary")]
+        percent = applied_percent(stable, canary)
+        match: TesterMatch | None = None
+        written = self._written()
+        if self.settings.map_file:
+            entries = await self.api.show_map(self.settings.map_file)
+            if entries:
+                raw = written.get("match") or {}
+                value = next(iter(entries))
+                match = TesterMatch(value=value, header=raw.get("header") or "X-Canary", cookie=raw.get("cookie"))
+        detail = (f"HAProxy {self.settings.backend}: " + ", ".join(f"{n} weight {w}" for n, w in weights.items())
+                  + (f", testers {match.describe()}" if match else ""))
+        asked = written.get("weight")
+        approximate = isinstance(asked, (int, float)) and percent is not None and abs(percent - asked) > 0.01
+        if approximate:
+            detail += f" (≈ {asked:g}%: HAProxy weights are whole numbers up to {MAX_WEIGHT})"
+        wanted = written.get("weights")
+        if isinstance(wanted, dict) and {k: int(v) for k, v in wanted.items()} != weights:
+            await self._apply_weights({k: int(v) for k, v in wanted.items()}, weights)  # lost on a reload
+            return RouteStatus("pending", weight=percent, match=match, approximate=approximate,
+                               detail=f"{detail}; not what canaria set (HAProxy reloaded?), re-applied")
+        return RouteStatus("applied", weight=percent, match=match, detail=detail, approximate=approximate)
+
+    # ------------------------------------------------------------ lifecycle
+    async def ensure_stable(self) -> None:
+        await self.versions.ensure("stable")
+        await self.api.version()
+        await self._weights()
+
+    async def start_canary(self) -> None:
+        await self.versions.ensure("canary")
+
+    async def canary_problem(self) -> str | None:
+        problem = self.versions.problem("canary")
+        if problem:
+            return problem
+        try:
+            states = {s.name: s for s in await self.api.servers(self.settings.backend)}
+        except PlatformError:
+            return None
+        down = [n for n in self._names("canary") if n in states and not states[n].serving]
+        return f"HAProxy marks canary server(s) {', '.join(down)} down" if down else None
+
+    async def rollback(self, *, keep_canary: bool = False) -> None:
+        await self.set_route(0.0)
+        if not keep_canary:
+            self.versions.stop("canary")
+
+    async def promote(self) -> None:
+        await self.set_route(100.0)
+        if self.versions.specs["stable"].command and not self.versions.promoted:
+            self.versions.stop("stable")
+        self.versions.state["promoted"] = True
+        self.versions.save()
+
+    async def restart(self, variant: Variant) -> str:
+        return await self.versions.restart(variant)
+
+    async def describe(self) -> dict[Variant, VersionInfo]:
+        return self.versions.describe()
+
+    async def health(self, variant: Variant, *, detailed: bool = False) -> HealthResult:
+        return await self.versions.health(variant, detailed=detailed)
+
+    def pid_of(self, variant: Variant) -> int | None:
+        return self.versions.pid_of(variant)
+
+    def upstream_url(self, variant: Variant) -> str | None:
+        return self.versions.serving(variant).url
+
+    def rollback_plan(self) -> list[str]:
+        steps = [f"runtime API {self.settings.runtime_api}: set server {self.settings.backend}/{n} weight 0"
+                 for n in self._names("canary")]
+        if self.settings.map_file:
+            steps.append(f"clear map {self.settings.map_file} (no tester route)")
+        steps.append("read back the weights with `show servers state`")
+        if self.versions.specs["canary"].command:
+            steps.append(f"stop the canary process (pid {self.versions.pid_of('canary') or 'not running'})")
+        return steps
+
+    # ------------------------------------------------------------ measurements and checks
+    def access_log_source(self) -> AccessLogSpec | None:
+        if not self.settings.access_log:
+            return None
+        return AccessLogSpec(self.settings.access_log, parse_haproxy, self.versions.variant_of)
+
+    async def checks(self) -> list[PlatformCheck]:
+        address = self.settings.runtime_api
+        if address.startswith("/") and not os.path.exists(address):
+            return [PlatformCheck("haproxy: runtime API", False,
+                                  f"no socket at {address}: add `stats socket {address} mode 600 level admin` "
+                                  f"to global")]
+        try:
+            version = await self.api.version()
+        except PlatformError as exc:
+            return [PlatformCheck("haproxy: runtime API", False, str(exc))]
+        checks = [PlatformCheck("haproxy: runtime API", True, f"HAProxy {version} answers on {address}")]
+        try:
+            weights = await self._weights()
+            checks.append(PlatformCheck("haproxy: servers", True, ", ".join(f"{n} weight {w}"
+                                                                            for n, w in weights.items())))
+        except PlatformError as exc:
+            checks.append(PlatformCheck("haproxy: servers", False, str(exc)))
+        if self.settings.map_file:
+            loaded = self.settings.map_file in await self.api.maps()
+            checks.append(PlatformCheck("haproxy: tester map", loaded, f"{self.settings.map_file} is loaded" if loaded
+                                        else f"no map {self.settings.map_file} loaded: add the use-server line"))
+        checks.append(self._log_check())
+        return checks
+
+    def _log_check(self) -> PlatformCheck:
+        target = self.settings.access_log
+        if not target:
+            return PlatformCheck("haproxy: access log", True, "no access_log: measurements need Prometheus",
+                                 warning=True)
+        if is_syslog_target(target):
+            return PlatformCheck("haproxy: access log", True, f"canaria listens on {target} during a rollout")
+        try:
+            with open(target, "rb") as fh:
+                fh.seek(max(0, os.fstat(fh.fileno()).st_size - 65536))
+                tail = fh.read().decode(errors="replace").splitlines()
+        except OSError as exc:
+            return PlatformCheck("haproxy: access log", False, f"cannot read {target}: {exc.strerror or exc}")
+        marked = any(parse_haproxy(line) for line in tail)
+        return PlatformCheck("haproxy: access log", True,
+                             f"{target} has canaria1 lines" if marked else
+                             f"no canaria1 line in {target} yet (the canaria.yaml of `canaria init --platform "
+                             f"haproxy` has the log-format)", warning=not marked)
+
+    async def close(self) -> None:
+        await self.versions.close()
+
+    async def shutdown(self) -> None:
+        for variant in ("canary", "stable"):
+            self.versions.stop(variant)  # type: ignore[arg-type]

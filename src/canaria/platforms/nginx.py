@@ -1,0 +1,226 @@
+"""`platform.kind: nginx`: canaria drives the user's nginx through one include file it owns.
+
+Every route change renders the include (`nginx_conf.py`), installs it with `nginx -t` and a graceful
+reload, and restores the previous file when nginx refuses (`nginx_control.py`). `verify_route` asks the
+running workers — the include's own status location — which generation and weights they serve, so a
+reload that has not taken effect yet is `pending`, never `applied`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+import shutil
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from canaria.config.platform import NginxPlatformConfig, NginxSettings
+from canaria.errors import ConfigError, PlatformError
+from canaria.platforms.access_log import AccessLogSpec, parse_nginx_json
+from canaria.platforms.base import HealthResult, Platform, PlatformCheck, RouteStatus, TesterMatch, Variant, VersionInfo
+from canaria.platforms.nginx_conf import NginxRoute, render_include, status_path, upstream_variable
+from canaria.platforms.nginx_control import NginxControl
+from canaria.platforms.nginx_dump import REQUIRED_LOG_FIELDS, parse_dump
+from canaria.platforms.pool_weights import applied_percent
+from canaria.platforms.vm_versions import versions_from_config
+
+if TYPE_CHECKING:
+    from canaria.config import CanariaConfig
+
+__all__ = ["NginxPlatform"]
+
+_LOAD_WAIT_S = 10.0
+
+
+class NginxPlatform(Platform):
+    kind = "nginx"
+    supports_match = True
+
+    def __init__(self, config: CanariaConfig, *, owned: bool = False) -> None:
+        super().__init__(config, owned=owned)
+        if not isinstance(config.platform, NginxPlatformConfig):
+            raise ConfigError("the nginx backend needs platform.kind: nginx", field="platform.kind")
+        self.settings: NginxSettings = config.platform.nginx
+        self.versions = versions_from_config(config, owned=owned)
+        include = Path(self.settings.upstream_file)
+        self.include = include if include.is_absolute() else config.base_dir / include
+        self.control = NginxControl(
+            self.include, test_command=self.settings.test_command, reload_command=self.settings.reload_command,
+            dump_command=self.settings.dump_command,
+            status_url=f"http://{self.settings.status_listen}{status_path(self.settings.upstream_name)}")
+
+    # ------------------------------------------------------------ routing
+    def _route(self, weight: float, match: TesterMatch | None, generation: int) -> NginxRoute:
+        stable, canary = self.versions.specs["stable"], self.versions.specs["canary"]
+        return NginxRoute(self.settings.upstream_name, stable.servers, canary.servers, weight, generation,
+                          self.settings.status_listen, header=match.header if match else None,
+                          cookie=match.cookie if match else None, value=match.value if match else None)
+
+    def _written(self) -> dict[str, Any]:
+        route = self.versions.state.get("route")
+        return route if isinstance(route, dict) else {}
+
+    async def set_route(self, weight: float, *, match: TesterMatch | None = None) -> None:
+        """Install, test, reload — and return once the workers serve it (a reload nginx's master could
+        not carry out, e.g. a port it cannot bind, shows up here: the previous file is put back)."""
+        generation = max(int(self._written().get("generation", 0) or 0), await self._loaded_generation()) + 1
+        text = render_include(self._route(weight, match, generation))  # ConfigError before anything changes
+        previous = await self.control.apply(text)
+        if not await self._serves(generation):
+            await self.control.restore(previous)
+            raise PlatformError(f"nginx did not load the new route within {_LOAD_WAIT_S:g} s after "
+                                f"`{self.settings.reload_command}` (nginx's error log says why); previous "
+                                f"routing kept")
+        self.versions.state["route"] = {"generation": generation, "weight": weight,
+                                        "match": match.__dict__ if match else None}
+        self.versions.save()
+
+    async def _serves(self, generation: int) -> bool:
+        deadline = time.monotonic() + _LOAD_WAIT_S
+        while time.monotonic() < deadline:
+            if await self._loaded_generation() >= generation:
+                return True
+            await asyncio.sleep(0.02)
+        return False
+
+    async def _loaded_generation(self) -> int:
+        loaded = await self.control.loaded()
+        return int(loaded.get("generation", 0)) if loaded else 0
+
+    async def verify_route(self) -> RouteStatus:
+        loaded = await self.control.loaded()
+        if loaded is None:
+            return RouteStatus("pending", detail=f"nginx does not serve canaria's status at "
+                                                 f"{self.control.status_url} (include not loaded yet?)")
+        generation = int(loaded.get("generation", 0))
+        wanted = int(self._written().get("generation", 0) or 0)
+        servers = loaded.get("servers") or {}
+        stable = [int(servers.get(s, 0)) for s in loaded.get("stable") or []]
+        canary = [int(servers.get(s, 0)) for s in loaded.get("canary") or []]
+        weight = applied_percent(stable, canary)
+        raw = loaded.get("match")
+        match = TesterMatch(value=str(raw["value"]), header=raw.get("header"), cookie=raw.get("cookie")) \
+            if isinstance(raw, dict) and raw.get("value") else None
+        detail = (f"nginx serves generation {generation}: upstream {self.settings.upstream_name} weights "
+                  f"{sum(stable)}/{sum(canary)}" + (f", testers {match.describe()}" if match else ""))
+        if generation < wanted:
+            return RouteStatus("pending", weight=weight, match=match,
+                               detail=f"{detail}; generation {wanted} not loaded yet")
+        return RouteStatus("applied", weight=weight, match=match, detail=detail)
+
+    async def _wait_applied(self) -> RouteStatus:
+        deadline = time.monotonic() + _LOAD_WAIT_S
+        status = await self.verify_route()
+        while status.state != "applied" and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+            status = await self.verify_route()
+        return status
+
+    # ------------------------------------------------------------ lifecycle
+    async def ensure_stable(self) -> None:
+        await self.versions.ensure("stable")
+        written = self._written()
+        if not written or await self.control.loaded() is None:
+            raw = written.get("match")
+            match = TesterMatch(**raw) if isinstance(raw, dict) else None
+            await self.set_route(float(written.get("weight", 0.0) or 0.0), match=match)
+        status = await self._wait_applied()
+        if status.state != "applied":
+            raise PlatformError(f"{status.detail}: add `include {self.include};` inside http {{}} "
+                                f"and `proxy_pass http://{upstream_variable(self.settings.upstream_name)};`")
+
+    async def start_canary(self) -> None:
+        await self.versions.ensure("canary")
+
+    async def canary_problem(self) -> str | None:
+        return self.versions.problem("canary")
+
+    async def rollback(self, *, keep_canary: bool = False) -> None:
+        await self.set_route(0.0)
+        if not keep_canary:
+            self.versions.stop("canary")
+
+    async def promote(self) -> None:
+        await self.set_route(100.0)
+        if self.versions.specs["stable"].command and not self.versions.promoted:
+            self.versions.stop("stable")
+        self.versions.state["promoted"] = True
+        self.versions.save()
+
+    async def restart(self, variant: Variant) -> str:
+        return await self.versions.restart(variant)
+
+    async def describe(self) -> dict[Variant, VersionInfo]:
+        return self.versions.describe()
+
+    async def health(self, variant: Variant, *, detailed: bool = False) -> HealthResult:
+        return await self.versions.health(variant, detailed=detailed)
+
+    def pid_of(self, variant: Variant) -> int | None:
+        return self.versions.pid_of(variant)
+
+    def upstream_url(self, variant: Variant) -> str | None:
+        return self.versions.serving(variant).url
+
+    def rollback_plan(self) -> list[str]:
+        steps = [f"rewrite {self.include}: upstream {self.settings.upstream_name} with the canary "
+                 f"servers down (0%), no tester route",
+                 f"run `{self.settings.test_command}`; only if it passes `{self.settings.reload_command}`",
+                 f"read back the weights nginx serves at {self.control.status_url}"]
+        if self.versions.specs["canary"].command:
+            steps.append(f"stop the canary process (pid {self.versions.pid_of('canary') or 'not running'})")
+        return steps
+
+    # ------------------------------------------------------------ measurements and checks
+    def access_log_source(self) -> AccessLogSpec | None:
+        """Where the builtin metrics provider reads requests from (the JSON access log)."""
+        if not self.settings.access_log:
+            return None
+        return AccessLogSpec(self.settings.access_log, parse_nginx_json, self.versions.variant_of)
+
+    async def checks(self) -> list[PlatformCheck]:
+        binary = shlex.split(self.settings.test_command)[0]
+        found = shutil.which(binary)
+        checks = [PlatformCheck("nginx: binary", bool(found), found or f"{binary} not found on PATH")]
+        if not found:
+            return checks
+        try:
+            dump = parse_dump(await self.control.dump())
+        except PlatformError as exc:
+            detail = str(exc)
+            if upstream_variable(self.settings.upstream_name)[1:] in detail:  # the variable the include defines
+                detail += f" — add `include {self.include};` inside http {{}}"
+            return [*checks, PlatformCheck("nginx: configuration", False, detail)]
+        include = str(self.include)
+        target = f"http://{upstream_variable(self.settings.upstream_name)}"
+        checks.append(PlatformCheck("nginx: include", dump.includes(include),
+                                    f"{include} is included" if dump.includes(include)
+                                    else f"add `include {include};` inside http {{}}"))
+        used = dump.uses_upstream(target, outside=include)
+        checks.append(PlatformCheck("nginx: proxy_pass", used, f"a location proxies to {target}" if used
+                                    else f"add `proxy_pass {target};` to the location that serves the service"))
+        if self.settings.access_log:
+            fmt = dump.format_of(self.settings.access_log)
+            missing = [f for f in REQUIRED_LOG_FIELDS if fmt is None or f not in fmt]
+            checks.append(PlatformCheck(
+                "nginx: access log", not missing,
+                f"{self.settings.access_log} has the fields canaria reads" if not missing else
+                (f"no access_log {self.settings.access_log} in the configuration" if fmt is None
+                 else f"the log_format lacks {', '.join(missing)} (the canaria.yaml of "
+                      f"`canaria init --platform nginx` has it)")))
+        loaded = await self.control.loaded()
+        checks.append(PlatformCheck("nginx: loaded route", True,
+                                    f"workers serve generation {loaded['generation']}" if loaded else
+                                    f"nothing answers {self.control.status_url} yet (loaded by the first stage)",
+                                    warning=loaded is None))
+        return checks
+
+    async def close(self) -> None:
+        await self.control.close()
+        await self.versions.close()
+
+    async def shutdown(self) -> None:
+        for variant in ("canary", "stable"):
+            self.versions.stop(variant)
+
