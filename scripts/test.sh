@@ -11,6 +11,7 @@ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 command -v wrk >/dev/null || need+=(wrk)
 command -v openssl >/dev/null || need+=(openssl)
+command -v tmux >/dev/null || need+=(tmux)  # the live view is tested in a real terminal
 command -v chromium >/dev/null || [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v kubectl >/dev/null || need+=(kubernetes-client)   # the outside client that keeps the k8s emulator honest
 python3 -m venv --help >/dev/null 2>&1 || need+=(python3-venv)

@@ -67,6 +67,6 @@ def test_bad_canary_is_rolled_back_within_30_seconds(scenario: str, expected: st
 def test_korean_demo_speaks_korean() -> None:
     result, _ = run_demo("--scenario", "errors", "--lang", "ko")
     assert result.returncode == 3
-    assert "롤백 완료: 에러율: 카나리" in result.stderr  # the reason, rebuilt in Korean with its numbers
-    assert "[rollback_started] 롤백 시작" in result.stderr
+    assert "만에 롤백: 카나리 에러율" in result.stderr  # the one plain sentence, in Korean with its numbers
+    assert "✖ 롤백 시작" in result.stderr
     assert "배포 상태: 위험" in result.stderr and "권장 조치" in result.stderr

@@ -47,6 +47,7 @@ def test_runbook_day_by_hand(config: Path) -> None:
 
     started = canaria(config, "enable-canary", "--traffic", "50")
     assert started.returncode == 0, started.stderr
+    assert "only `canaria run`" in started.stderr and "--watch" in started.stderr  # nothing judges it yet
     public, _ = gateway_urls(config)
     assert httpx.get(f"{public}/health", timeout=5).status_code == 200
     seen = send(public, 200)

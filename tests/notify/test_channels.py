@@ -68,7 +68,9 @@ async def test_every_channel_delivers_to_its_real_receiver(tmp_path: Path, recei
     assert payload["text"].startswith("🔴 [ion-api] 롤백 시작")
     types = [b["type"] for b in payload["blocks"]]
     assert types[0] == "header" and "context" in types
-    reasons = next(b["text"]["text"] for b in payload["blocks"] if b["type"] == "section" and "text" in b)
+    sections = [b["text"]["text"] for b in payload["blocks"] if b["type"] == "section" and "text" in b]
+    assert "롤백: 카나리 에러율 10.0 %, 기존 0.0 %; 허용: 최대 1.0 %" in sections[0]  # the one plain sentence
+    reasons = next(text for text in sections if text.startswith("•"))  # the why, one level down
     assert "에러율: 카나리 10%, 기존 0%, 기준 1% (3/3회 연속)" in reasons
 
     # Email: STARTTLS, login with the password from ${SMTP_PASSWORD}, plain text + HTML

@@ -133,6 +133,20 @@ def test_no_secret_in_the_store_or_any_report_file(record: Record) -> None:
             assert secret not in text
 
 
+_OVERLAPS_JS = """() => {
+  const found = [];
+  for (const svg of document.querySelectorAll('svg.chart')) {
+    const boxes = [...svg.querySelectorAll('g.marker text')].map(t => [t.textContent, t.getBBox()]);
+    for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+      const [a, p] = boxes[i], [b, q] = boxes[j];
+      if (p.x < q.x + q.width && q.x < p.x + p.width && p.y < q.y + q.height && q.y < p.y + p.height)
+        found.push(`${svg.id}: ${a} / ${b}`);
+    }
+  }
+  return found;
+}"""
+
+
 def test_html_opens_offline_in_chromium_with_every_chart(record: Record, artifacts_dir: Path) -> None:
     chromium = require_binary("chromium", "/usr/bin/chromium")
     from playwright.sync_api import sync_playwright
@@ -157,6 +171,15 @@ def test_html_opens_offline_in_chromium_with_every_chart(record: Record, artifac
             assert page.locator("svg#traffic path").count() >= 1
             assert page.locator("svg#score g.marker").count() >= 2
             assert page.locator("svg#timeline g.event").count() >= 5
+            page.locator("#chart-score").screenshot(path=str(artifacts_dir / "report-score.png"))
+            # as drawn by Chromium: decision labels never overlap, time ticks carry units and do not repeat
+            overlaps = page.evaluate(_OVERLAPS_JS)
+            assert overlaps == [], overlaps
+            for chart_id in CHART_IDS:
+                ticks = page.eval_on_selector_all(f"svg#{chart_id} text", "els => els.map(e => e.textContent)")
+                times = [text for text in ticks if text.startswith("+")]
+                assert len(times) >= 2 and len(set(times)) == len(times), (chart_id, times)
+                assert all(text.endswith((" s", " min")) for text in times), (chart_id, times)
             body = page.inner_text("body")
             assert "롤백 완료" in body and "사전 점검" in body and "✗ FAIL" in body
             assert "에러율 상승: DB 연결 풀 부족" in body and "lubit" in body

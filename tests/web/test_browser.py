@@ -71,6 +71,8 @@ async def test_dashboard_in_a_real_browser(tmp_path: Path, artifacts_dir: Path) 
                 await expect(total).not_to_have_text(first_total or "", timeout=5000)
                 assert int(await total.text_content() or 0) > int(first_total or 0)
                 await expect(page.get_by_test_id("live-canary-p95")).to_contain_text(" ms")
+                # the verdict card leads with the same one plain sentence as the terminal
+                await expect(page.get_by_test_id("verdict-sentence")).to_contain_text(" %", timeout=10000)
                 await expect(page.get_by_test_id("custom-metric")).to_have_value("recommendation_latency_ms")
                 assert await page.locator("#chart-latency path.line").count() == 6
                 assert await page.locator("#chart-errors path.line").count() == 2
@@ -115,11 +117,17 @@ async def test_dashboard_in_a_real_browser(tmp_path: Path, artifacts_dir: Path) 
                 await expect(page.get_by_test_id("events").locator("li[data-kind=approved]")).to_have_count(1)
                 await page.screenshot(path=str(shots / "web-04-approved.png"), full_page=True)
 
-                # an illegal action: 409, clear message, nothing changes (token remembered: no prompt)
+                # buttons are offered only when they apply to the phase
+                for action, enabled in (("approve", False), ("resume", False), ("promote", True), ("pause", True),
+                                        ("rollback", True)):
+                    button = page.get_by_test_id(f"btn-{action}")
+                    await (expect(button).to_be_enabled() if enabled else expect(button).to_be_disabled())
+                # an illegal action sent anyway: 409, nothing changes
                 before = app.store.get_rollout(rid)
-                await _click_action(page, "resume", token=None)
-                await expect(message).to_contain_text("(409)")
-                await expect(message).to_contain_text("only possible when paused")
+                status = await page.evaluate("""async (rid) => (await fetch(`/api/v1/rollouts/${rid}/resume`, {
+                    method: "POST", headers: {"Content-Type": "application/json",
+                    Authorization: "Bearer " + sessionStorage.getItem("canaria.token")}, body: "{}"})).status""", rid)
+                assert status == 409
                 after = app.store.get_rollout(rid)
                 assert (after.phase, after.traffic) == (before.phase, before.traffic) == ("progressing", 30)
 
@@ -132,6 +140,20 @@ async def test_dashboard_in_a_real_browser(tmp_path: Path, artifacts_dir: Path) 
                 assert (final.phase, final.reason, final.outcome) == ("rolled_back", "P95 creeping up", "aborted")
                 assert app.store.events(rid, kinds=("rollback_started",))[-1].actor == "lubit"
                 await expect(page.get_by_test_id("events").locator("li[data-kind=rollback_finished]")).to_have_count(1)
+                banner = page.get_by_test_id("banner")
+                await expect(banner).to_be_visible()
+                await expect(banner).to_contain_text("Rolled back")
+                await expect(banner).to_contain_text("P95 creeping up")
+                for action in ("approve", "promote", "pause", "resume", "rollback"):
+                    await expect(page.get_by_test_id(f"btn-{action}")).to_be_disabled()
+
+                # a phone: 390 px wide, nothing scrolls sideways
+                await page.set_viewport_size({"width": 390, "height": 844})
+                await page.wait_for_timeout(300)
+                overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+                await page.screenshot(path=str(shots / "web-05b-phone.png"), full_page=True)
+                assert overflow <= 0, f"{overflow}px of horizontal scroll at 390 px"
+                await page.set_viewport_size({"width": 1440, "height": 1900})
 
                 # history with links to the reports
                 history = page.get_by_test_id("history")

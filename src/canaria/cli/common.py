@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -23,8 +24,17 @@ from canaria.runtime.app import App, default_actor, open_app
 
 __all__ = ["ConfigOpt", "ImageOpt", "JsonOpt", "LangOpt", "cli_lang", "err", "handle_errors", "out", "print_json", "with_app"]
 
-err = Console(stderr=True)
-out = Console()
+def _console(*, stderr: bool) -> Console:
+    """Off a terminal (CI logs, pipes) nothing is wrapped at 80 columns or cut with an ellipsis. The console
+    keeps following sys.stdout/sys.stderr (no file bound), so redirected streams still get the output."""
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty():
+        return Console(stderr=stderr)
+    return Console(stderr=stderr, width=1000, soft_wrap=True)
+
+
+err = _console(stderr=True)
+out = _console(stderr=False)
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="canaria.yaml to use")]
 LangOpt = Annotated[str | None, typer.Option("--lang", help="ko | en (default: config `lang`, then LANG)")]

@@ -4,6 +4,8 @@ status, metrics, history, run, stop (DESIGN.md §3 lists the contract)."""
 from __future__ import annotations
 
 import asyncio
+import re
+import shlex
 import sys
 import time
 from importlib import resources
@@ -13,14 +15,27 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from canaria.cli.common import ConfigOpt, ImageOpt, JsonOpt, LangOpt, err, handle_errors, out, print_json, with_app
+from canaria.cli.common import (
+    ConfigOpt,
+    ImageOpt,
+    JsonOpt,
+    LangOpt,
+    cli_lang,
+    err,
+    handle_errors,
+    out,
+    print_json,
+    with_app,
+)
 from canaria.config import load_config
 from canaria.config.platform import PLATFORM_KINDS
 from canaria.controller.actions import Operator
 from canaria.controller.supervision import canary_expected
 from canaria.errors import CanariaError, UsageError
+from canaria.foundation.durations import format_duration
 from canaria.i18n import t
 from canaria.runtime.app import App, default_actor
+from canaria.runtime.preflight_warnings import stable_moved_note
 from canaria.state.status import iso, metrics_dict, status_dict
 
 __all__ = ["register"]
@@ -48,9 +63,17 @@ def init(config: ConfigOpt = Path("canaria.yaml"), force: Annotated[bool, typer.
     template = resources.files("canaria").joinpath(f"templates/{name}")
     if not template.is_file():
         raise UsageError(f"this version of canaria has no template for --platform {platform}")
-    text = template.read_text(encoding="utf-8")
+    chosen = cli_lang(lang)  # --lang, else LANG/LC_ALL (C.UTF-8 → en)
+    text = _personalise(template.read_text(encoding="utf-8"), lang=chosen)
     config.write_text(text, encoding="utf-8")
-    out.print(f"wrote {config}", highlight=False)
+    out.print(t("init.wrote", chosen, path=config, language=chosen, platform=platform), highlight=False, markup=False)
+
+
+def _personalise(text: str, *, lang: str) -> str:
+    """The template with this machine's answers: the language from LANG, and the sample command run by the
+    interpreter running canaria (a bare `python` may be another one, without canaria installed)."""
+    text = re.sub(r"^lang: (en|ko)\b", f"lang: {lang}", text, count=1, flags=re.MULTILINE)
+    return text.replace("exec python -m canaria.", f"exec {shlex.quote(sys.executable)} -m canaria.")
 
 
 @commands.command()
@@ -70,6 +93,9 @@ def check(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_jso
             for line in lines:
                 out.print(f"{line.mark} {line.name}: {line.detail}", markup=False, highlight=False)
             out.print(t("check.ok", lg) if not failed else t("check.failed", lg, n=len(failed)), highlight=False)
+            warned = [line for line in lines if line.ok and line.warning]
+            if warned:
+                out.print(t("check.warn.summary", lg, n=len(warned)), highlight=False)
         if failed:
             raise typer.Exit(1)
 
@@ -93,25 +119,49 @@ def gateway(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None) -> N
 @handle_errors
 def enable_canary(traffic: Annotated[float, typer.Option("--traffic", help="canary percent (0 < N ≤ 100)")],
                   config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_json: JsonOpt = False,
-                  image: ImageOpt = None) -> None:
-    """Start the canary at N% (or move it to N%)."""
+                  image: ImageOpt = None,
+                  watch: Annotated[bool, typer.Option("--watch", help="then hand over to the controller: judge, "
+                                                      "advance and roll back like `canaria run`")] = False) -> None:
+    """Start the canary at N% (or move it to N%). Only `canaria run` (or --watch) judges it and rolls back."""
     if not 0 < traffic <= 100:
         raise UsageError(f"--traffic must be between 0 (exclusive) and 100, got {traffic:g}; routing unchanged")
 
-    async def body(application: App, lg: str) -> None:
+    async def body(application: App, lg: str) -> int:
         result = await Operator(application.controller, actor=default_actor()).enable_canary(
             traffic, lock=application.lock)
         rollout = result.rollout
+        if rollout is not None and rollout.phase == "rolled_back":
+            if as_json:
+                print_json(status_dict(application.config, application.store, rollout, now=time.time()))
+            else:
+                out.print(f"rolled back: {rollout.reason}", highlight=False, markup=False)
+            return 3
+        if watch and rollout is not None and rollout.active:
+            return await _watch(application, lg, as_json=as_json)
         if as_json:
             print_json(status_dict(application.config, application.store, rollout, now=time.time()))
-        else:
-            out.print(t("traffic.moved", lg, traffic=f"{rollout.traffic:g}") if rollout and rollout.active
-                      else result.message, highlight=False)
-        if rollout is not None and rollout.phase == "rolled_back":
-            out.print(f"rolled back: {rollout.reason}", highlight=False)
-            raise typer.Exit(3)
+            return 0
+        out.print(t("traffic.moved", lg, traffic=f"{rollout.traffic:g}") if rollout and rollout.active
+                  else result.message, highlight=False)
+        if rollout is not None and rollout.active:
+            err.print(t("enable.unwatched", lg), highlight=False, markup=False)
+        return 0
 
-    with_app(config, lang, body, image=image)
+    code = with_app(config, lang, body, image=image)
+    if code:
+        raise typer.Exit(code)
+
+
+async def _watch(application: App, lang: str, *, as_json: bool) -> int:
+    """What `canaria run` does after the first step: the controller takes over, with the live view."""
+    from canaria.runtime.runner import drive, print_final
+    from canaria.views.live import RolloutView
+
+    application.observe()
+    with RolloutView(application.config, application.store, lang=lang) as view:
+        outcome = await drive(application, lang=lang, view=view)
+    print_final(outcome, as_json=as_json)
+    return outcome.exit_code
 
 
 def _operator_command(name: str, method: str, done_key: str) -> None:
@@ -241,12 +291,20 @@ def status(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_js
         stage = data["stage"]
         out.print(f"{application.config.service} · {rollout.id} · {t('phase.' + rollout.phase, lg)}",
                   highlight=False)
-        out.print(t("view.stage", lg, n=stage["number"], total=stage["total"], traffic=f"{stage['traffic']:g}",
-                    left=f"{stage['hold_left_s']:g}s"), highlight=False)
+        if rollout.active:  # a finished rollout has no "hold left"
+            out.print(t("view.stage", lg, n=stage["number"], total=stage["total"], traffic=f"{stage['traffic']:g}",
+                        left=format_duration(stage["hold_left_s"])), highlight=False)
+        else:
+            out.print(t("live.stage_ended", lg, n=stage["number"], total=stage["total"],
+                        traffic=f"{stage['traffic']:g}"), highlight=False)
         out.print(t("view.split", lg, control=f"{data['traffic']['control']:g}",
                     canary=f"{data['traffic']['canary']:g}"), highlight=False)
         if rollout.reason:
             out.print(f"reason: {rollout.reason}", highlight=False, markup=False)
+        upstream_url = getattr(application.platform, "upstream_url", None)
+        moved = stable_moved_note(application.config, upstream_url("stable") if upstream_url else None, lg)
+        if moved:
+            out.print(f"⚠️ {moved}", highlight=False, markup=False)
         await _print_tester_url(application, lg)
         for v in data["last_verdicts"]:
             out.print(f"  {v['at']} {v['decision']} {v['score']}/100 {'; '.join(v['reasons'])}",

@@ -64,11 +64,24 @@ class _ChannelBase(_Model):
 
 
 class SlackChannelConfig(_ChannelBase):
-    """Incoming webhook; the URL is the secret (anyone holding it can post)."""
+    """Either an incoming webhook (`url`, the secret: one post per state change) or a bot token
+    (`token` + `channel`: one message per rollout, edited in place, details in its thread)."""
 
     type: Literal["slack"]
-    url: SecretStr
+    url: SecretStr | None = None
+    token: SecretStr | None = None  # xoxb-…, with the chat:write scope
+    channel: str | None = None  # "#deploys" or a channel id, for the bot token
+    api_url: str = "https://slack.com/api/"  # Slack's Web API (a test receiver or a relay may stand in)
+    dashboard_url: str | None = None  # linked from the rollout's message
     mention: list[str] = Field(default_factory=list, description="e.g. @here or <@U123> for critical messages")
+
+    @model_validator(mode="after")
+    def _one_way_in(self) -> SlackChannelConfig:
+        if self.token is None and self.url is None:
+            raise ValueError("slack needs `url` (an incoming webhook) or `token` + `channel` (a bot)")
+        if self.token is not None and not self.channel:
+            raise ValueError("slack `token` needs `channel` (e.g. \"#deploys\")")
+        return self
 
 
 class EmailChannelConfig(_ChannelBase):

@@ -10,6 +10,10 @@ __all__ = ["create_channel", "create_channels"]
 
 def create_channel(name: str, config: ChannelConfig, *, default_timeout: float, redact: Redactor) -> Channel:
     timeout = config.timeout if config.timeout is not None else default_timeout
+    if config.type == "slack" and config.token is not None:
+        from canaria.notify.slack_bot import SlackBotChannel
+
+        return SlackBotChannel(name, config, timeout=timeout, redact=redact)
     if config.type == "slack":
         from canaria.notify.slack import SlackChannel
 

@@ -33,6 +33,7 @@ from canaria.notify.channels import create_channels
 from canaria.notify.escalation import EscalationStep, contacts_for, due_escalations
 from canaria.notify.render import Renderer, waited_text
 from canaria.notify.router import Router
+from canaria.notify.sentence import display_severity
 from canaria.notify.templates import TemplateSet
 from canaria.state.store import Event, Rollout, Store
 
@@ -107,7 +108,8 @@ class NotifyDispatcher:
     def _accept(self, event: Event, rollout: Rollout | None) -> None:
         if self._closed or not self.channels:
             return
-        names = self.router.route(event.kind, event.severity)
+        # a decision to keep holding with nothing wrong is information: it is routed (and shown) as such
+        names = self.router.route(event.kind, display_severity(event.kind, event.severity, event.data))
         if not names or self._duplicate(event):
             return
         notification = self.renderer.build(event, rollout)

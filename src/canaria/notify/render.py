@@ -18,6 +18,7 @@ from canaria.foundation.durations import format_duration
 from canaria.i18n import t
 from canaria.i18n.messages import MESSAGES
 from canaria.notify.base import Contact, Notification, Severity
+from canaria.notify.sentence import decision_sentence, display_severity
 from canaria.notify.templates import TemplateSet
 from canaria.state.store import Event, Rollout, Store
 
@@ -124,6 +125,17 @@ class Renderer:
                        error=format_value("error_rate_pct", summary["error_rate_pct"]),
                        memory=format_value("memory_pct", summary["memory_pct"]), **shown)
 
+    def _sentence(self, verdict: dict[str, Any], rollout: Rollout | None, event: Event) -> str:
+        try:
+            parsed = Verdict.from_dict(verdict)
+        except (KeyError, ValueError, TypeError):
+            return ""
+        traffic = rollout.traffic if rollout else float(event.data.get("traffic") or 0.0)
+        started = (rollout.stage_started_at or rollout.created_at) if rollout else None
+        final = rollout is not None and rollout.stage_index >= len(self.config.plan.stages) - 1
+        return decision_sentence(parsed, traffic=traffic, elapsed_s=event.at - started if started else None,
+                                 lang=self.lang, final_stage=final)
+
     def context(self, event: Event, rollout: Rollout | None) -> dict[str, Any]:
         data = event.data or {}
         verdict = self._verdict_for(event)
@@ -172,7 +184,9 @@ class Renderer:
         if event.kind == "status_report" and window is not None and decision:
             body = status_report_text(window, Verdict(Decision(decision), int(score or 0)),
                                       next_check_at=event.at + self.config.analysis.interval, lang=self.lang)
-        severity = Severity.of(event.severity)
+        if event.kind in ("decision", "rollback_started") and verdict and verdict.get("decision") and not body:
+            body = self._sentence(verdict, rollout, event)  # the same one sentence as the terminal and report
+        severity = Severity.of(display_severity(event.kind, event.severity, data))
         escalates = severity is Severity.CRITICAL and bool(self.config.notify.escalation.levels)
         hint = self._t("notify.ack_hint") if escalates else ""
         return {
@@ -199,7 +213,8 @@ class Renderer:
         facts = {"decision": ctx["decision"], "score": ctx["score"], "traffic": ctx["traffic"],
                  "phase": ctx["phase"], "actor": event.actor, "message": event.message}
         return Notification(
-            event_id=event.id, kind=event.kind, severity=Severity.of(event.severity), service=self.config.service,
+            event_id=event.id, kind=event.kind, severity=Severity.of(str(ctx["severity"])),
+            service=self.config.service,
             rollout_id=event.rollout_id, at=event.at, lang=self.lang, title=ctx["title"], text=render("text"),
             html=render("html"), short=" ".join(render("sms").split()), body=ctx["body"], figures=ctx["figures"],
             fields=list(ctx["fields"]), reasons=list(ctx["reasons"]), data=facts, contacts=list(contacts or []), level=level,

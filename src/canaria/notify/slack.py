@@ -16,7 +16,13 @@ from canaria.config.notify import SlackChannelConfig
 from canaria.errors import NotifyError
 from canaria.notify.base import Notification, Redactor, Severity, SyncChannel
 
-__all__ = ["SlackChannel", "slack_blocks"]
+__all__ = ["STATE_CHANGES", "SlackChannel", "slack_blocks"]
+
+#: the events that change what a rollout is doing (a webhook posts these; a bot threads everything)
+STATE_CHANGES = frozenset({"rollout_started", "stage_advanced", "approval_needed", "approved", "manual_promote",
+                           "paused", "resumed", "traffic_set", "canary_failed", "rollback_started",
+                           "rollback_finished", "promotion_finished", "controller_error", "controller_stopped",
+                           "escalated", "test"})
 
 _quiet = logging.getLogger("canaria.notify.slack_sdk")
 _quiet.setLevel(logging.WARNING)
@@ -58,11 +64,14 @@ class SlackChannel(SyncChannel):
 
     def __init__(self, name: str, config: SlackChannelConfig, *, timeout: float, redact: Redactor) -> None:
         super().__init__(name, timeout=timeout)
+        assert config.url is not None  # the bot-token form is SlackBotChannel
         self._url = config.url.get_secret_value()
         self._mention = config.mention
         self._redact = redact
 
     def send_blocking(self, notification: Notification) -> None:
+        if notification.kind not in STATE_CHANGES:
+            return  # an incoming webhook cannot edit: one post per state change, not per decision or report
         client = WebhookClient(self._url, timeout=max(1, round(self.timeout)), logger=_quiet)
         mention = self._mention if notification.severity is Severity.CRITICAL else []
         try:

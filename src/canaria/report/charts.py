@@ -56,6 +56,8 @@ def _ends(data: RecordData) -> list[float]:
 
 def build_charts(data: RecordData, lang: str) -> dict[str, str]:
     x_max = data.elapsed(data.end)
+    axis = t("record.axis.time", lang)
+    unmeasured = t("sentence.not_measured", lang)
     ends = _ends(data)
     control = [w.control.summary(w.duration_s) for w in data.windows]
     canary = [w.canary.summary(w.duration_s) for w in data.windows]
@@ -69,13 +71,13 @@ def build_charts(data: RecordData, lang: str) -> dict[str, str]:
     charts: dict[str, str] = {}
     charts["traffic"] = line_chart(
         "traffic", t("record.chart.traffic", lang),
-        [Line(canary_name, _traffic_steps(data), CANARY, step=True)], x_max=x_max, y_unit="%", y_max=100,
+        [Line(canary_name, _traffic_steps(data), CANARY, step=True)], x_max=x_max, x_label=axis, empty_label=unmeasured, y_unit="%", y_max=100,
         bands=bands, markers=[m for m in _decision_markers(data) if m.label == "NO-GO"])
     error_limit = thresholds.get("error_rate_pct")
     charts["errors"] = line_chart(
         "errors", t("record.chart.errors", lang),
         [Line(control_name, series(control, "error_rate_pct"), CONTROL, dots=True),
-         Line(canary_name, series(canary, "error_rate_pct"), CANARY, dots=True)], x_max=x_max, y_unit="%",
+         Line(canary_name, series(canary, "error_rate_pct"), CANARY, dots=True)], x_max=x_max, x_label=axis, empty_label=unmeasured, y_unit="%",
         bands=bands, thresholds=[Threshold(error_limit, f"{error_limit:g}%")] if error_limit else [])
     shades = {"p50_ms": ("#f2a3a3", "#9ecae9"), "p95_ms": ("#e45756", "#4c78a8"), "p99_ms": ("#8f1d1d", "#1d3f73")}
     latency_lines = []
@@ -85,12 +87,12 @@ def build_charts(data: RecordData, lang: str) -> dict[str, str]:
         latency_lines.append(Line(f"{label} ({control_name})", series(control, key), control_color, dash=True))
     p95_limit = thresholds.get("p95_ms")
     charts["latency"] = line_chart(
-        "latency", t("record.chart.latency", lang), latency_lines, x_max=x_max, y_unit="", bands=bands,
+        "latency", t("record.chart.latency", lang), latency_lines, x_max=x_max, x_label=axis, empty_label=unmeasured, y_unit="", bands=bands,
         thresholds=[Threshold(p95_limit, f"P95 {p95_limit:g} ms")] if p95_limit else [], height=250)
     charts["rps"] = line_chart(
         "rps", t("record.chart.rps", lang),
         [Line(control_name, series(control, "rps"), CONTROL), Line(canary_name, series(canary, "rps"), CANARY)],
-        x_max=x_max, bands=bands)
+        x_max=x_max, x_label=axis, empty_label=unmeasured, bands=bands)
     memory, cpu = t("metric.memory_pct", lang), t("metric.cpu_pct", lang)
     charts["saturation"] = line_chart(
         "saturation", t("record.chart.saturation", lang),
@@ -98,18 +100,18 @@ def build_charts(data: RecordData, lang: str) -> dict[str, str]:
          Line(f"{memory}", series(canary, "memory_pct"), CANARY),
          Line(f"CPU ({control_name})", series(control, "cpu_pct"), "#72b7b2", dash=True),
          Line(f"{cpu}", series(canary, "cpu_pct"), "#b279a2")],
-        x_max=x_max, y_unit="%", y_max=100, bands=bands,
+        x_max=x_max, x_label=axis, empty_label=unmeasured, y_unit="%", y_max=100, bands=bands,
         thresholds=[Threshold(thresholds["memory_pct"], f"{thresholds['memory_pct']:g}%")]
         if "memory_pct" in thresholds else [])
     score_points = [(data.elapsed(v.at), float(v.verdict.score)) for v in data.verdicts]
     charts["score"] = line_chart(
         "score", t("record.chart.score", lang),
-        [Line(t("view.score", lang), score_points, "#6e40c9", dots=True)], x_max=x_max, y_max=100, bands=bands,
+        [Line(t("view.score", lang), score_points, "#6e40c9", dots=True)], x_max=x_max, x_label=axis, empty_label=unmeasured, y_max=100, bands=bands,
         markers=_decision_markers(data),
         thresholds=[Threshold(float(data.config.analysis.score.pass_), f"pass {data.config.analysis.score.pass_}")])
     events = [Marker(data.elapsed(e.at), _event_label(e.kind, e.data, lang), _SEVERITY_COLORS.get(e.severity,
                      "#57606a")) for e in data.events if e.kind in _TIMELINE_KINDS]
-    charts["timeline"] = timeline_chart("timeline", t("record.chart.timeline", lang), events, x_max=x_max)
+    charts["timeline"] = timeline_chart("timeline", t("record.chart.timeline", lang), events, x_max=x_max, x_label=axis, empty_label=unmeasured)
     return charts
 
 

@@ -73,8 +73,14 @@ class _Frame:
 
 
 def elapsed_label(seconds: float) -> str:
+    """Time since the start, at the scale of the plan: "+40 s", "+12 min", "+1 h 05 min"."""
+    seconds = max(0.0, seconds)
+    if seconds < 120:
+        return f"+{seconds:.0f} s"
     minutes = round(seconds / 60.0)
-    return f"{minutes // 60}:{minutes % 60:02d}"
+    if minutes < 120:
+        return f"+{minutes} min"
+    return f"+{minutes // 60} h {minutes % 60:02d} min"
 
 
 def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
@@ -84,18 +90,21 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
     start = math.floor(low / step) * step
-    ticks = []
+    ticks: list[float] = []
     value = start
-    while value <= high + step * 1e-9:
+    while not ticks or ticks[-1] < high - step * 1e-9:  # the top tick covers the highest value (and limit)
         ticks.append(round(value, 10))
         value += step
     return ticks
 
 
+_TIME_STEPS = (5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
+
+
 def _time_ticks(x_max: float) -> list[float]:
-    minutes = max(1.0, x_max / 60.0)
-    step = next((s for s in (1, 2, 5, 10, 15, 30, 60, 120, 240, 480, 720, 1440) if minutes / s <= 8), 2880)
-    return [i * step * 60.0 for i in range(int(minutes // step) + 1)]
+    """Between 4 and 8 ticks whatever the length: a 30 s demo and a 3 h rollout alike."""
+    step = next((s for s in _TIME_STEPS if x_max / s <= 7), 86400.0 * max(1, math.ceil(x_max / 86400 / 7)))
+    return [i * float(step) for i in range(int(x_max // step) + 1)]
 
 
 def _fmt(value: float) -> str:
@@ -112,7 +121,7 @@ def _svg_open(frame: _Frame, title: str, chart_id: str) -> None:
     )
 
 
-def _axes(frame: _Frame, y_ticks: list[float], y_unit: str) -> None:
+def _axes(frame: _Frame, y_ticks: list[float], y_unit: str, x_label: str = "") -> None:
     for tick in y_ticks:
         y = frame.y(tick)
         frame.parts.append(f'<line x1="{frame.left}" x2="{frame.width - frame.right}" y1="{y:.1f}" y2="{y:.1f}" '
@@ -127,6 +136,9 @@ def _axes(frame: _Frame, y_ticks: list[float], y_unit: str) -> None:
                            f'{elapsed_label(tick)}</text>')
     frame.parts.append(f'<line x1="{frame.left}" x2="{frame.width - frame.right}" y1="{base}" y2="{base}" '
                        f'stroke="#57606a"/>')
+    if x_label:
+        frame.parts.append(f'<text x="{frame.width - frame.right}" y="{base + 30}" text-anchor="end" '
+                           f'fill="#57606a" font-size="10">{escape(x_label)}</text>')
 
 
 def _path(frame: _Frame, line: Line) -> None:
@@ -174,18 +186,18 @@ def _legend(frame: _Frame, lines: Sequence[Line]) -> None:
 def line_chart(chart_id: str, title: str, lines: Sequence[Line], *, x_max: float, y_unit: str = "",
                y_min: float = 0.0, y_max: float | None = None, bands: Sequence[Band] = (),
                markers: Sequence[Marker] = (), thresholds: Sequence[Threshold] = (), width: int = 760,
-               height: int = 230) -> str:
+               height: int = 230, x_label: str = "", empty_label: str = "not measured") -> str:
     values = [y for line in lines for _, y in line.points if y is not None] + [t.y for t in thresholds]
     top = y_max if y_max is not None else max([*values, y_min + 1e-9]) * 1.1
     ticks = nice_ticks(y_min, top)
-    frame = _Frame(width, height, x_max=max(x_max, 60.0), y_min=y_min, y_max=ticks[-1])
+    frame = _Frame(width, height, x_max=max(x_max, 10.0), y_min=y_min, y_max=ticks[-1])
     _svg_open(frame, title, chart_id)
     for band in bands:
         x0, x1 = frame.x(band.x0), frame.x(band.x1)
         frame.parts.append(f'<rect class="band" x="{x0:.1f}" y="{frame.top}" width="{max(0.0, x1 - x0):.1f}" '
                            f'height="{frame.height - frame.top - frame.bottom}" fill="{band.color}"/>'
                            f'<text x="{x0 + 4:.1f}" y="{frame.top + 12}" fill="#57606a">{escape(band.label)}</text>')
-    _axes(frame, ticks, y_unit)
+    _axes(frame, ticks, y_unit, x_label)
     for threshold in thresholds:
         y = frame.y(threshold.y)
         frame.parts.append(f'<line x1="{frame.left}" x2="{frame.width - frame.right}" y1="{y:.1f}" y2="{y:.1f}" '
@@ -194,6 +206,7 @@ def line_chart(chart_id: str, title: str, lines: Sequence[Line], *, x_max: float
                            f'</text>')
     for line in lines:
         _path(frame, line)
+    label_lanes: list[float] = []  # the right end of the last label in each row: labels never overlap
     for marker in markers:
         x = frame.x(marker.x)
         frame.parts.append(f'<g class="marker"><line x1="{x:.1f}" x2="{x:.1f}" y1="{frame.top}" '
@@ -203,23 +216,32 @@ def line_chart(chart_id: str, title: str, lines: Sequence[Line], *, x_max: float
             frame.parts.append(f'<circle cx="{x:.1f}" cy="{frame.y(marker.y):.1f}" r="4.5" fill="{marker.color}" '
                                f'stroke="#fff"/>')
         anchor, dx = ("end", -4) if x > frame.width * 0.8 else ("start", 3)
-        frame.parts.append(f'<text x="{x + dx:.1f}" y="{frame.height - frame.bottom - 6:.1f}" fill="{marker.color}" '
+        label_width = _text_width(marker.label) * 1.05
+        x0 = x + dx - label_width if anchor == "end" else x + dx
+        row = next((i for i, end in enumerate(label_lanes) if x0 > end + 4), None)
+        if row is None:
+            row = len(label_lanes)
+            label_lanes.append(-1.0)
+        label_lanes[row] = x0 + label_width
+        label_y = frame.height - frame.bottom - 6 - 13 * row
+        frame.parts.append(f'<text x="{x + dx:.1f}" y="{label_y:.1f}" fill="{marker.color}" '
                            f'text-anchor="{anchor}" font-weight="600">{escape(marker.label)}</text></g>')
     _legend(frame, lines)
-    if not values:
-        frame.parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" fill="#8c959f">—</text>')
+    if not any(y is not None for line in lines for _, y in line.points):  # a threshold alone is no data
+        frame.parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" fill="#8c959f">'
+                           f'{escape(empty_label)}</text>')
     frame.parts.append("</svg>")
     return "".join(frame.parts)
 
 
 def timeline_chart(chart_id: str, title: str, events: Sequence[Marker], *, x_max: float, width: int = 760,
-                   lanes: int = 6) -> str:
+                   lanes: int = 6, x_label: str = "", empty_label: str = "") -> str:
     """Events as dots on one time axis. Each label takes the first lane where it does not overlap the
     label before it; events that find no free lane keep their dot (the table below lists them all)."""
     height = 64 + lanes * 16
-    frame = _Frame(width, height, top=28, bottom=30, x_max=max(x_max, 60.0))
+    frame = _Frame(width, height, top=28, bottom=30, x_max=max(x_max, 10.0))
     _svg_open(frame, title, chart_id)
-    _axes(frame, [], "")
+    _axes(frame, [], "", x_label)
     base = frame.height - frame.bottom
     lane_ends = [[(-1.0, -1.0)] for _ in range(lanes)]  # occupied [x0, x1] spans per lane
     for event in events:

@@ -86,6 +86,7 @@ async def _run(config: CanariaConfig, *, lang: str, rps: float, auto_approve: bo
     stop = asyncio.Event()
     load_task: asyncio.Task[Any] | None = None
     server: Any = None
+    dashboard_url: str | None = None
     try:
         if dashboard is not None:
             from canaria.web import DashboardServer, shared_operator_factory
@@ -94,6 +95,7 @@ async def _run(config: CanariaConfig, *, lang: str, rps: float, auto_approve: bo
                                      operator_factory=shared_operator_factory(application.controller),
                                      tokens={"final-approver": dashboard.token})
             url = await server.start()
+            dashboard_url = str(url)
             print(f"dashboard: {url}  (token for actions: {dashboard.token})", file=sys.stderr, flush=True)
         await application.platform.ensure_stable()
         from canaria.runtime.preflight import run_checks  # the runbook's D-1 rehearsal, recorded for the report
@@ -111,7 +113,8 @@ async def _run(config: CanariaConfig, *, lang: str, rps: float, auto_approve: bo
             if auto_approve and result.rollout.phase == "awaiting_approval":
                 await operator.approve(reason="demo: the final approver says GO")
 
-        with RolloutView(config, application.store, lang=lang, live=live, extra_lines=lines) as view:
+        with RolloutView(config, application.store, lang=lang, live=live, extra_lines=lines,
+                         dashboard_url=dashboard_url) as view:
             outcome = await asyncio.wait_for(drive(application, lang=lang, view=view, on_tick=on_tick),
                                              timeout=max_seconds)
         if server is not None and dashboard is not None and dashboard.linger:

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 
 from canaria.config import UpstreamConfig, parse_address
 from canaria.errors import PortInUseError
+from canaria.i18n import t
 from canaria.platforms.base import Variant
 from canaria.platforms.processes import ensure_port_free
 from canaria.runtime.app import App, default_actor
+from canaria.runtime.preflight_warnings import configuration_warnings, stable_moved_note, start_test
 
 __all__ = ["CheckLine", "run_checks"]
 
@@ -48,20 +50,24 @@ def _command_found(spec: UpstreamConfig) -> tuple[bool, str]:
     return (found is not None, f"{exe} → {found}" if found else f"{exe!r} not found on PATH")
 
 
-async def _variant_checks(app: App, variant: Variant) -> list[CheckLine]:
+async def _variant_checks(app: App, variant: Variant, lang: str) -> list[CheckLine]:
     spec = app.config.platform.spec(variant)
     lines: list[CheckLine] = []
     if spec is None:
         return lines
     running = spec.command is None or app.platform.pid_of(variant) is not None
+    found = False
     if spec.command:
-        ok, detail = _command_found(spec)
-        lines.append(CheckLine(f"{variant}: command", ok, detail))
+        found, detail = _command_found(spec)
+        lines.append(CheckLine(f"{variant}: command", found, detail))
     if not running:
         assert spec.port is not None
         try:
             ensure_port_free("127.0.0.1", spec.port)
             lines.append(CheckLine(f"{variant}: port {spec.port}", True, "free (canaria starts the process)"))
+            if found:
+                ok, detail = await start_test(app.config, variant, spec)
+                lines.append(CheckLine(f"{variant}: start test", ok, detail))
         except PortInUseError as exc:
             health = await app.platform.health(variant)
             lines.append(CheckLine(f"{variant}: port {spec.port}", health.ok,
@@ -69,6 +75,10 @@ async def _variant_checks(app: App, variant: Variant) -> list[CheckLine]:
         return lines
     for detailed in (False, True):
         result = await app.platform.health(variant, detailed=detailed)
+        if detailed and not result.ok and result.status is not None:  # optional: the runbook only curls it
+            lines.append(CheckLine(f"{variant}: GET {result.path}", True, t(
+                "check.warn.detailed_missing", lang, name=variant, status=result.status), warning=True))
+            continue
         lines.append(CheckLine(f"{variant}: GET {result.path}", result.ok, result.detail))
     return lines
 
@@ -89,7 +99,7 @@ async def _checks(app: App, *, notify_test: bool, lang: str) -> list[CheckLine]:
     lines.append(CheckLine("dependencies", not missing,
                            "all Python dependencies importable" if not missing else f"missing: {', '.join(missing)}"))
     for variant in ("stable", "canary"):
-        lines.extend(await _variant_checks(app, variant))  # type: ignore[arg-type]
+        lines.extend(await _variant_checks(app, variant, lang))  # type: ignore[arg-type]
     for platform_check in await app.platform.checks():
         lines.append(CheckLine(platform_check.name, platform_check.ok, platform_check.detail,
                                warning=platform_check.warning))
@@ -122,6 +132,12 @@ async def _checks(app: App, *, notify_test: bool, lang: str) -> list[CheckLine]:
     elif channels:
         lines.append(CheckLine("notify", True, f"{len(channels)} channel(s) configured "
                                "(`--notify-test` sends a test message to each)"))
+    for name, detail in configuration_warnings(config, lang):
+        lines.append(CheckLine(name, True, detail, warning=True))
+    upstream_url = getattr(app.platform, "upstream_url", None)
+    moved = stable_moved_note(config, upstream_url("stable") if upstream_url else None, lang)
+    if moved:
+        lines.append(CheckLine("stable", True, moved, warning=True))
     steps = app.platform.rollback_plan()
     lines.append(CheckLine("rollback --dry-run", bool(steps), " → ".join(steps)))
     return lines

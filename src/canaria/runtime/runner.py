@@ -20,6 +20,7 @@ from canaria.runtime.app import App
 from canaria.state.status import run_summary
 from canaria.state.store import Rollout
 from canaria.views.live import RolloutView
+from canaria.views.summary import SummaryCard, build_card
 
 __all__ = ["RunOutcome", "drive", "exit_code_for"]
 
@@ -31,6 +32,7 @@ class RunOutcome:
     summary: dict[str, Any]
     message: str
     reports: list[Path] = field(default_factory=list)
+    card: SummaryCard | None = None  # the summary card, built while the store is still open
 
 
 def exit_code_for(rollout: Rollout | None, *, interrupted: bool = False) -> int:
@@ -99,7 +101,9 @@ async def drive(
     message = outcome_message(rollout, lang)
     if rollout is not None and lang != "en" and rollout.outcome == "rolled_back":
         message = outcome_message(_localized_reason(app, rollout, lang), lang)
-    return RunOutcome(rollout, exit_code_for(rollout, interrupted=interrupted), summary, message, reports)
+    card = build_card(app.config, app.store, rollout, message=message, lang=lang,
+                      report=reports[0] if reports else None) if rollout is not None else None
+    return RunOutcome(rollout, exit_code_for(rollout, interrupted=interrupted), summary, message, reports, card)
 
 
 def _localized_reason(app: App, rollout: Rollout, lang: str) -> Rollout:
@@ -127,9 +131,14 @@ def write_report_safely(app: App, rollout_id: str, lang: str) -> list[Path]:
 
 
 def print_final(outcome: RunOutcome, *, as_json: bool) -> None:
-    """The outcome line for people (stderr under --json), then the JSON object as stdout's last line."""
-    print(outcome.message, file=sys.stderr if as_json else sys.stdout, flush=True)
-    for path in outcome.reports[:1]:
-        print(f"report: {path}", file=sys.stderr if as_json else sys.stdout, flush=True)
+    """The summary card (or the outcome line) for people — on stderr under --json — then the JSON object
+    as stdout's last line."""
+    human = sys.stderr if as_json else sys.stdout
+    if outcome.card is not None:
+        RolloutView.print_card(outcome.card, stream=human)
+    else:
+        print(outcome.message, file=human, flush=True)
+        for path in outcome.reports[:1]:
+            print(f"report: {path}", file=human, flush=True)
     if as_json:
         print(json.dumps(outcome.summary, ensure_ascii=False), flush=True)

@@ -7,6 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from canaria.foundation.durations import format_duration
 from canaria.i18n import t
 
 __all__ = ["render_metrics"]
@@ -19,7 +20,9 @@ def _cell(value: Any, unit: str = "") -> str:
 def render_metrics(console: Console, data: dict[str, Any], lang: str) -> None:
     title = f"{data['service']} · {data.get('rollout_id') or '-'} · {t('phase.' + data['phase'], lang)}"
     window = data.get("window") or {}
-    table = Table(title=f"{title} · {window.get('duration_s', 0):g}s window", title_justify="left")
+    measured = t("metrics.measured", lang, duration=format_duration(float(window.get("duration_s") or 0)),
+                 start=str(window.get("start") or "-"), end=str(window.get("end") or "-"))
+    table = Table(title=f"{title}\n{measured}", title_justify="left")
     table.add_column(t("view.variant", lang))
     for col in ("view.requests", "view.errors", "P50 ms", "P95 ms", "P99 ms", "mean ms", "view.rps",
                 "view.memory", "view.cpu"):
@@ -32,13 +35,15 @@ def render_metrics(console: Console, data: dict[str, Any], lang: str) -> None:
                       _cell(s["p95_ms"]), _cell(s["p99_ms"]), _cell(s["mean_ms"]), _cell(s["rps"]),
                       _cell(s["memory_pct"]), _cell(s["cpu_pct"]))
     console.print(table)
-    console.print(t("view.split", lang, control=f"{data['traffic']['control']:g}",
+    console.print(t("metrics.split_now", lang, control=f"{data['traffic']['control']:g}",
                     canary=f"{data['traffic']['canary']:g}"), highlight=False)
+    if data.get("phase") in ("succeeded", "rolled_back", "failed"):
+        console.print(t("metrics.ended", lang, phase=t("phase." + data["phase"], lang)), highlight=False)
     comp = data.get("comparison") or {}
     if comp:
-        console.print("canary vs control: " + ", ".join(f"{k} {v:g}" for k, v in comp.items()), highlight=False)
+        console.print(t("metrics.comparison", lang) + ", ".join(f"{k} {v:g}" for k, v in comp.items()), highlight=False)
     if data.get("decision"):
-        console.print(f"{t('view.decision', lang)}: {data['decision']} · {t('view.score', lang)} {data['score']}/100",
-                      highlight=False)
+        console.print(f"{t('metrics.last_decision', lang)}: {data['decision']} · {t('view.score', lang)} "
+                      f"{data['score']}/100", highlight=False)
         for reason in data.get("reasons", [])[:5]:
             console.print(f"  • {reason}", highlight=False, markup=False)

@@ -136,6 +136,7 @@ class VerdictOut(_Open):
     decision: Literal["GO", "OBSERVE", "NO-GO"]
     score: int
     reasons: list[ReasonOut]
+    sentence: dict[str, str] = Field(default_factory=dict, description="the decision in one plain sentence, per language")
 
 
 class EventOut(BaseModel):

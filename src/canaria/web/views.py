@@ -8,6 +8,7 @@ from canaria.analysis.window import Window
 from canaria.config import CanariaConfig
 from canaria.i18n import LANGS
 from canaria.i18n.messages import MESSAGES
+from canaria.notify.sentence import decision_sentence
 from canaria.state.status import status_dict
 from canaria.state.store import Event, Rollout, Store, StoredVerdict
 from canaria.web.reports import ReportIndex
@@ -47,6 +48,9 @@ def _reason_text(reason: dict[str, Any]) -> dict[str, str]:
 def verdict_json(stored: StoredVerdict) -> dict[str, Any]:
     out = {"id": stored.id, **stored.to_dict()}
     out["reasons"] = [{**r, "text": _reason_text(r)} for r in out["reasons"]]
+    final = stored.traffic >= 100.0
+    out["sentence"] = {lang: decision_sentence(stored.verdict, traffic=stored.traffic, elapsed_s=None, lang=lang,
+                                               final_stage=final) for lang in LANGS}  # the same words everywhere
     return out
 
 

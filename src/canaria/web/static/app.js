@@ -190,6 +190,7 @@ function renderVerdict() {
   d.textContent = v ? v.decision : "–";
   d.dataset.decision = v ? v.decision : "";
   $("score").textContent = v ? v.score : "–";
+  $("verdict-sentence").textContent = v && v.sentence ? (v.sentence[S.lang] || v.sentence.en || "") : "";
   const list = $("reasons");
   list.textContent = "";
   if (!v) return;
@@ -348,10 +349,28 @@ function renderHistory() {
   }
 }
 
+// which action applies in which phase: a button that cannot work is never offered
+const APPLIES = {
+  approve: ["awaiting_approval"],
+  promote: ["progressing"],
+  pause: ["progressing", "awaiting_approval"],
+  resume: ["paused"],
+  rollback: ["progressing", "awaiting_approval", "paused", "promoting"],
+};
+
+function renderBanner(st) {
+  const banner = $("banner");
+  const rolledBack = st.phase === "rolled_back" || st.phase === "failed";
+  banner.classList.toggle("hidden", !rolledBack);
+  banner.dataset.phase = st.phase;
+  if (rolledBack) banner.textContent = tr("web.banner." + st.phase, { reason: st.reason || "" });
+}
+
 function renderButtons(st) {
   const live = S.snap.rollout && S.snap.rollout.active && !S.viewing;
+  renderBanner(st);
   for (const b of document.querySelectorAll("button.act")) {
-    b.disabled = !live;
+    b.disabled = !live || !(APPLIES[b.dataset.action] || []).includes(st.phase);
     const a = b.dataset.action;
     b.classList.toggle("suggested", live && ((a === "approve" && st.phase === "awaiting_approval") ||
       (a === "resume" && st.phase === "paused")));
