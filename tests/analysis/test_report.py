@@ -58,3 +58,17 @@ def test_observing_without_enough_data_says_how_many_more_requests() -> None:
     assert "권장 조치: 추가 모니터링" in ko.splitlines()[0]
     assert reason_text(reason, "ko") == "카나리 요청 부족: 이번 단계 4건, 판단까지 6건 더 필요"
     assert reason_text(reason, "en") == "x"
+
+
+def test_a_demo_with_second_long_holds_reads_in_seconds_not_zero_minutes() -> None:
+    rng = np.random.default_rng(1)
+    history = [window(k, lognormal_variant(rng, 15), lognormal_variant(rng, 285)) for k in range(3)]
+    ctx = StageContext(stage_index=0, traffic=5.0, hold_s=30, elapsed_in_stage_s=18, interval_s=2)
+    verdict = evaluate(history, ctx, runbook_guardrails(), AnalysisConfig())
+    hold = next(r for r in verdict.reasons if r.key == "hold.waiting")
+    assert hold.message == "holding the stage: 12 s of 30 s left"
+    assert reason_text(hold, "ko") == "단계 유지 중: 30초 중 12초 남음"
+    en = status_report(snapshot(history, period_s=20), verdict, next_check_at=AT, lang="en")
+    ko = status_report(snapshot(history, period_s=20), verdict, next_check_at=AT, lang="ko")
+    assert "in the last 20 s," in en and "0 min" not in en
+    assert "최근 20초 요청" in ko and "0분" not in ko

@@ -95,6 +95,16 @@ def test_eta_reads_like_a_countdown() -> None:
     assert format_eta(125 * 60) == "2 h 05 min"
 
 
+def test_eta_keeps_seconds_at_a_demos_scale_in_both_languages() -> None:
+    assert format_eta(12) == "12 s"
+    assert format_eta(90) == "1 min 30 s"
+    assert format_eta(120) == "2 min"
+    assert format_eta(0.4) == "0 s"
+    assert format_eta(90, "ko") == "1분 30초"
+    assert format_eta(125 * 60, "ko") == "2시간 05분"
+    assert format_eta(12, "ko") == "12초"
+
+
 def test_a_short_warm_up_is_not_extrapolated_hours_ahead() -> None:
     # twelve 2-second windows of a process warming up under new load: 0.2 % in 24 s is "40 %/h",
     # but a line fitted over 22 s says nothing about the next hour

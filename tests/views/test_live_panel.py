@@ -30,7 +30,7 @@ NOGO = Verdict(Decision.NO_GO, 20, [Reason(
     key="compare.error_rate.regression", params={"detail": "error_rate", "tolerance": 0.5},
     canary_value=13.79, control_value=0.0, threshold=0.5, evidence="4/29 canary vs 0/430 control errors")])
 HOLD = Verdict(Decision.OBSERVE, 95, [Reason(
-    check="hold", severity=Severity.INFO, decision=Decision.OBSERVE, message="holding the stage: 0 min of 0 min left",
+    check="hold", severity=Severity.INFO, decision=Decision.OBSERVE, message="holding the stage: 1 s of 1 s left",
     key="hold.waiting", params={"remaining_s": 6, "hold_s": 10})])
 
 

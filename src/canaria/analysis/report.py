@@ -17,6 +17,7 @@ from typing import Any
 
 from canaria.analysis.verdict import Decision, Reason, Severity, Verdict
 from canaria.analysis.window import VariantWindow, Window
+from canaria.i18n.spans import format_span
 
 __all__ = ["StatusSnapshot", "reason_text", "snapshot", "status_report"]
 
@@ -67,7 +68,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "normal": "normal", "caution": "caution", "danger": "danger",
         "continue": "continue", "observe": "keep monitoring", "human": "a person must decide",
         "rollback": "roll back now",
-        "stage": "Stage {stage}{of} · canary {traffic:g}% · {period} requests in the last {minutes} min, {total} in this stage",
+        "stage": "Stage {stage}{of} · canary {traffic:g}% · {period} requests in the last {span}, {total} in this stage",
         "errors": "Error rate: {canary} (control {control})",
         "latency": "Response: mean {mean} · P50 {p50} · P95 {p95} · P99 {p99} (control P95 {control_p95})",
         "saturation": "Memory: {memory} (control {control_memory}) · CPU {cpu} · Trend: {trend}",
@@ -77,7 +78,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "headline": "배포 상태: {state} (점수: {score}/100) · 권장 조치: {action} · 다음 점검: {at}",
         "normal": "정상", "caution": "주의", "danger": "위험",
         "continue": "계속 진행", "observe": "추가 모니터링", "human": "담당자 판단 필요", "rollback": "즉시 롤백",
-        "stage": "{stage}{of}단계 · 카나리 {traffic:g}% · 최근 {minutes}분 요청 {period}건, 이번 단계 {total}건",
+        "stage": "{stage}{of}단계 · 카나리 {traffic:g}% · 최근 {span} 요청 {period}건, 이번 단계 {total}건",
         "errors": "에러율: {canary} (기존 {control})",
         "latency": "응답 시간: 평균 {mean} · P50 {p50} · P95 {p95} · P99 {p99} (기존 P95 {control_p95})",
         "saturation": "메모리: {memory} (기존 {control_memory}) · CPU {cpu} · 추세: {trend}",
@@ -127,7 +128,7 @@ def _ko_reason(reason: Reason) -> str | None:
         return f"{what}: 허용 범위 이내 ({evidence})"
     if key in ("trend.breach_predicted", "trend.rising", "trend.persistent"):
         rate = f"시간당 {abs(p.get('slope_per_h', 0)):.1f}{unit} 증가"
-        eta = p.get("eta")
+        eta = None if p.get("eta_s") is None else format_span(float(p["eta_s"]), "ko")
         text = f"{name} {_num(p.get('level'), unit)} {rate}"
         if key == "trend.breach_predicted":
             return f"{text}, {eta} 후 {p.get('limit'):g}{unit} 도달 예상"
@@ -143,7 +144,7 @@ def _ko_reason(reason: Reason) -> str | None:
     if key == "data.pass":
         return f"데이터 없음: 카나리 요청 {p.get('have')}건, no_data=pass 정책으로 진행"
     if key == "hold.waiting":
-        return f"단계 유지 중: {round(p.get('remaining_s', 0) / 60)}분 남음"
+        return f"단계 유지 중: {format_span(p.get('hold_s', 0), 'ko')} 중 {format_span(p.get('remaining_s', 0), 'ko')} 남음"
     if key == "score.low":
         return f"건강 점수 {p.get('score')}점, 통과 기준 {p.get('pass')}점 미만 — 추가 관찰"
     return None
@@ -215,7 +216,7 @@ def status_report(
             of=f"/{snap.stages}" if snap.stages else "",
             traffic=snap.traffic,
             period=snap.period_requests,
-            minutes=round(snap.period_s / 60),
+            span=format_span(snap.period_s, lang),
             total=snap.stage_requests,
         ),
         text["errors"].format(canary=pct(canary.error_rate), control=pct(control.error_rate)),

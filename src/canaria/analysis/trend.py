@@ -33,6 +33,7 @@ from canaria.analysis.guardrails import format_metric, metric_value
 from canaria.analysis.verdict import Decision, Reason, Severity
 from canaria.analysis.window import Window
 from canaria.config import GuardrailConfig, TrendConfig
+from canaria.i18n.spans import format_span
 
 __all__ = ["SlopeFit", "TrendFinding", "analyse_trends", "format_eta", "theil_sen"]
 
@@ -101,12 +102,9 @@ def theil_sen(t: Sequence[float], y: Sequence[float], alpha: float = 0.05) -> Sl
     return SlopeFit(slope, intercept, slopes[lower_index], slopes[upper_index])
 
 
-def format_eta(seconds: float) -> str:
-    """47 min, 2 h 05 min: how people say a countdown."""
-    minutes = max(0, round(seconds / 60.0))
-    if minutes < 60:
-        return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
+def format_eta(seconds: float, lang: str = "en") -> str:
+    """12 s, 1 min 30 s, 47 min, 2 h 05 min: a countdown at the plan's scale (a demo's holds are seconds)."""
+    return format_span(seconds, lang)
 
 
 @dataclass(frozen=True)
