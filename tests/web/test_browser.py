@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,22 @@ async def test_dashboard_in_a_real_browser(tmp_path: Path, artifacts_dir: Path) 
                 assert await page.locator("#chart-latency path.line").count() == 6
                 assert await page.locator("#chart-errors path.line").count() == 2
                 assert first_p95
+                # the charts: no tick label twice, the latency axis follows the data, one time format everywhere
+                axes, latency_top = await page.evaluate("""() => [
+                    [...document.querySelectorAll("svg.chart")].map((svg) => ({
+                        id: svg.id, y: [...svg.querySelectorAll("text.y-tick")].map((n) => n.textContent),
+                        x: [...svg.querySelectorAll("text.x-tick")].map((n) => n.textContent),
+                        yMax: Number(svg.dataset.yMax || "nan")})),
+                    Math.max(...S.snap.windows.flatMap((w) => ["control", "canary"].flatMap((v) =>
+                        ["p50_ms", "p95_ms", "p99_ms"].map((q) => w[v][q] || 0))))]""")
+                for axis in axes:
+                    if axis["x"]:
+                        assert _unique(axis["y"]) and _unique(axis["x"]), axis
+                latency_axis = next(a for a in axes if a["id"] == "chart-latency")["yMax"]
+                assert latency_top <= latency_axis <= 2 * latency_top, (latency_top, latency_axis)
+                times = await page.evaluate("""() => [...document.querySelectorAll(
+                    "#next-check, #started, #events time, text.x-tick")].map((n) => n.textContent).filter((t) => t !== "–")""")
+                assert times and all(re.fullmatch(r"\d\d:\d\d:\d\d", t) for t in times), times
                 await page.screenshot(path=str(shots / "web-01-live.png"), full_page=True)
 
                 # the approval gate
@@ -160,6 +177,8 @@ async def test_dashboard_in_a_real_browser(tmp_path: Path, artifacts_dir: Path) 
                 await expect(history.locator("tbody tr")).to_have_count(2)
                 link = history.locator(f"a[href='/reports/{past}.md']")
                 await expect(link).to_have_count(1)
+                started_cells = await history.locator("tbody tr td:nth-child(2)").all_text_contents()
+                assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", c) for c in started_cells), started_cells
                 report = await page.request.get(url.rstrip("/") + f"/reports/{past}.md")
                 assert report.ok and f"Deployment record {past}" in await report.text()
                 await page.screenshot(path=str(shots / "web-05-rolled-back.png"), full_page=True)
@@ -211,5 +230,56 @@ async def test_a_read_protected_dashboard_asks_for_a_token_first(tmp_path: Path,
             assert await report.text() == "# the record\n"
             assert (await page.request.get(server.url + f"reports/{past}.md")).status == 401
             await page.screenshot(path=str(artifacts_dir / "web-07-read-protected.png"))
+        finally:
+            await browser.close()
+
+
+CHARTS_JS = Path(__file__).resolve().parents[2] / "src" / "canaria" / "web" / "static" / "charts.js"
+_DRAW = """([series, thresholds]) => {
+    document.body.innerHTML = '<svg id="c" viewBox="0 0 600 230"></svg>';
+    const svg = document.getElementById("c");
+    CanariaCharts.lineChart(svg, { series: series.map((points, i) => ({ name: "s" + i, cls: "q95", points })),
+                                   thresholds });
+    const texts = (sel) => [...svg.querySelectorAll(sel)].map((n) => n.textContent);
+    return { yMax: Number(svg.dataset.yMax), y: texts("text.y-tick"), x: texts("text.x-tick"),
+             above: texts("text.threshold-label.above") };
+}"""
+
+
+def _unique(labels: list[str]) -> bool:
+    return len(labels) >= 2 and len(set(labels)) == len(labels)
+
+
+async def test_chart_axes_fit_the_data_and_never_repeat_a_tick(tmp_path: Path) -> None:
+    """Drawn by the dashboard's own charts.js: a 500 ms guardrail over 20–40 ms responses must not flatten the
+    lines (the axis follows the data, the guardrail is noted above it); a demo's seconds-long span and an
+    all-zero error rate must not print the same tick label twice; one HH:MM:SS format on the time axis."""
+    chromium = require_binary("chromium", "/usr/bin/chromium")
+    from playwright.async_api import async_playwright
+
+    t0 = 1_764_620_000.0
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page()
+            await page.add_script_tag(path=str(CHARTS_JS))
+            latency = [[t0 + 0.3 * k, 20.0 + k] for k in range(20)]  # 6 s of windows, 20 → 39 ms
+            drawn = await page.evaluate(_DRAW, [[latency], [{"y": 500, "label": "NO-GO > 500"}]])
+            assert 39.0 <= drawn["yMax"] <= 2 * 39.0, drawn
+            assert drawn["above"] == ["NO-GO > 500 ↑"]
+            assert _unique(drawn["y"]) and _unique(drawn["x"]), drawn
+            assert all(len(label) == 8 and label[2] == label[5] == ":" for label in drawn["x"]), drawn
+            # a threshold near the data joins the scale and is drawn as a line
+            near = await page.evaluate(_DRAW, [[latency], [{"y": 45, "label": "NO-GO > 45"}]])
+            assert 45.0 <= near["yMax"] <= 2 * 39.0 and near["above"] == [], near
+            zeros = [[t0 + 0.5 * k, 0.0] for k in range(4)]  # 1.5 s, nothing failing
+            flat = await page.evaluate(_DRAW, [[zeros], []])
+            assert _unique(flat["y"]) and _unique(flat["x"]), flat
+            tiny = [[t0 + k, 0.001 * k] for k in range(3)]
+            small = await page.evaluate(_DRAW, [[tiny], []])
+            assert _unique(small["y"]) and small["yMax"] <= 2 * 0.002, small
+            hours = [[t0 + 600.0 * k, 100.0 + k] for k in range(30)]  # ~5 h
+            long = await page.evaluate(_DRAW, [[hours], []])
+            assert _unique(long["x"]) and 2 <= len(long["x"]) <= 6, long
         finally:
             await browser.close()

@@ -167,8 +167,8 @@ function renderStages(st) {
   });
   $("stage-now").textContent = st.stage ? tr("web.stage.of", { n: st.stage.number, total: st.stage.total,
     traffic: C.fmt(st.stage.traffic) }) : "–";
-  $("next-check").textContent = st.next_checkpoint ? new Date(st.next_checkpoint).toLocaleTimeString() : "–";
-  $("started").textContent = st.started_at ? new Date(st.started_at).toLocaleTimeString() : "–";
+  $("next-check").textContent = st.next_checkpoint ? C.clock(st.next_checkpoint) : "–";
+  $("started").textContent = st.started_at ? C.clock(st.started_at) : "–";
   tickHold();
 }
 
@@ -329,7 +329,7 @@ function renderHistory() {
     open.addEventListener("click", () => view(r.active ? null : r.rollout_id));
     id.appendChild(open);
     const started = document.createElement("td");
-    started.textContent = new Date(r.created_at * 1000).toLocaleString();
+    started.textContent = C.dateTime(r.created_at);
     const outcome = document.createElement("td");
     outcome.textContent = r.active ? phaseText(r.phase) : tr("web.outcome." + (r.outcome || r.phase));
     outcome.className = "outcome-" + (r.outcome || r.phase);

@@ -21,18 +21,50 @@ const CanariaCharts = (() => {
     while (svg.firstChild) svg.removeChild(svg.firstChild);
   }
 
+  // axis tops whose quarters are round numbers; fine enough that the top stays within 1.25x of what it covers
+  const STEPS = [1, 1.2, 1.6, 2, 2.4, 3, 4, 5, 6, 8, 10];
+
   function niceMax(value) {
     if (!(value > 0)) return 1;
     const exp = Math.pow(10, Math.floor(Math.log10(value)));
-    for (const step of [1, 2, 2.5, 5, 10]) {
-      if (value <= step * exp) return step * exp;
+    for (const step of STEPS) {
+      if (value <= step * exp * (1 + 1e-12)) return step * exp;
     }
     return 10 * exp;
   }
 
+  /** The fewest decimals that print every tick exactly, so no two ticks read the same. */
+  function decimals(values) {
+    for (let d = 0; d <= 6; d++) {
+      if (values.every((v) => Math.abs(parseFloat(v.toFixed(d)) - v) <= 1e-9 * Math.max(1, Math.abs(v)))) return d;
+    }
+    return 6;
+  }
+
+  // time-axis steps in seconds: a demo spans seconds, a rollout hours
+  const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
+
+  /** Ticks at whole multiples of a round step, at most `most` of them: the labels (to the second) differ. */
+  function timeTicks(t0, t1, most) {
+    const span = t1 - t0;
+    const step = TIME_STEPS.find((s) => span / s <= most) || 86400 * Math.ceil(span / most / 86400);
+    const ticks = [];
+    for (let t = Math.ceil(t0 / step) * step; t <= t1 + 1e-9; t += step) ticks.push(t);
+    return ticks;
+  }
+
+  const pad2 = (n) => String(n).padStart(2, "0");
+
+  /** The one time format of the page: local 24-hour HH:MM:SS, from epoch seconds, an ISO string or a Date. */
   function clock(ts) {
-    const d = new Date(ts * 1000);
-    return d.toTimeString().slice(0, 8);
+    const d = ts instanceof Date ? ts : typeof ts === "string" ? new Date(ts) : new Date(ts * 1000);
+    return `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+  }
+
+  /** The same with the local date in front (YYYY-MM-DD HH:MM:SS), for records of other days. */
+  function dateTime(ts) {
+    const d = ts instanceof Date ? ts : typeof ts === "string" ? new Date(ts) : new Date(ts * 1000);
+    return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${clock(d)}`;
   }
 
   function fmt(v) {
@@ -64,23 +96,34 @@ const CanariaCharts = (() => {
     let t0 = Math.min(...times), t1 = Math.max(...times);
     if (t1 - t0 < 1) { t0 -= 1; t1 += 1; }
     const yMin = opts.yMin !== undefined ? opts.yMin : 0;
-    let top = Math.max(yMin + 1e-9, ...all.map((p) => p[1]), ...(opts.thresholds || []).map((th) => th.y));
-    const yMax = opts.yMax !== undefined ? opts.yMax : niceMax(top * 1.1);
+    // scaled to the data: a threshold far above it (a 500 ms guardrail over 20 ms responses) would flatten
+    // every line to the floor, so it joins the scale only when it is near the data, else it is noted at the top
+    const dataTop = all.length ? Math.max(...all.map((p) => p[1])) : null;
+    const near = (opts.thresholds || []).filter((th) => dataTop === null || th.y <= dataTop * 1.2);
+    const top = Math.max(...(dataTop === null ? [] : [dataTop]), ...near.map((th) => th.y), yMin);
+    const yMax = opts.yMax !== undefined ? opts.yMax : top > yMin ? yMin + niceMax((top - yMin) * 1.1) : yMin + 1;
+    svg.dataset.yMax = String(yMax);
     const x = (t) => pad.l + ((t - t0) / (t1 - t0)) * iw;
     const y = (v) => pad.t + ih - ((Math.min(v, yMax) - yMin) / (yMax - yMin)) * ih;
 
     const grid = el("g", { class: "grid" }, svg);
-    for (let i = 0; i <= 4; i++) {
-      const v = yMin + ((yMax - yMin) * i) / 4;
+    const values = [0, 1, 2, 3, 4].map((i) => yMin + ((yMax - yMin) * i) / 4);
+    const digits = decimals(values);
+    for (const v of values) {
       el("line", { x1: pad.l, x2: W - pad.r, y1: y(v), y2: y(v) }, grid);
-      text(grid, pad.l - 6, y(v) + 4, fmt(v), { "text-anchor": "end", class: "tick" });
+      text(grid, pad.l - 6, y(v) + 4, v.toFixed(digits), { "text-anchor": "end", class: "tick y-tick" });
     }
-    for (let i = 0; i <= 4; i++) {
-      const t = t0 + ((t1 - t0) * i) / 4;
-      const anchor = i === 0 ? "start" : i === 4 ? "end" : "middle";
-      text(grid, x(t), H - pad.b + 16, clock(t), { "text-anchor": anchor, class: "tick" });
+    for (const t of timeTicks(t0, t1, 5)) {
+      const px = x(t);
+      const anchor = px - pad.l < 28 ? "start" : W - pad.r - px < 28 ? "end" : "middle";
+      el("line", { x1: px, x2: px, y1: pad.t + ih, y2: pad.t + ih + 4 }, grid);
+      text(grid, px, H - pad.b + 16, clock(t), { "text-anchor": anchor, class: "tick x-tick" });
     }
     for (const th of opts.thresholds || []) {
+      if (th.y > yMax) {
+        text(svg, W - pad.r - 4, pad.t + 10, `${th.label} ↑`, { "text-anchor": "end", class: "threshold-label above" });
+        continue;
+      }
       el("line", { x1: pad.l, x2: W - pad.r, y1: y(th.y), y2: y(th.y), class: "threshold" }, svg);
       text(svg, W - pad.r - 4, y(th.y) - 4, th.label, { "text-anchor": "end", class: "threshold-label" });
     }
@@ -136,5 +179,5 @@ const CanariaCharts = (() => {
     text(svg, cx + r, cy + 16, `${labels.control} ${fmt(controlPct)}%`, { "text-anchor": "end", class: "gauge-small" });
   }
 
-  return { lineChart, gauge, fmt, clock };
+  return { lineChart, gauge, fmt, clock, dateTime, niceMax, timeTicks };
 })();
