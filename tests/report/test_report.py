@@ -147,6 +147,26 @@ _OVERLAPS_JS = """() => {
 }"""
 
 
+_BROKEN_CELLS_JS = """() => [...document.querySelectorAll("td.n")].filter((td) => {
+  const range = document.createRange();
+  range.selectNodeContents(td);
+  return new Set([...range.getClientRects()].map((box) => Math.round(box.top))).size > 1;
+}).map((td) => td.textContent)"""
+# a table wider than the page scrolls in its own box (never the page, never clipped)
+_WIDE_TABLES_JS = """() => { const right = document.querySelector("main").getBoundingClientRect().right;
+  const spilled = [...document.querySelectorAll("table")].filter((t) => t.parentElement.getBoundingClientRect().right
+    > right + 1 || (t.getBoundingClientRect().right > right + 1 && getComputedStyle(t.parentElement).overflowX !== "auto"));
+  return spilled.length + (document.documentElement.scrollWidth > window.innerWidth ? 1 : 0); }"""
+
+
+def _events(record: Record) -> list:
+    store = Store.for_state_dir(record.config.state_path)
+    try:
+        return store.events(record.rollout_id)
+    finally:
+        store.close()
+
+
 def test_html_opens_offline_in_chromium_with_every_chart(record: Record, artifacts_dir: Path) -> None:
     chromium = require_binary("chromium", "/usr/bin/chromium")
     from playwright.sync_api import sync_playwright
@@ -180,6 +200,16 @@ def test_html_opens_offline_in_chromium_with_every_chart(record: Record, artifac
                 times = [text for text in ticks if text.startswith("+")]
                 assert len(times) >= 2 and len(set(times)) == len(times), (chart_id, times)
                 assert all(text.endswith((" s", " min")) for text in times), (chart_id, times)
+            # table text: short figures (times, counts, ms) on one line, long text wraps within the page, none cut
+            longest = max((e.message.replace("\n", " ") for e in _events(record)), key=len)
+            assert len(longest) > 300 and longest in page.inner_text("body")
+            for width in (1120, 640):
+                page.set_viewport_size({"width": width, "height": 900})
+                broken = page.evaluate(_BROKEN_CELLS_JS)
+                assert broken == [], (width, broken)
+                assert page.locator("td.n").count() >= 10
+                assert page.evaluate(_WIDE_TABLES_JS) == 0, width
+            page.set_viewport_size({"width": 1120, "height": 900})
             body = page.inner_text("body")
             assert "롤백 완료" in body and "사전 점검" in body and "✗ FAIL" in body
             assert "에러율 상승: DB 연결 풀 부족" in body and "lubit" in body

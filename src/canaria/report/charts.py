@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from canaria.i18n import t
+from canaria.i18n.spans import format_span
 from canaria.report.data import RecordData
 from canaria.report.svg import Band, Line, Marker, Threshold, line_chart, timeline_chart
 
-__all__ = ["CANARY", "CHART_IDS", "CONTROL", "build_charts"]
+__all__ = ["CANARY", "CHART_IDS", "CONTROL", "approval_waits", "build_charts"]
 
 CONTROL = "#4c78a8"
 CANARY = "#e45756"
@@ -44,6 +45,29 @@ def _stage_bands(data: RecordData, lang: str) -> list[Band]:
     return bands
 
 
+_WAIT_COLOR = "#bf8700"
+
+
+def approval_waits(data: RecordData, lang: str) -> list[Band]:
+    """Each wait at an approval gate, from `approval_needed` to the `approved` after it (or to the rollout's
+    end, or whatever ended the wait: a rollback or a manual promote): where the clock was a person's."""
+    waits: list[Band] = []
+    opened: float | None = None
+    for event in data.events:
+        x = data.elapsed(event.at)
+        if event.kind == "approval_needed" and opened is None:
+            opened = x
+        elif opened is not None and event.kind in ("approved", "manual_promote", "rollback_started"):
+            waits.append(Band(opened, x, t("record.chart.approval_wait", lang, span=format_span(x - opened, lang)),
+                              _WAIT_COLOR, kind="wait"))
+            opened = None
+    if opened is not None:
+        x = data.elapsed(data.end)
+        waits.append(Band(opened, x, t("record.chart.approval_wait", lang, span=format_span(x - opened, lang)),
+                          _WAIT_COLOR, kind="wait"))
+    return waits
+
+
 def _decision_markers(data: RecordData) -> list[Marker]:
     return [Marker(data.elapsed(e.at), str(e.data.get("decision")), _DECISION_COLORS.get(
         str(e.data.get("decision")), "#57606a"), y=float(e.data.get("score", 0))) for e in data.events
@@ -65,7 +89,7 @@ def build_charts(data: RecordData, lang: str) -> dict[str, str]:
     def series(rows: list[dict], key: str) -> list[tuple[float, float | None]]:
         return [(x, row.get(key)) for x, row in zip(ends, rows, strict=True)]
 
-    bands = _stage_bands(data, lang)
+    bands = _stage_bands(data, lang) + approval_waits(data, lang)
     control_name, canary_name = t("view.control", lang), t("view.canary", lang)
     thresholds = {g.metric: g.max for g in data.config.guardrails if g.action == "rollback"}
     charts: dict[str, str] = {}
@@ -111,7 +135,7 @@ def build_charts(data: RecordData, lang: str) -> dict[str, str]:
         thresholds=[Threshold(float(data.config.analysis.score.pass_), f"pass {data.config.analysis.score.pass_}")])
     events = [Marker(data.elapsed(e.at), _event_label(e.kind, e.data, lang), _SEVERITY_COLORS.get(e.severity,
                      "#57606a")) for e in data.events if e.kind in _TIMELINE_KINDS]
-    charts["timeline"] = timeline_chart("timeline", t("record.chart.timeline", lang), events, x_max=x_max, x_label=axis, empty_label=unmeasured)
+    charts["timeline"] = timeline_chart("timeline", t("record.chart.timeline", lang), events, x_max=x_max, x_label=axis, empty_label=unmeasured, bands=approval_waits(data, lang))
     return charts
 
 

@@ -32,6 +32,7 @@ class Band:
     x1: float
     label: str
     color: str = "#eef2f7"
+    kind: str = "band"  # "band" (a stage, behind everything) or "wait" (hatched over it, labelled lower down)
 
 
 @dataclass
@@ -183,6 +184,29 @@ def _legend(frame: _Frame, lines: Sequence[Line]) -> None:
         x += 34 + _text_width(line.name)
 
 
+_HATCH = ('<defs><pattern id="{id}" width="6" height="6" patternUnits="userSpaceOnUse" '
+          'patternTransform="rotate(45)"><rect width="6" height="6" fill="{color}" fill-opacity="0.18"/>'
+          '<line x1="0" y1="0" x2="0" y2="6" stroke="{color}" stroke-opacity="0.45" stroke-width="2"/></pattern></defs>')
+
+
+def _bands(frame: _Frame, bands: Sequence[Band], chart_id: str) -> None:
+    """Stages first, then waits hatched over them: a wait's label sits a row below the stage labels."""
+    height = frame.height - frame.top - frame.bottom
+    pattern = f"{escape(chart_id)}-wait"
+    hatched = False
+    for band in sorted(bands, key=lambda b: b.kind == "wait"):
+        x0, x1 = frame.x(band.x0), frame.x(band.x1)
+        fill, label_y, ink = band.color, frame.top + 12, "#57606a"
+        if band.kind == "wait":
+            if not hatched:
+                frame.parts.append(_HATCH.format(id=pattern, color=band.color))
+                hatched = True
+            fill, label_y, ink = f"url(#{pattern})", frame.top + 26, "#7d4e00"
+        frame.parts.append(f'<g class="{escape(band.kind)}"><rect x="{x0:.1f}" y="{frame.top}" '
+                           f'width="{max(0.0, x1 - x0):.1f}" height="{height}" fill="{fill}"/>'
+                           f'<text x="{x0 + 4:.1f}" y="{label_y}" fill="{ink}">{escape(band.label)}</text></g>')
+
+
 def line_chart(chart_id: str, title: str, lines: Sequence[Line], *, x_max: float, y_unit: str = "",
                y_min: float = 0.0, y_max: float | None = None, bands: Sequence[Band] = (),
                markers: Sequence[Marker] = (), thresholds: Sequence[Threshold] = (), width: int = 760,
@@ -192,11 +216,7 @@ def line_chart(chart_id: str, title: str, lines: Sequence[Line], *, x_max: float
     ticks = nice_ticks(y_min, top)
     frame = _Frame(width, height, x_max=max(x_max, 10.0), y_min=y_min, y_max=ticks[-1])
     _svg_open(frame, title, chart_id)
-    for band in bands:
-        x0, x1 = frame.x(band.x0), frame.x(band.x1)
-        frame.parts.append(f'<rect class="band" x="{x0:.1f}" y="{frame.top}" width="{max(0.0, x1 - x0):.1f}" '
-                           f'height="{frame.height - frame.top - frame.bottom}" fill="{band.color}"/>'
-                           f'<text x="{x0 + 4:.1f}" y="{frame.top + 12}" fill="#57606a">{escape(band.label)}</text>')
+    _bands(frame, bands, chart_id)
     _axes(frame, ticks, y_unit, x_label)
     for threshold in thresholds:
         y = frame.y(threshold.y)
@@ -235,12 +255,13 @@ def line_chart(chart_id: str, title: str, lines: Sequence[Line], *, x_max: float
 
 
 def timeline_chart(chart_id: str, title: str, events: Sequence[Marker], *, x_max: float, width: int = 760,
-                   lanes: int = 6, x_label: str = "", empty_label: str = "") -> str:
+                   lanes: int = 6, x_label: str = "", empty_label: str = "", bands: Sequence[Band] = ()) -> str:
     """Events as dots on one time axis. Each label takes the first lane where it does not overlap the
     label before it; events that find no free lane keep their dot (the table below lists them all)."""
     height = 64 + lanes * 16
     frame = _Frame(width, height, top=28, bottom=30, x_max=max(x_max, 10.0))
     _svg_open(frame, title, chart_id)
+    _bands(frame, bands, chart_id)
     _axes(frame, [], "", x_label)
     base = frame.height - frame.bottom
     lane_ends = [[(-1.0, -1.0)] for _ in range(lanes)]  # occupied [x0, x1] spans per lane

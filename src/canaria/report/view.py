@@ -97,8 +97,8 @@ def build_view(data: RecordData, lang: str) -> RecordView:
                   "; ".join(str(r) for r in d["reasons"])] for d in data.decisions()]
     events_header = [t(k, lang) for k in ("record.col.at", "record.col.kind", "record.col.severity",
                                           "record.col.actor", "record.col.message")]
-    events = [[f"{_clock(e.at)} (+{elapsed_label(data.elapsed(e.at))})", e.kind, e.severity, e.actor,
-               e.message.replace("\n", " ")[:300]] for e in data.events]
+    events = [[f"{_clock(e.at)} ({elapsed_label(data.elapsed(e.at))})", e.kind, e.severity, e.actor,
+               e.message.replace("\n", " ")] for e in data.events]  # whole: the cell wraps, nothing is cut
     notes = [(iso(e.at) or "", e.actor, e.message) for e in data.notes]
     signoff = []
     for item in data.signoff:

@@ -31,6 +31,16 @@ _ENV = Environment(loader=PackageLoader("canaria.report", "templates"), autoesca
                    trim_blocks=True, lstrip_blocks=True)
 
 
+def _tight(cell: object) -> bool:
+    """A short cell with a figure in it (a time, a count, "12 ms"): kept on one line, never broken mid-number;
+    longer text wraps at spaces (and anywhere only if one word is wider than the cell)."""
+    text = str(cell)
+    return len(text) <= 32 and any(ch.isdigit() for ch in text)
+
+
+_ENV.tests["tight"] = _tight
+
+
 def render_html(view: RecordView, charts: dict[str, str]) -> str:
     return _ENV.get_template("report.html.j2").render(v=view, charts=charts)
 
