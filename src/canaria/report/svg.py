@@ -189,8 +189,9 @@ _HATCH = ('<defs><pattern id="{id}" width="6" height="6" patternUnits="userSpace
           '<line x1="0" y1="0" x2="0" y2="6" stroke="{color}" stroke-opacity="0.45" stroke-width="2"/></pattern></defs>')
 
 
-def _bands(frame: _Frame, bands: Sequence[Band], chart_id: str) -> None:
-    """Stages first, then waits hatched over them: a wait's label sits a row below the stage labels."""
+def _bands(frame: _Frame, bands: Sequence[Band], chart_id: str, *, labels: bool = True) -> None:
+    """Stages first, then waits hatched over them: a wait's label sits a row below the stage labels.
+    Without `labels` (the timeline, whose rows hold the event labels) the label is the band's tooltip."""
     height = frame.height - frame.top - frame.bottom
     pattern = f"{escape(chart_id)}-wait"
     hatched = False
@@ -202,9 +203,13 @@ def _bands(frame: _Frame, bands: Sequence[Band], chart_id: str) -> None:
                 frame.parts.append(_HATCH.format(id=pattern, color=band.color))
                 hatched = True
             fill, label_y, ink = f"url(#{pattern})", frame.top + 26, "#7d4e00"
-        frame.parts.append(f'<g class="{escape(band.kind)}"><rect x="{x0:.1f}" y="{frame.top}" '
-                           f'width="{max(0.0, x1 - x0):.1f}" height="{height}" fill="{fill}"/>'
-                           f'<text x="{x0 + 4:.1f}" y="{label_y}" fill="{ink}">{escape(band.label)}</text></g>')
+        rect = (f'<rect x="{x0:.1f}" y="{frame.top}" width="{max(0.0, x1 - x0):.1f}" height="{height}" '
+                f'fill="{fill}"')
+        if labels:
+            frame.parts.append(f'<g class="{escape(band.kind)}">{rect}/><text x="{x0 + 4:.1f}" y="{label_y}" '
+                               f'fill="{ink}">{escape(band.label)}</text></g>')
+        else:
+            frame.parts.append(f'<g class="{escape(band.kind)}">{rect}><title>{escape(band.label)}</title></rect></g>')
 
 
 def line_chart(chart_id: str, title: str, lines: Sequence[Line], *, x_max: float, y_unit: str = "",
@@ -261,7 +266,7 @@ def timeline_chart(chart_id: str, title: str, events: Sequence[Marker], *, x_max
     height = 64 + lanes * 16
     frame = _Frame(width, height, top=28, bottom=30, x_max=max(x_max, 10.0))
     _svg_open(frame, title, chart_id)
-    _bands(frame, bands, chart_id)
+    _bands(frame, bands, chart_id, labels=False)
     _axes(frame, [], "", x_label)
     base = frame.height - frame.bottom
     lane_ends = [[(-1.0, -1.0)] for _ in range(lanes)]  # occupied [x0, x1] spans per lane
