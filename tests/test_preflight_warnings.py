@@ -59,6 +59,8 @@ def test_start_test_runs_the_command_and_reports_why_it_died(tmp_path: Path) -> 
     stays = UpstreamConfig(command=f"{sys.executable} -c 'import time; time.sleep(30)'", port=port)
     ok, detail = asyncio.run(start_test(cfg, "canary", stays))
     assert ok and "kept running" in detail
+    ok, detail = asyncio.run(start_test(cfg, "canary", dies, "ko"))
+    assert not ok and detail.startswith("2초 안에 종료 코드 1로 종료: ") and "no_such_module_for_canaria" in detail
 
 
 def test_warnings_exist_in_both_languages() -> None:

@@ -37,17 +37,19 @@ class CheckLine:
 _MODULES = ("uvloop", "httpx", "psutil", "yaml", "rich", "typer", "scipy")
 
 
-def _command_found(spec: UpstreamConfig) -> tuple[bool, str]:
+def _command_found(spec: UpstreamConfig, lang: str = "en") -> tuple[bool, str]:
     assert spec.command
     try:
         argv = shlex.split(spec.command)
     except ValueError as exc:
-        return False, f"cannot parse command: {exc}"
+        return False, t("check.detail.command_unparsable", lang, error=exc)
     while argv and (argv[0] == "exec" or ("=" in argv[0] and not argv[0].startswith(("/", ".")))):
         argv = argv[1:]  # `exec` and leading VAR=value assignments are the shell's, not the program
     exe = argv[0] if argv else ""
     found = shutil.which(exe) if exe else None
-    return (found is not None, f"{exe} → {found}" if found else f"{exe!r} not found on PATH")
+    if found is None:
+        return False, t("check.detail.command_missing", lang, exe=exe)
+    return True, t("check.detail.command_found", lang, exe=exe, path=found)
 
 
 async def _variant_checks(app: App, variant: Variant, lang: str) -> list[CheckLine]:
@@ -58,20 +60,20 @@ async def _variant_checks(app: App, variant: Variant, lang: str) -> list[CheckLi
     running = spec.command is None or app.platform.pid_of(variant) is not None
     found = False
     if spec.command:
-        found, detail = _command_found(spec)
+        found, detail = _command_found(spec, lang)
         lines.append(CheckLine(f"{variant}: command", found, detail))
     if not running:
         assert spec.port is not None
         try:
             ensure_port_free("127.0.0.1", spec.port)
-            lines.append(CheckLine(f"{variant}: port {spec.port}", True, "free (canaria starts the process)"))
+            lines.append(CheckLine(f"{variant}: port {spec.port}", True, t("check.detail.port_free", lang)))
             if found:
-                ok, detail = await start_test(app.config, variant, spec)
+                ok, detail = await start_test(app.config, variant, spec, lang)
                 lines.append(CheckLine(f"{variant}: start test", ok, detail))
         except PortInUseError as exc:
             health = await app.platform.health(variant)
             lines.append(CheckLine(f"{variant}: port {spec.port}", health.ok,
-                                   "already serving /health" if health.ok else str(exc)))
+                                   t("check.detail.port_serving", lang) if health.ok else str(exc)))
         return lines
     for detailed in (False, True):
         result = await app.platform.health(variant, detailed=detailed)
@@ -94,10 +96,12 @@ async def run_checks(app: App, *, notify_test: bool = False, lang: str = "en") -
 
 async def _checks(app: App, *, notify_test: bool, lang: str) -> list[CheckLine]:
     config = app.config
-    lines = [CheckLine("config", True, f"{config.source_path or 'in memory'}: valid, service {config.service}")]
+    source = config.source_path or t("check.detail.in_memory", lang)
+    lines = [CheckLine("config", True, t("check.detail.config_valid", lang, source=source, service=config.service))]
     missing = [m for m in _MODULES if importlib.util.find_spec(m) is None]
     lines.append(CheckLine("dependencies", not missing,
-                           "all Python dependencies importable" if not missing else f"missing: {', '.join(missing)}"))
+                           t("check.detail.deps_missing", lang, names=", ".join(missing)) if missing
+                           else t("check.detail.deps_ok", lang)))
     for variant in ("stable", "canary"):
         lines.extend(await _variant_checks(app, variant, lang))  # type: ignore[arg-type]
     for platform_check in await app.platform.checks():
@@ -110,7 +114,8 @@ async def _checks(app: App, *, notify_test: bool, lang: str) -> list[CheckLine]:
             lines.append(CheckLine(check.name, check.ok, check.detail))
     if gateway_up or (not embedded and config.metrics.provider == "builtin"):
         if gateway_up:
-            lines.append(CheckLine("gateway", True, f"admin API answers on {config.gateway.admin_listen}"))
+            lines.append(CheckLine("gateway", True, t("check.detail.gateway_up", lang,
+                                                      address=config.gateway.admin_listen)))
         if config.metrics.provider == "builtin":
             for check in await app.metrics.check():
                 lines.append(CheckLine(check.name, check.ok, check.detail))
@@ -120,7 +125,7 @@ async def _checks(app: App, *, notify_test: bool, lang: str) -> list[CheckLine]:
             host, port = parse_address(address)
             try:
                 ensure_port_free(host, port)
-                lines.append(CheckLine(label, True, f"{address} free (the gateway starts with run/enable-canary)"))
+                lines.append(CheckLine(label, True, t("check.detail.gateway_port_free", lang, address=address)))
             except PortInUseError as exc:
                 lines.append(CheckLine(label, False, str(exc)))
     channels = config.notify.channels
@@ -130,8 +135,7 @@ async def _checks(app: App, *, notify_test: bool, lang: str) -> list[CheckLine]:
         for name, ok, detail in await send_test(config, lang):
             lines.append(CheckLine(f"notify: {name}", ok, detail))
     elif channels:
-        lines.append(CheckLine("notify", True, f"{len(channels)} channel(s) configured "
-                               "(`--notify-test` sends a test message to each)"))
+        lines.append(CheckLine("notify", True, t("check.detail.channels", lang, n=len(channels))))
     for name, detail in configuration_warnings(config, lang):
         lines.append(CheckLine(name, True, detail, warning=True))
     upstream_url = getattr(app.platform, "upstream_url", None)

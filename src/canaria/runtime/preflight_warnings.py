@@ -54,7 +54,8 @@ def stable_moved_note(config: CanariaConfig, current_stable_url: str | None, lan
     return t("check.warn.stable_moved", lang, port=current_stable_url, state=state, configured=configured)
 
 
-async def start_test(config: CanariaConfig, variant: Variant, spec: UpstreamConfig) -> tuple[bool, str]:
+async def start_test(config: CanariaConfig, variant: Variant, spec: UpstreamConfig,
+                     lang: str = "en") -> tuple[bool, str]:
     """Start the command as canaria would, for START_TEST_S seconds: still running → it starts; exited →
     the last line it printed (e.g. "No module named mysvc")."""
     assert spec.command is not None and spec.port is not None
@@ -77,9 +78,10 @@ async def start_test(config: CanariaConfig, variant: Variant, spec: UpstreamConf
     finally:
         await asyncio.to_thread(stop_pid, proc.pid, popen=proc.popen, timeout=3.0)
     if code is None:
-        return True, f"started and kept running for {START_TEST_S:g} s (stopped again)"
+        return True, t("check.detail.start_ok", lang, seconds=f"{START_TEST_S:g}")
     last = _last_line(proc.log_path, offset)
-    return False, f"exited with code {code} within {START_TEST_S:g} s: {last or 'no output'}"
+    return False, t("check.detail.start_failed", lang, code=code, seconds=f"{START_TEST_S:g}",
+                    last=last or t("check.detail.no_output", lang))
 
 
 def _size(path: Path) -> int:
