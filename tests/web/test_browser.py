@@ -235,11 +235,11 @@ async def test_a_read_protected_dashboard_asks_for_a_token_first(tmp_path: Path,
 
 
 CHARTS_JS = Path(__file__).resolve().parents[2] / "src" / "canaria" / "web" / "static" / "charts.js"
-_DRAW = """([series, thresholds]) => {
+_DRAW = """([series, thresholds, fitData]) => {
     document.body.innerHTML = '<svg id="c" viewBox="0 0 600 230"></svg>';
     const svg = document.getElementById("c");
     CanariaCharts.lineChart(svg, { series: series.map((points, i) => ({ name: "s" + i, cls: "q95", points })),
-                                   thresholds });
+                                   thresholds, fitData });
     const texts = (sel) => [...svg.querySelectorAll(sel)].map((n) => n.textContent);
     return { yMax: Number(svg.dataset.yMax), y: texts("text.y-tick"), x: texts("text.x-tick"),
              above: texts("text.threshold-label.above") };
@@ -264,22 +264,25 @@ async def test_chart_axes_fit_the_data_and_never_repeat_a_tick(tmp_path: Path) -
             page = await browser.new_page()
             await page.add_script_tag(path=str(CHARTS_JS))
             latency = [[t0 + 0.3 * k, 20.0 + k] for k in range(20)]  # 6 s of windows, 20 → 39 ms
-            drawn = await page.evaluate(_DRAW, [[latency], [{"y": 500, "label": "NO-GO > 500"}]])
+            drawn = await page.evaluate(_DRAW, [[latency], [{"y": 500, "label": "NO-GO > 500"}], True])
             assert 39.0 <= drawn["yMax"] <= 2 * 39.0, drawn
             assert drawn["above"] == ["NO-GO > 500 ↑"]
             assert _unique(drawn["y"]) and _unique(drawn["x"]), drawn
             assert all(len(label) == 8 and label[2] == label[5] == ":" for label in drawn["x"]), drawn
             # a threshold near the data joins the scale and is drawn as a line
-            near = await page.evaluate(_DRAW, [[latency], [{"y": 45, "label": "NO-GO > 45"}]])
+            near = await page.evaluate(_DRAW, [[latency], [{"y": 45, "label": "NO-GO > 45"}], True])
             assert 45.0 <= near["yMax"] <= 2 * 39.0 and near["above"] == [], near
+            # without fitData (the error-rate chart) the guardrail stays on the scale
+            kept = await page.evaluate(_DRAW, [[latency], [{"y": 500, "label": "NO-GO > 500"}], False])
+            assert 500.0 <= kept["yMax"] <= 2 * 500.0 and kept["above"] == [], kept
             zeros = [[t0 + 0.5 * k, 0.0] for k in range(4)]  # 1.5 s, nothing failing
-            flat = await page.evaluate(_DRAW, [[zeros], []])
+            flat = await page.evaluate(_DRAW, [[zeros], [], False])
             assert _unique(flat["y"]) and _unique(flat["x"]), flat
             tiny = [[t0 + k, 0.001 * k] for k in range(3)]
-            small = await page.evaluate(_DRAW, [[tiny], []])
+            small = await page.evaluate(_DRAW, [[tiny], [], False])
             assert _unique(small["y"]) and small["yMax"] <= 2 * 0.002, small
             hours = [[t0 + 600.0 * k, 100.0 + k] for k in range(30)]  # ~5 h
-            long = await page.evaluate(_DRAW, [[hours], []])
+            long = await page.evaluate(_DRAW, [[hours], [], False])
             assert _unique(long["x"]) and 2 <= len(long["x"]) <= 6, long
         finally:
             await browser.close()

@@ -248,7 +248,7 @@ function renderCharts() {
     lat.push({ name: `${ctl} ${q.slice(0, 3).toUpperCase()}`, cls: cls, dashed: true, points: series(q, "control") });
     lat.push({ name: `${can} ${q.slice(0, 3).toUpperCase()}`, cls: cls, points: series(q, "canary") });
   }
-  C.lineChart($("chart-latency"), { empty, series: lat, thresholds: guard("p95_ms"), legend: [
+  C.lineChart($("chart-latency"), { empty, series: lat, fitData: true, thresholds: guard("p95_ms"), legend: [
     { name: "P50", cls: "q50" }, { name: "P95", cls: "q95" }, { name: "P99", cls: "q99" },
     { name: can, cls: "neutral" }, { name: ctl, cls: "neutral", dashed: true }] });
   C.lineChart($("chart-rps"), { empty, series: [

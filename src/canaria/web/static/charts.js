@@ -74,7 +74,7 @@ const CanariaCharts = (() => {
   }
 
   /**
-   * Line chart. opts: {series: [{name, cls, dashed, points: [[t, y|null], ...]}], yMin, yMax, thresholds: [{y, label}],
+   * Line chart. opts: {series: [{name, cls, dashed, points: [[t, y|null], ...]}], yMin, yMax, fitData, thresholds: [{y, label}],
    *                    markers: [{t, cls, label}], dots: [{t, y, cls, label}], empty}
    */
   function lineChart(svg, opts) {
@@ -96,10 +96,11 @@ const CanariaCharts = (() => {
     let t0 = Math.min(...times), t1 = Math.max(...times);
     if (t1 - t0 < 1) { t0 -= 1; t1 += 1; }
     const yMin = opts.yMin !== undefined ? opts.yMin : 0;
-    // scaled to the data: a threshold far above it (a 500 ms guardrail over 20 ms responses) would flatten
-    // every line to the floor, so it joins the scale only when it is near the data, else it is noted at the top
+    // fitData: scaled to the data. A threshold far above it (a 500 ms guardrail over 20 ms responses) would
+    // flatten every line to the floor, so it joins the scale only when near the data, else it is noted at the top.
+    // Otherwise (error rate) the threshold is always on the scale: how far from it the lines are is the point.
     const dataTop = all.length ? Math.max(...all.map((p) => p[1])) : null;
-    const near = (opts.thresholds || []).filter((th) => dataTop === null || th.y <= dataTop * 1.2);
+    const near = (opts.thresholds || []).filter((th) => !opts.fitData || dataTop === null || th.y <= dataTop * 1.2);
     const top = Math.max(...(dataTop === null ? [] : [dataTop]), ...near.map((th) => th.y), yMin);
     const yMax = opts.yMax !== undefined ? opts.yMax : top > yMin ? yMin + niceMax((top - yMin) * 1.1) : yMin + 1;
     svg.dataset.yMax = String(yMax);
