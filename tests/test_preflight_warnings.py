@@ -9,7 +9,12 @@ from pathlib import Path
 from canaria.config import CanariaConfig, UpstreamConfig, parse_config
 from canaria.i18n import t
 from canaria.platforms.processes import free_port
-from canaria.runtime.preflight_warnings import configuration_warnings, stable_moved_note, start_test
+from canaria.runtime.preflight_warnings import (
+    admin_token_is_default,
+    configuration_warnings,
+    stable_moved_note,
+    start_test,
+)
 
 BASE = """
 service: svc
@@ -36,7 +41,10 @@ def names(cfg: CanariaConfig) -> list[str]:
 def test_default_token_missing_notifier_and_unmeasurable_memory_are_warnings(tmp_path: Path) -> None:
     bad = config(tmp_path, token="change-me", canary="{url: 'http://127.0.0.1:9104'}",
                  extra="guardrails: [{metric: memory_pct, max: 85, consecutive: 2}]")
-    assert names(bad) == ["gateway admin token", "notify", "canary: memory guardrail"]
+    assert names(bad) == ["notify", "canary: memory guardrail"]  # the default token is a failure, not a warning
+    assert admin_token_is_default(bad)
+    allowed = bad.model_copy(update={"gateway": bad.gateway.model_copy(update={"admin_token_insecure_ok": True})})
+    assert "gateway admin token" in names(allowed)
     good = config(tmp_path, extra="notify: {channels: {hook: {type: webhook, url: 'http://127.0.0.1:9/x'}}}\n"
                                   "guardrails: [{metric: memory_pct, max: 85, consecutive: 2}]")
     assert names(good) == []
@@ -64,5 +72,5 @@ def test_start_test_runs_the_command_and_reports_why_it_died(tmp_path: Path) -> 
 
 
 def test_warnings_exist_in_both_languages() -> None:
-    for key in ("check.warn.admin_token", "check.warn.no_notifier", "check.warn.memory_unmeasurable"):
+    for key in ("check.fail.admin_token", "check.warn.admin_token", "check.warn.no_notifier", "check.warn.memory_unmeasurable"):
         assert t(key, "ko") != t(key, "en")

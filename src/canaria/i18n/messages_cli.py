@@ -73,6 +73,8 @@ CLI_MESSAGES: dict[str, dict[str, str]] = {
         "enable.unwatched": "Nothing judges this canary yet: only `canaria run` measures, decides and rolls back. "
         "Run `canaria run` now, or pass --watch.",
         "init.wrote": "wrote {path} (lang: {language}, platform: {platform}); next: `canaria check -c {path}`",
+        "check.fail.admin_token": "the gateway refuses the template's default admin token: set gateway.admin_token "
+        "(or gateway.admin_token_insecure_ok: true on a machine nobody else can reach)",
         "check.warn.admin_token": "the gateway's admin token is the template's default: anyone who can reach "
         "the admin port can move traffic; set gateway.admin_token",
         "check.warn.no_notifier": "no notification channel is configured: nobody will be told about a rollback; "
@@ -153,6 +155,8 @@ CLI_MESSAGES: dict[str, dict[str, str]] = {
         "enable.unwatched": "아직 아무도 이 카나리를 판단하지 않습니다: 측정, 판단, 롤백은 `canaria run`만 합니다. "
         "지금 `canaria run`을 실행하거나 --watch를 붙이세요.",
         "init.wrote": "{path} 작성 (lang: {language}, platform: {platform}); 다음: `canaria check -c {path}`",
+        "check.fail.admin_token": "게이트웨이는 템플릿 기본 관리 토큰을 거부합니다: gateway.admin_token을 설정하세요 "
+        "(아무도 접근할 수 없는 머신이라면 gateway.admin_token_insecure_ok: true)",
         "check.warn.admin_token": "게이트웨이 관리 토큰이 템플릿 기본값입니다: 관리 포트에 닿는 누구나 트래픽을 "
         "옮길 수 있습니다. gateway.admin_token을 설정하세요",
         "check.warn.no_notifier": "알림 채널이 없습니다: 롤백이 일어나도 아무도 알림을 받지 못합니다. "

@@ -14,7 +14,12 @@ from canaria.i18n import t
 from canaria.platforms.base import Variant
 from canaria.platforms.processes import ensure_port_free
 from canaria.runtime.app import App, default_actor
-from canaria.runtime.preflight_warnings import configuration_warnings, stable_moved_note, start_test
+from canaria.runtime.preflight_warnings import (
+    admin_token_is_default,
+    configuration_warnings,
+    stable_moved_note,
+    start_test,
+)
 
 __all__ = ["CheckLine", "run_checks"]
 
@@ -136,6 +141,8 @@ async def _checks(app: App, *, notify_test: bool, lang: str) -> list[CheckLine]:
             lines.append(CheckLine(f"notify: {name}", ok, detail))
     elif channels:
         lines.append(CheckLine("notify", True, t("check.detail.channels", lang, n=len(channels))))
+    if admin_token_is_default(config) and not config.gateway.admin_token_insecure_ok:
+        lines.append(CheckLine("gateway admin token", False, t("check.fail.admin_token", lang)))
     for name, detail in configuration_warnings(config, lang):
         lines.append(CheckLine(name, True, detail, warning=True))
     upstream_url = getattr(app.platform, "upstream_url", None)

@@ -18,16 +18,21 @@ from canaria.i18n import t
 from canaria.platforms.base import Variant
 from canaria.platforms.processes import command_argv, start_process, stop_pid
 
-__all__ = ["START_TEST_S", "configuration_warnings", "stable_moved_note", "start_test"]
+__all__ = ["START_TEST_S", "admin_token_is_default", "configuration_warnings", "stable_moved_note", "start_test"]
 
 START_TEST_S = 2.0  # a command still running after this long has got past its imports
 _DEFAULT_TOKENS = {"change-me", "changeme", ""}
 
 
+def admin_token_is_default(config: CanariaConfig) -> bool:
+    """The embedded gateway's admin token is the template's: the gateway refuses it unless told it is fine."""
+    return config.platform.kind == "local" and config.gateway.admin_token.strip() in _DEFAULT_TOKENS
+
+
 def configuration_warnings(config: CanariaConfig, lang: str) -> list[tuple[str, str]]:
     """(name, what will not work) for each setting that passes validation but defeats its purpose."""
     found: list[tuple[str, str]] = []
-    if config.platform.kind == "local" and config.gateway.admin_token.strip() in _DEFAULT_TOKENS:
+    if admin_token_is_default(config) and config.gateway.admin_token_insecure_ok:
         found.append(("gateway admin token", t("check.warn.admin_token", lang)))
     if not config.notify.channels:
         found.append(("notify", t("check.warn.no_notifier", lang)))
