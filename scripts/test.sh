@@ -23,4 +23,5 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 scripts/bootstrap.sh test >&2
-exec .venv/bin/python -m pytest "$@"
+# Two workers: most of the suite waits on real processes (holds, proxies, browsers), not on the CPU.
+exec .venv/bin/python -m pytest -n "${CANARIA_TEST_WORKERS:-2}" "$@"

@@ -115,3 +115,17 @@ def test_a_fault_that_starts_in_the_last_stage_holds_the_step_to_all_traffic_tho
     assert errors.e_value < 1.0 < errors.leaning
     assert verdict.decision is Decision.OBSERVE
     assert any(r.key == "compare.leaning" for r in verdict.reasons)
+
+
+def test_once_on_all_traffic_leaning_evidence_no_longer_holds_the_promotion() -> None:
+    """At 100 % there is no control left to resolve leaning evidence: holding there would wait for ever (seen in a
+    whole run on nginx: "Holding at 100 %" until the run timed out)."""
+    history = [window(k, variant(15 * (k // 12 + 1)), variant(300 - 15 * (k // 12 + 1), errors=int(k % 2 == 0)),
+                      stage=k // 12, weight=5.0 * (k // 12 + 1)) for k in range(24)]
+    history += [window(k, variant(150, errors=int(k % 4 != 0)), variant(150, errors=int(k % 4 == 0)), stage=2,
+                       weight=50.0) for k in range(24, 36)]
+    history += [window(k, variant(300), variant(0), stage=3, weight=100.0) for k in range(36, 38)]
+    full = StageContext(stage_index=3, traffic=100.0, hold_s=0.0, elapsed_in_stage_s=600.0, interval_s=300.0,
+                        is_last_stage=True)
+    verdict = evaluate(history, full, GUARDRAILS, AnalysisConfig(), state=JudgeState())
+    assert not any(r.key.startswith("compare.leaning") for r in verdict.reasons), verdict.reasons

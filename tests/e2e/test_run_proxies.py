@@ -119,6 +119,10 @@ def _run(config: Path, url: str, timeout_s: float = 90) -> tuple[int, dict[str, 
     try:
         with UsersAndTestersLoad(url, timeout_s):
             stdout, stderr = run.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        run.kill()
+        _out, err = run.communicate(timeout=10)
+        raise AssertionError(f"canaria run did not end within {timeout_s:g} s: {err[-4000:]}") from None
     finally:
         if run.poll() is None:
             run.kill()

@@ -50,6 +50,8 @@ def _leaning(comparisons: Sequence[Comparison], ctx: StageContext) -> list[Compa
     earlier stage, for at most EARLY_LEANING_HOLD of its hold longer: the weighted e-value above 1, a
     stronger sign, so that good canaries are rarely delayed.
     """
+    if ctx.traffic >= 100.0:
+        return []  # already on all traffic: no control left to resolve the evidence, so waiting cannot help
     if ctx.promotes_fully:
         return [c for c in comparisons if c.leaning > 1.0]
     if ctx.elapsed_in_stage_s < ctx.hold_s * (1.0 + EARLY_LEANING_HOLD):
