@@ -65,7 +65,7 @@ def simulate(
     scenarios: Annotated[Path, typer.Option("--scenarios", help="scenario file (YAML or JSON)")],
     config: Annotated[Path | None, typer.Option("--config", "-c", help="use this canaria.yaml's plan, "
                                                 "analysis and guardrails (default: the runbook's)")] = None,
-    judge: Annotated[str, typer.Option("--judge", help="comma-separated: canaria,flagger,kayenta,runbook")] = (
+    judge: Annotated[str, typer.Option("--judge", help="comma-separated: canaria,flagger,kayenta,runbook,oracle (oracle: Wald's SPRT on the true rates, the bound)")] = (
         "canaria,flagger,kayenta,runbook"),
     runs: Annotated[int | None, typer.Option("--runs", help="runs per scenario (default: the file's)")] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,

@@ -44,8 +44,13 @@ async function api(path, options) {
   const opts = options || {};
   const headers = Object.assign({ Accept: "application/json" }, opts.headers || readHeaders());
   if (opts.body !== undefined) headers["Content-Type"] = "application/json";
-  const res = await fetch(path, { method: opts.method || "GET", headers,
-    body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
+  let res;
+  try {
+    res = await fetch(path, { method: opts.method || "GET", headers,
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
+  } catch (e) {  // the server is gone or restarting: an answer callers can read, never an unhandled rejection
+    return { status: 0, ok: false, data: null };
+  }
   let data = null;
   try { data = await res.json(); } catch (e) { data = null; }
   return { status: res.status, ok: res.ok, data };
