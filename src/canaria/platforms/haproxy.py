@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 from canaria.config.platform import HaproxyPlatformConfig, HaproxySettings
 from canaria.errors import ConfigError, PlatformError
 from canaria.platforms.access_log import AccessLogSpec, parse_haproxy
-from canaria.platforms.base import HealthResult, Platform, PlatformCheck, RouteStatus, TesterMatch, Variant, VersionInfo
+from canaria.platforms.base import PlatformCheck, RouteStatus, TesterMatch, Variant
 from canaria.platforms.haproxy_runtime import HaproxyRuntime
 from canaria.platforms.pool_weights import applied_percent, server_weights
 from canaria.platforms.syslog_receiver import is_syslog_target
-from canaria.platforms.vm_versions import versions_from_config
+from canaria.platforms.vm_versions import ProxyPlatform, versions_from_config
 
 if TYPE_CHECKING:
     from canaria.config import CanariaConfig
@@ -43,7 +43,7 @@ def _write_map(path: str, entries: dict[str, str]) -> None:
     os.replace(tmp, target)
 
 
-class HaproxyPlatform(Platform):
+class HaproxyPlatform(ProxyPlatform):
     kind = "haproxy"
     supports_match = True
 
@@ -166,33 +166,6 @@ class HaproxyPlatform(Platform):
             return None
         down = [n for n in self._names("canary") if n in states and not states[n].serving]
         return f"HAProxy marks canary server(s) {', '.join(down)} down" if down else None
-
-    async def rollback(self, *, keep_canary: bool = False) -> None:
-        await self.set_route(0.0)
-        if not keep_canary:
-            self.versions.stop("canary")
-
-    async def promote(self) -> None:
-        await self.set_route(100.0)
-        if self.versions.specs["stable"].command and not self.versions.promoted:
-            self.versions.stop("stable")
-        self.versions.state["promoted"] = True
-        self.versions.save()
-
-    async def restart(self, variant: Variant) -> str:
-        return await self.versions.restart(variant)
-
-    async def describe(self) -> dict[Variant, VersionInfo]:
-        return self.versions.describe()
-
-    async def health(self, variant: Variant, *, detailed: bool = False) -> HealthResult:
-        return await self.versions.health(variant, detailed=detailed)
-
-    def pid_of(self, variant: Variant) -> int | None:
-        return self.versions.pid_of(variant)
-
-    def upstream_url(self, variant: Variant) -> str | None:
-        return self.versions.serving(variant).url
 
     def rollback_plan(self) -> list[str]:
         steps = [f"runtime API {self.settings.runtime_api}: set server {self.settings.backend}/{n} weight 0"

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 from canaria.config.platform import NginxPlatformConfig, NginxSettings
 from canaria.errors import ConfigError, PlatformError
 from canaria.platforms.access_log import AccessLogSpec, parse_nginx_json
-from canaria.platforms.base import HealthResult, Platform, PlatformCheck, RouteStatus, TesterMatch, Variant, VersionInfo
+from canaria.platforms.base import PlatformCheck, RouteStatus, TesterMatch
 from canaria.platforms.nginx_conf import NginxRoute, render_include, status_path, upstream_variable
 from canaria.platforms.nginx_control import NginxControl
 from canaria.platforms.nginx_dump import REQUIRED_LOG_FIELDS, parse_dump
 from canaria.platforms.pool_weights import applied_percent
-from canaria.platforms.vm_versions import versions_from_config
+from canaria.platforms.vm_versions import ProxyPlatform, versions_from_config
 
 if TYPE_CHECKING:
     from canaria.config import CanariaConfig
@@ -33,7 +33,7 @@ __all__ = ["NginxPlatform"]
 _LOAD_WAIT_S = 10.0
 
 
-class NginxPlatform(Platform):
+class NginxPlatform(ProxyPlatform):
     kind = "nginx"
     supports_match = True
 
@@ -135,33 +135,6 @@ class NginxPlatform(Platform):
 
     async def canary_problem(self) -> str | None:
         return self.versions.problem("canary")
-
-    async def rollback(self, *, keep_canary: bool = False) -> None:
-        await self.set_route(0.0)
-        if not keep_canary:
-            self.versions.stop("canary")
-
-    async def promote(self) -> None:
-        await self.set_route(100.0)
-        if self.versions.specs["stable"].command and not self.versions.promoted:
-            self.versions.stop("stable")
-        self.versions.state["promoted"] = True
-        self.versions.save()
-
-    async def restart(self, variant: Variant) -> str:
-        return await self.versions.restart(variant)
-
-    async def describe(self) -> dict[Variant, VersionInfo]:
-        return self.versions.describe()
-
-    async def health(self, variant: Variant, *, detailed: bool = False) -> HealthResult:
-        return await self.versions.health(variant, detailed=detailed)
-
-    def pid_of(self, variant: Variant) -> int | None:
-        return self.versions.pid_of(variant)
-
-    def upstream_url(self, variant: Variant) -> str | None:
-        return self.versions.serving(variant).url
 
     def rollback_plan(self) -> list[str]:
         steps = [f"rewrite {self.include}: upstream {self.settings.upstream_name} with the canary "

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from canaria.errors import ConfigError, PlatformError, UsageError
-from canaria.platforms.base import HealthResult, Variant, VersionInfo
+from canaria.platforms.base import HealthResult, Platform, Variant, VersionInfo
 from canaria.platforms.nginx_control import run_command
 from canaria.platforms.processes import (
     ManagedProcess,
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from canaria.config import CanariaConfig
     from canaria.config.platform import UpstreamConfig
 
-__all__ = ["VmVersion", "VmVersions", "server_of_url", "versions_from_config"]
+__all__ = ["ProxyPlatform", "VmVersion", "VmVersions", "server_of_url", "versions_from_config"]
 
 
 def server_of_url(url: str) -> str:
@@ -252,3 +252,36 @@ class VmVersions:
 
     async def close(self) -> None:
         await self._http.aclose()
+
+
+class ProxyPlatform(Platform):
+    """What the nginx and HAProxy backends share: both versions are VmVersions; rollback and promotion are routes."""
+
+    versions: VmVersions
+
+    async def rollback(self, *, keep_canary: bool = False) -> None:
+        await self.set_route(0.0)
+        if not keep_canary:
+            self.versions.stop("canary")
+
+    async def promote(self) -> None:
+        await self.set_route(100.0)
+        if self.versions.specs["stable"].command and not self.versions.promoted:
+            self.versions.stop("stable")
+        self.versions.state["promoted"] = True
+        self.versions.save()
+
+    async def restart(self, variant: Variant) -> str:
+        return await self.versions.restart(variant)
+
+    async def describe(self) -> dict[Variant, VersionInfo]:
+        return self.versions.describe()
+
+    async def health(self, variant: Variant, *, detailed: bool = False) -> HealthResult:
+        return await self.versions.health(variant, detailed=detailed)
+
+    def pid_of(self, variant: Variant) -> int | None:
+        return self.versions.pid_of(variant)
+
+    def upstream_url(self, variant: Variant) -> str | None:
+        return self.versions.serving(variant).url
