@@ -36,15 +36,32 @@ __all__ = [
 
 
 class CanariaError(Exception):
-    """Base of every error canaria raises on purpose."""
+    """Base of every error canaria raises on purpose.
+
+    The message is English (tests, logs and other tools match it). An error may also carry a catalogue `key` and
+    its `params`, so the CLI (and every view of a recorded error) can say it in the reader's language; `text` is
+    that translatable form (see `canaria.i18n.text`), or the English words as they are when there is no key.
+    """
 
     exit_code: int = 1
+
+    def __init__(self, *args: object, key: str | None = None, params: dict[str, object] | None = None) -> None:
+        super().__init__(*args)
+        self.key = key
+        self.params = dict(params or {})
+
+    @property
+    def text(self) -> dict[str, object]:
+        if self.key:
+            return {"key": self.key, "params": self.params, "fallback": str(self)}
+        return {"literal": str(self)}
 
 
 class ConfigError(CanariaError):
     exit_code = 2
 
-    def __init__(self, message: str, *, field: str | None = None, line: int | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None, line: int | None = None, key: str | None = None,
+                 params: dict[str, object] | None = None) -> None:
         self.field = field
         self.line = line
         where = ""
@@ -53,7 +70,16 @@ class ConfigError(CanariaError):
             if line:
                 where += f" (line {line})"
             where += ": "
-        super().__init__(f"{where}{message}")
+        self._where = where
+        super().__init__(f"{where}{message}", key=key, params=params)
+
+    @property
+    def text(self) -> dict[str, object]:
+        if not self.key or not self._where:
+            return super().text
+        inner = {"key": self.key, "params": self.params, "fallback": str(self)[len(self._where):]}
+        return {"key": "error.at_field", "params": {"where": self._where[:-2], "message": inner},
+                "fallback": str(self)}
 
 
 class UsageError(CanariaError):
@@ -76,7 +102,8 @@ class PortInUseError(InfrastructureError):
     def __init__(self, host: str, port: int) -> None:
         self.host = host
         self.port = port
-        super().__init__(f"port {port} on {host} is already in use; choose another port or stop what uses it")
+        super().__init__(f"port {port} on {host} is already in use; choose another port or stop what uses it",
+                         key="error.port_in_use", params={"host": host, "port": port})
 
 
 class GatewayError(InfrastructureError):

@@ -67,10 +67,10 @@ def test_panel_has_one_height_and_fits(tmp_path: Path, phase: str, active: bool,
 
 def test_one_plain_sentence_per_decision() -> None:
     assert decision_sentence(NOGO, traffic=5, elapsed_s=34, lang="en") == \
-        "Rolled back at 5 % after 34s: canary errors 13.8 % vs stable 0.0 %; allowed: stable + 50 %"
+        "Rolled back at 5 % after 34 s: canary errors 13.8 % vs stable 0.0 %; allowed: stable + 50 %"
     assert decision_sentence(HOLD, traffic=5, elapsed_s=4, lang="en") == \
-        "Holding at 5 %: 6s of the 10s hold left, nothing wrong so far"
-    assert "롤백" in decision_sentence(NOGO, traffic=5, elapsed_s=34, lang="ko")
+        "Holding at 5 %: 6 s of the 10 s hold left, nothing wrong so far"
+    assert decision_sentence(NOGO, traffic=5, elapsed_s=94, lang="ko").startswith("카나리 5%에서 1분 34초 만에 롤백: ")
 
 
 def test_a_normal_hold_is_information_not_a_warning() -> None:

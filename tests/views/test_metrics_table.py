@@ -20,6 +20,6 @@ def test_after_promotion_the_split_is_labelled_as_now_and_the_rows_as_the_window
     console = Console(file=io.StringIO(), width=1000, color_system=None)
     render_metrics(console, data, "en")
     text = console.file.getvalue()  # type: ignore[attr-defined]
-    assert "measured over 20s (2026-01-01T10:00:00Z → 2026-01-01T10:00:20Z)" in text
+    assert "measured over 20 s (2026-01-01T10:00:00Z → 2026-01-01T10:00:20Z)" in text
     assert "Traffic split now (not during the window): control 0% · canary 100%" in text
     assert "The rollout has ended (succeeded)" in text and "1735" in text and "my-api" in text

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 from canaria.controller.lock import ControllerLock
 from canaria.controller.machine import Controller
+from canaria.controller.messages import Text, english, operator_text
 from canaria.controller.phases import Outcome, Phase, check_transition
 from canaria.controller.routing import RouteTarget
 from canaria.errors import RolloutActiveError, StateError, UsageError
+from canaria.i18n.text import literal, msg
 from canaria.platforms.base import Variant
 from canaria.state.store import Rollout
 
@@ -39,7 +41,7 @@ class Operator:
         rollout = self._require_active("approve")
         if rollout.phase != Phase.AWAITING_APPROVAL.value:
             raise StateError(f"`approve` is only possible at an approval gate; the rollout is {rollout.phase}")
-        await self.ctrl.record("approved", rollout, actor=self.actor, message=reason or "approved",
+        await self.ctrl.record("approved", rollout, actor=self.actor, text=operator_text(reason, "event.approved"),
                                data={"stage_index": rollout.stage_index + 1})
         rollout = await self.ctrl.advance(rollout, actor=self.actor, approved=True)
         return ActionResult(rollout, True, f"approved: {rollout.phase} at {rollout.traffic:g}%")
@@ -49,7 +51,8 @@ class Operator:
         rollout = self._require_active("promote")
         check_transition(rollout.phase, Phase.PROGRESSING if rollout.stage_index + 1 < len(self.ctrl.stages)
                          else Phase.PROMOTING, action="promote")
-        await self.ctrl.record("manual_promote", rollout, actor=self.actor, message=reason or "promoted by hand")
+        await self.ctrl.record("manual_promote", rollout, actor=self.actor,
+                               text=operator_text(reason, "event.manual_promote"))
         rollout = await self.ctrl.advance(rollout, actor=self.actor, approved=True)
         return ActionResult(rollout, True, f"{rollout.phase} at {rollout.traffic:g}%")
 
@@ -59,7 +62,7 @@ class Operator:
             return ActionResult(rollout, False, "already paused")
         rollout = self.ctrl.transition(rollout, Phase.PAUSED, action="pause", paused_from=rollout.phase)
         await self.ctrl.record("paused", rollout, actor=self.actor, severity="warning",
-                               message=reason or "paused by an operator")
+                               text=operator_text(reason, "event.paused_by_operator"))
         return ActionResult(rollout, True, f"paused at {rollout.traffic:g}%")
 
     async def resume(self, *, reason: str = "") -> ActionResult:
@@ -72,7 +75,8 @@ class Operator:
         if ctx.elapsed_in_stage_s > ctx.hold_s:  # the hold is served: give the stage a fresh extension window
             fields["stage_started_at"] = self.ctrl.clock.now() - ctx.hold_s
         rollout = self.ctrl.transition(rollout, target, action="resume", paused_from=None, **fields)
-        await self.ctrl.record("resumed", rollout, actor=self.actor, message=reason or "resumed by an operator")
+        await self.ctrl.record("resumed", rollout, actor=self.actor,
+                               text=operator_text(reason, "event.resumed_by_operator"))
         return ActionResult(rollout, True, f"resumed: {rollout.phase}")
 
     async def rollback(self, *, reason: str = "", dry_run: bool = False, force: bool = False) -> ActionResult:
@@ -91,8 +95,9 @@ class Operator:
                     return ActionResult(None, False, f"nothing active; forced reset failed: {exc}")
                 return ActionResult(None, True, "nothing active; forced all traffic to stable")
             return ActionResult(None, False, "nothing to roll back")
-        why = reason or "rolled back by an operator"
-        rollout = await self.ctrl.rollback(rollout, reason=why, actor=self.actor, outcome=Outcome.ABORTED)
+        why = operator_text(reason, "event.rolled_back_by_operator")
+        rollout = await self.ctrl.rollback(rollout, reason=english(why), actor=self.actor, outcome=Outcome.ABORTED,
+                                           reason_text=why)
         return ActionResult(rollout, True, "rolled back")
 
     async def restart(self, variant: Variant, *, reason: str = "") -> str:
@@ -100,7 +105,7 @@ class Operator:
         message = await self.ctrl.platform.restart(variant)
         rollout = self.ctrl.active()
         await self.ctrl.record("restarted", rollout, actor=self.actor, severity="warning",
-                               message=message + (f" ({reason})" if reason else ""),
+                               text=_with_reason(literal(message), reason),
                                data={"variant": variant, "reason": reason})
         return message
 
@@ -112,7 +117,7 @@ class Operator:
                              "then --to-revision")
         message = await self.ctrl.platform.rollback_to_revision(revision)
         await self.ctrl.record("revision_restored", None, actor=self.actor, severity="warning",
-                               message=f"{message}" + (f" ({reason})" if reason else ""),
+                               text=_with_reason(literal(message), reason),
                                data={"revision": revision, "reason": reason})
         return message
 
@@ -137,8 +142,14 @@ class Operator:
         stage_index = self.ctrl._stage_for(traffic)
         rollout = self.ctrl.transition(rollout, Phase.PROGRESSING, stage_index=stage_index, traffic=traffic,
                                        stage_started_at=self.ctrl.clock.now())
-        await self.ctrl.record("traffic_set", rollout, actor=self.actor, message=f"canary traffic set to {traffic:g}%",
+        await self.ctrl.record("traffic_set", rollout, actor=self.actor,
+                               text=msg("event.traffic_set", traffic=f"{traffic:g}"),
                                data={"traffic": traffic, "stage_index": stage_index,
                                      "route": {"state": status.state, "applied_weight": status.weight,
                                                "detail": status.detail}})
         return ActionResult(rollout, True, f"canary traffic set to {traffic:g}%")
+
+
+def _with_reason(text: Text, reason: str) -> Text:
+    """A platform's answer, followed by the operator's reason in brackets when they gave one."""
+    return msg("event.with_reason", text=text, reason=literal(reason)) if reason else text

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
-from canaria.state.store import Event, Rollout
+from canaria.config import CanariaConfig
+from canaria.controller.clock import Clock
+from canaria.state.store import Event, Rollout, Store
 
-__all__ = ["EventSink", "NullSink", "FanoutSink"]
+__all__ = ["EventSink", "NullSink", "FanoutSink", "Recorder"]
+
+
+class Recorder(Protocol):
+    """What the controller's helpers (status reports, the playbook) need of it, without importing it."""
+
+    config: CanariaConfig
+    store: Store
+    clock: Clock
+
+    async def record(self, kind: str, rollout: Rollout | None, *, message: str = "", severity: str = "info",
+                     actor: str | None = None, data: dict[str, Any] | None = None,
+                     text: dict[str, Any] | None = None) -> Event: ...
 
 
 class EventSink(Protocol):

@@ -20,10 +20,11 @@ from canaria.analysis.window import Window
 from canaria.config import CanariaConfig
 from canaria.controller.clock import Clock, SystemClock
 from canaria.controller.events import EventSink, NullSink
+from canaria.controller.messages import Text, english, error_text, rollback_reason_of, stage_text, verdict_headline
 from canaria.controller.phases import Outcome, Phase, check_transition, is_terminal
-from canaria.controller.playbook import RESTART_COMMAND, leak_predicted
-from canaria.controller.reporting import status_report_text
-from canaria.controller.routing import RouteTarget, apply_route, target_of
+from canaria.controller.playbook import offer_restart_once
+from canaria.controller.reporting import decision_severity, report_if_due
+from canaria.controller.routing import RouteTarget, apply_route, route_data, target_of
 from canaria.controller.supervision import DataPlaneWatch, hold_for_fresh_window
 from canaria.errors import (
     CanariaError,
@@ -34,6 +35,7 @@ from canaria.errors import (
     StateError,
     StoreError,
 )
+from canaria.i18n.text import literal, msg
 from canaria.metrics.base import MetricsProvider
 from canaria.platforms.base import Platform, RouteStatus
 from canaria.state.store import Event, Rollout, Store
@@ -78,9 +80,14 @@ class Controller:
 
     # ------------------------------------------------------------ recording
     async def record(self, kind: str, rollout: Rollout | None, *, message: str = "", severity: str = "info",
-                     actor: str | None = None, data: dict[str, Any] | None = None) -> Event:
+                     actor: str | None = None, data: dict[str, Any] | None = None,
+                     text: dict[str, Any] | None = None) -> Event:
+        """Store and publish an event; `message` defaults to `text` (canaria.i18n.text) rendered in English."""
+        if text is not None and not message:
+            message = english(text)
         event = self.store.add_event(kind, at=self.clock.now(), rollout_id=rollout.id if rollout else None,
-                                     severity=severity, actor=actor or self.actor, message=message, data=data)
+                                     severity=severity, actor=actor or self.actor, message=message, data=data,
+                                     text=text)
         self._pending_events.append(event)
         await self.sink.publish(event, rollout)
         return event
@@ -103,22 +110,22 @@ class Controller:
         target = target_of(self.stages[0]) if traffic is None else RouteTarget(traffic)
         first = target.weight
         await self.record("rollout_started", rollout, actor=actor,
-                          message=f"canary rollout of {self.config.service} started",
+                          text=msg("event.rollout_started", service=self.config.service),
                           data={"stages": [s.traffic for s in self.stages], "traffic": first,
                                 "versions": await self._versions()})
         try:
             await self.platform.start_canary()
             status = await self.route(target, previous=RouteTarget(0.0))
         except InfrastructureError as exc:
-            await self.record("canary_failed", rollout, severity="critical", message=str(exc))
-            return await self._rollback(rollout, reason=str(exc), outcome=Outcome.ROLLED_BACK, actor=actor)
+            await self.record("canary_failed", rollout, severity="critical", text=error_text(exc))
+            return await self._rollback(rollout, reason=str(exc), outcome=Outcome.ROLLED_BACK, actor=actor,
+                                        reason_text=error_text(exc))
         now = self.clock.now()
         rollout = self.transition(rollout, Phase.PROGRESSING, stage_index=stage_index, traffic=first,
                                   stage_started_at=now, last_report_at=now)
         await self.record("stage_advanced", rollout, actor=actor,
-                          message=f"canary at {target.describe()} (stage {stage_index + 1}/{len(self.stages)})"
-                          + _route_note(status),
-                          data={"stage_index": stage_index, "traffic": first, **_route_data(status)})
+                          text=stage_text(target, index=stage_index, total=len(self.stages), status=status),
+                          data={"stage_index": stage_index, "traffic": first, **route_data(status)})
         return rollout
 
     async def route(self, target: RouteTarget, *, previous: RouteTarget | None) -> RouteStatus:
@@ -191,7 +198,7 @@ class Controller:
             result.action = "error"
         except CanariaError as exc:
             source = "data_plane" if isinstance(exc, (GatewayError, PlatformError)) else "controller"
-            await self.record("controller_error", rollout, severity="critical", message=str(exc),
+            await self.record("controller_error", rollout, severity="critical", text=error_text(exc),
                               data={"source": source})
             if isinstance(exc, InfrastructureError) and not isinstance(exc, StateError):
                 result.rollout = self.store.get_rollout(rollout.id) or rollout
@@ -205,7 +212,8 @@ class Controller:
         result = TickResult(rollout=rollout)
         problem = await self.platform.canary_problem()
         if problem:
-            result.rollout = await self._rollback(rollout, reason=problem, outcome=Outcome.ROLLED_BACK)
+            result.rollout = await self._rollback(rollout, reason=problem, outcome=Outcome.ROLLED_BACK,
+                                                  reason_text=literal(problem))
             result.action = "rollback"
             return result
         now = self.clock.now()
@@ -226,31 +234,32 @@ class Controller:
         earlier = self.store.verdicts(rollout.id, last=1)
         self.store.add_verdict(rollout.id, verdict, at=now, stage_index=rollout.stage_index, traffic=rollout.traffic)
         if not earlier or earlier[-1].verdict.decision is not verdict.decision:
-            await self.record("decision", rollout, severity=_severity(verdict),
-                              message=f"{verdict.decision.value} (score {verdict.score}/100): {verdict.headline}",
-                              data=verdict.to_dict())
-        await self._maybe_report(rollout, history, verdict)
-        await self._maybe_offer_restart(rollout, verdict)
+            await self.record("decision", rollout, severity=decision_severity(verdict),
+                              text=msg("event.decision", decision=verdict.decision.value, score=verdict.score,
+                                       headline=verdict_headline(verdict)), data=verdict.to_dict())
+        await report_if_due(self, rollout, history, verdict)
+        await offer_restart_once(self, rollout, verdict)
 
         phase = Phase(rollout.phase)
         if verdict.decision is Decision.NO_GO:
             result.rollout = await self._rollback(rollout, reason=verdict.headline, outcome=Outcome.ROLLED_BACK,
-                                                  verdict=verdict)
+                                                  verdict=verdict, reason_text=verdict_headline(verdict))
             result.action = "rollback"
         elif phase is Phase.AWAITING_APPROVAL:
             timeout = self.config.plan.approval_timeout
             asked = self.store.events(rollout.id, kinds=("approval_needed",))
             waited = now - asked[-1].at if asked else 0.0
             if timeout and waited >= timeout:
-                result.rollout = await self._rollback(
-                    rollout, reason=f"approval not given within {timeout:g} s", outcome=Outcome.ABORTED)
+                why = msg("event.approval_timeout", timeout=f"{timeout:g}")
+                result.rollout = await self._rollback(rollout, reason=english(why), outcome=Outcome.ABORTED,
+                                                      reason_text=why)
                 result.action = "rollback"
         elif phase is Phase.PAUSED:
             pass
         elif verdict.decision is Decision.OBSERVE and verdict.needs_human:
             result.rollout = self.transition(rollout, Phase.PAUSED, paused_from=rollout.phase,
                                              reason=verdict.headline)
-            await self.record("paused", result.rollout, severity="warning", message=verdict.headline)
+            await self.record("paused", result.rollout, severity="warning", text=verdict_headline(verdict))
             result.action = "pause"
         elif verdict.decision is Decision.GO:
             result.rollout = await self.advance(rollout)
@@ -260,8 +269,8 @@ class Controller:
     async def _metrics_fail_safe(self, rollout: Rollout, exc: MetricsError) -> Rollout:
         """No metrics is never a pass: hold, and after `max_metrics_errors` failed checks in a row
         apply `analysis.on_metrics_error` (pause for a person, or roll back)."""
-        await self.record("controller_error", rollout, severity="critical", message=f"metrics unavailable: {exc}",
-                          data={"source": "metrics"})
+        await self.record("controller_error", rollout, severity="critical", data={"source": "metrics"},
+                          text=msg("event.metrics_unavailable", error=error_text(exc)))
         previous = self.store.windows(rollout.id, last=1)
         since = previous[-1].end if previous else (rollout.stage_started_at or rollout.created_at)
         failures = [e for e in self.store.events(rollout.id, kinds=("controller_error",))
@@ -269,33 +278,13 @@ class Controller:
         limit = self.config.analysis.max_metrics_errors
         if len(failures) < limit or rollout.phase == Phase.PAUSED.value:
             return rollout
-        reason = f"metrics unavailable on {len(failures)} consecutive checks: {exc}"
+        why = msg("event.metrics_unavailable_streak", n=len(failures), error=error_text(exc))
+        reason = english(why)
         if self.config.analysis.on_metrics_error == "rollback":
-            return await self._rollback(rollout, reason=reason, outcome=Outcome.ABORTED)
+            return await self._rollback(rollout, reason=reason, outcome=Outcome.ABORTED, reason_text=why)
         rollout = self.transition(rollout, Phase.PAUSED, paused_from=rollout.phase, reason=reason)
-        await self.record("paused", rollout, severity="critical", message=reason)
+        await self.record("paused", rollout, severity="critical", text=why)
         return rollout
-
-    async def _maybe_offer_restart(self, rollout: Rollout, verdict: Verdict) -> None:
-        leak = leak_predicted(verdict)
-        if leak and not self.store.events(rollout.id, kinds=("restart_offered",)):
-            await self.record("restart_offered", rollout, severity="warning",
-                              message=f"{leak}: the memory-leak playbook restarts the canary first "
-                                      f"(`{RESTART_COMMAND}`)", data={"command": RESTART_COMMAND})
-
-    async def _maybe_report(self, rollout: Rollout, history: list[Window], verdict: Verdict) -> None:
-        now = self.clock.now()
-        every = self.config.report.every
-        final = verdict.decision is Decision.NO_GO  # the state at a rollback is always reported
-        if not final and rollout.last_report_at is not None and now - rollout.last_report_at < every:
-            return
-        window = history[-1]
-        text = status_report_text(window, verdict, next_check_at=now + self.config.analysis.interval,
-                                  lang=self.lang, history=history, period_s=every, stages=len(self.stages),
-                                  pass_mark=self.config.analysis.score.pass_)
-        self.store.update_rollout(rollout.id, now=now, last_report_at=now)
-        await self.record("status_report", rollout, message=text, data={"score": verdict.score,
-                          "decision": verdict.decision.value, "window": window.to_dict()})
 
     # ------------------------------------------------------------ actions (shared with operators)
     async def advance(self, rollout: Rollout, *, actor: str | None = None, approved: bool = False) -> Rollout:
@@ -304,14 +293,14 @@ class Controller:
         if next_index >= len(self.stages) or rollout.traffic >= 100.0:
             rollout = self.transition(rollout, Phase.PROMOTING, action="promote")
             await self.record("promotion_started", rollout, actor=actor,
-                              message=f"promoting {self.config.service}: the canary becomes stable")
+                              text=msg("event.promotion_started", service=self.config.service))
             return await self._promote(rollout)
         stage = self.stages[next_index]
         if stage.needs_approval and not approved and rollout.approved_stage < next_index:
             if rollout.phase != Phase.AWAITING_APPROVAL.value:
                 rollout = self.transition(rollout, Phase.AWAITING_APPROVAL)
                 await self.record("approval_needed", rollout, severity="warning", actor=actor,
-                                  message=f"approval needed to go to {stage.traffic:g}%: run `canaria approve`",
+                                  text=msg("event.approval_needed", traffic=f"{stage.traffic:g}"),
                                   data={"next_stage": next_index, "traffic": stage.traffic})
             return rollout
         target, previous = target_of(stage), self.current_target(rollout)
@@ -324,24 +313,23 @@ class Controller:
             await self.platform.set_route(previous.weight, match=previous.match)
             raise
         await self.record("stage_advanced", rollout, actor=actor,
-                          message=f"canary at {target.describe()} (stage {next_index + 1}/{len(self.stages)})"
-                          + _route_note(status),
-                          data={"stage_index": next_index, "traffic": stage.traffic, **_route_data(status)})
+                          text=stage_text(target, index=next_index, total=len(self.stages), status=status),
+                          data={"stage_index": next_index, "traffic": stage.traffic, **route_data(status)})
         return rollout
 
     async def _promote(self, rollout: Rollout) -> Rollout:
         await self.platform.promote()
         rollout = self.transition(rollout, Phase.SUCCEEDED, outcome=Outcome.PROMOTED.value, traffic=100.0)
         await self.record("promotion_finished", rollout,
-                          message=f"{self.config.service}: the canary is now stable (100%)")
+                          text=msg("event.promotion_finished", service=self.config.service))
         return rollout
 
     async def _rollback(self, rollout: Rollout, *, reason: str, outcome: Outcome, actor: str | None = None,
-                        verdict: Verdict | None = None) -> Rollout:
+                        verdict: Verdict | None = None, reason_text: Text | None = None) -> Rollout:
         rollout = self.transition(rollout, Phase.ROLLING_BACK, action="rollback", outcome=outcome.value,
                                   reason=reason)
         await self.record("rollback_started", rollout, severity="critical", actor=actor,
-                          message=f"rolling back: {reason}",
+                          text=msg("event.rollback_started", reason=reason_text or literal(reason)),
                           data={"reason": reason, "outcome": outcome.value,
                                 "verdict": verdict.to_dict() if verdict else None})
         return await self._finish_rollback(rollout, actor=actor)
@@ -349,21 +337,23 @@ class Controller:
     async def _finish_rollback(self, rollout: Rollout, *, actor: str | None = None) -> Rollout:
         await self.platform.rollback(keep_canary=self.config.platform.keep_canary_on_rollback)
         rollout = self.transition(rollout, Phase.ROLLED_BACK, traffic=0.0)
+        why = rollback_reason_of(self.store.events(rollout.id, kinds=("rollback_started",)), rollout.reason or "")
         await self.record("rollback_finished", rollout, severity="critical", actor=actor,
-                          message=f"rolled back: all traffic on stable ({rollout.reason})",
+                          text=msg("event.rollback_finished", reason=why),
                           data={"reason": rollout.reason, "outcome": rollout.outcome})
         return rollout
 
-    async def rollback(self, rollout: Rollout, *, reason: str, actor: str, outcome: Outcome = Outcome.ABORTED
-                       ) -> Rollout:
+    async def rollback(self, rollout: Rollout, *, reason: str, actor: str, outcome: Outcome = Outcome.ABORTED,
+                       reason_text: Text | None = None) -> Rollout:
         """Roll back; a rollback whose platform write failed earlier (gateway down) is finished, not refused."""
         fresh = self.store.get_rollout(rollout.id) or rollout
         if fresh.phase == Phase.ROLLING_BACK.value:
+            why = rollback_reason_of(self.store.events(fresh.id, kinds=("rollback_started",)), fresh.reason or "")
             await self.record("rollback_retried", fresh, severity="warning", actor=actor,
-                              message=f"finishing the rollback that did not complete ({fresh.reason})",
+                              text=msg("event.rollback_retried", reason=why),
                               data={"reason": fresh.reason, "requested_reason": reason})
             return await self._finish_rollback(fresh, actor=actor)
-        return await self._rollback(rollout, reason=reason, outcome=outcome, actor=actor)
+        return await self._rollback(rollout, reason=reason, outcome=outcome, actor=actor, reason_text=reason_text)
 
     # ------------------------------------------------------------ the loop
     async def run(self, *, on_tick: Callable[[TickResult], Awaitable[None] | None] | None = None,
@@ -407,21 +397,3 @@ class Controller:
             if max_ticks is not None and ticks >= max_ticks:
                 break
         return self.store.get_rollout(rollout.id) or rollout
-
-
-def _severity(verdict: Verdict) -> str:
-    return {"GO": "info", "OBSERVE": "warning", "NO-GO": "critical"}[verdict.decision.value]
-
-
-def _route_note(status: RouteStatus) -> str:
-    if status.state == "unsupported":
-        return "; the platform cannot read the split back (unsupported)"
-    if status.approximate:  # Kubernetes `replicas`: the weight is a share of pods, not of requests
-        return f"; the split is approximate ({status.detail})" if status.detail else "; the split is approximate"
-    return ""
-
-
-def _route_data(status: RouteStatus) -> dict[str, Any]:
-    return {"route": {"state": status.state, "applied_weight": status.weight, "detail": status.detail,
-                      "approximate": status.approximate,
-                      "match": None if status.match is None else vars(status.match)}}

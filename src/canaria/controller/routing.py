@@ -8,13 +8,14 @@ the step fails with the platform's own words, so traffic is never left half-move
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from canaria.config import StageConfig
 from canaria.controller.clock import Clock
 from canaria.errors import CanariaError, PlatformError
 from canaria.platforms.base import Platform, RouteStatus, TesterMatch
 
-__all__ = ["RouteTarget", "apply_route", "target_of"]
+__all__ = ["RouteTarget", "apply_route", "route_data", "target_of"]
 
 _POLL_S = 0.5
 
@@ -81,3 +82,10 @@ async def _restore(platform: Platform, previous: RouteTarget | None, cause: Cana
     except CanariaError as exc:
         raise PlatformError(f"{cause}; putting the previous route ({previous.describe()}) back failed too: {exc}"
                             ) from None
+
+
+def route_data(status: RouteStatus) -> dict[str, Any]:
+    """What a stage event records of the route the data plane applies."""
+    return {"route": {"state": status.state, "applied_weight": status.weight, "detail": status.detail,
+                      "approximate": status.approximate,
+                      "match": None if status.match is None else vars(status.match)}}

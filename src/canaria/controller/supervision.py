@@ -16,8 +16,10 @@ from typing import Any, Protocol
 
 from canaria.analysis.verdict import Decision, Reason, Severity, Verdict
 from canaria.controller.clock import Clock
+from canaria.controller.messages import health_summary
 from canaria.controller.phases import Phase
 from canaria.errors import CanariaError
+from canaria.i18n.text import join, literal, msg
 from canaria.platforms.base import DataPlaneHealth, Platform
 from canaria.state.store import Event, Rollout, Store
 
@@ -46,7 +48,8 @@ class _Recorder(Protocol):
     def active(self) -> Rollout | None: ...
 
     async def record(self, kind: str, rollout: Rollout | None, *, message: str = "", severity: str = "info",
-                     actor: str | None = None, data: dict[str, Any] | None = None) -> Event: ...
+                     actor: str | None = None, data: dict[str, Any] | None = None,
+                     text: dict[str, Any] | None = None) -> Event: ...
 
 
 class DataPlaneWatch:
@@ -67,24 +70,24 @@ class DataPlaneWatch:
         restarted = health.restarted
         if restarted:
             downtime = None if self._down_since is None else round(now - self._down_since, 3)
-            names = ", ".join(c.name for c in restarted)
-            await ctrl.record("data_plane_restarted", rollout, severity="warning",
-                              message=f"data plane restored: {names} restarted"
-                              + (f" after {downtime:g} s down" if downtime is not None else "")
-                              + f" ({health.summary()})",
+            names = join([literal(c.name) for c in restarted], ", ")
+            text = (msg("event.data_plane_restarted", names=names, summary=health_summary(health))
+                    if downtime is None else msg("event.data_plane_restarted_after", names=names,
+                                                 downtime=f"{downtime:g}", summary=health_summary(health)))
+            await ctrl.record("data_plane_restarted", rollout, severity="warning", text=text,
                               data={"components": [c.to_dict() for c in health.components], "downtime_s": downtime,
                                     "restarted": [c.name for c in restarted]})
         if not health.up:
             if self._down_since is None:
                 self._down_since = now
                 await ctrl.record("data_plane_down", rollout, severity="critical",
-                                  message=f"data plane down: {health.summary()}",
+                                  text=msg("event.data_plane_down", summary=health_summary(health)),
                                   data={"components": [c.to_dict() for c in health.components]})
         elif self._down_since is not None:
             if not restarted:
                 await ctrl.record("data_plane_recovered", rollout, severity="warning",
-                                  message=f"data plane answers again after {now - self._down_since:g} s "
-                                  f"({health.summary()})",
+                                  text=msg("event.data_plane_recovered", downtime=f"{now - self._down_since:g}",
+                                           summary=health_summary(health)),
                                   data={"components": [c.to_dict() for c in health.components],
                                         "downtime_s": round(now - self._down_since, 3)})
             self._down_since = None
@@ -114,5 +117,5 @@ def hold_for_fresh_window(verdict: Verdict, disturbance: Event) -> Verdict:
     what = disturbance.kind.replace("_", " ") if disturbance.kind != "controller_error" else "a failed check"
     reason = Reason(check="data_plane", severity=Severity.WARNING, decision=Decision.OBSERVE,
                     message=f"{what} at {at} UTC: waiting for a complete window measured after recovery",
-                    key="data_plane.fresh_window", params={"what": what, "at": at})
+                    key=f"data_plane.fresh_window.{disturbance.kind}", params={"at": at})
     return replace(verdict, decision=Decision.OBSERVE, reasons=[reason, *verdict.reasons])

@@ -28,6 +28,8 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from canaria.config import CanariaConfig
 from canaria.controller.clock import Clock, SystemClock
 from canaria.i18n import resolve_lang, t
+from canaria.i18n.messages import MESSAGES
+from canaria.i18n.text import literal, msg, render, span
 from canaria.notify.base import Channel, Notification, Redactor, Severity
 from canaria.notify.channels import create_channels
 from canaria.notify.escalation import EscalationStep, contacts_for, due_escalations
@@ -274,10 +276,13 @@ class NotifyDispatcher:
         level = step.config
         contacts = contacts_for(self.settings, level.contacts)
         names = self.router.resolve(level.channels)
-        waited = waited_text(step.waited_s)
+        waited = waited_text(step.waited_s, self.lang)
+        kind = step.anchor.kind
+        what = msg(f"web.event.{kind}") if f"web.event.{kind}" in MESSAGES["en"] else literal(kind)
+        text = msg("event.escalated", level=step.level, kind=what, waited=span(step.waited_s))
         recorded = self.store.add_event(
-            "escalated", at=now, rollout_id=step.rollout_id, severity="critical",
-            message=f"level {step.level}: {step.anchor.kind} not acknowledged for {waited}",
+            "escalated", at=now, rollout_id=step.rollout_id, severity="critical", message=render(text, "en"),
+            text=text,
             data={"level": step.level, "anchor_event_id": step.anchor.id, "anchor_kind": step.anchor.kind,
                   "contacts": [c.key for c in contacts], "channels": names, "waited": waited})
         rollout = self.store.get_rollout(step.rollout_id)

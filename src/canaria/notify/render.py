@@ -14,10 +14,11 @@ from canaria.analysis.verdict import Decision, Verdict
 from canaria.analysis.window import Window
 from canaria.config import CanariaConfig
 from canaria.controller.reporting import status_report_text
-from canaria.foundation.durations import format_duration
 from canaria.i18n import t
 from canaria.i18n.messages import MESSAGES
+from canaria.i18n.spans import format_span
 from canaria.notify.base import Contact, Notification, Severity
+from canaria.notify.event_text import event_text, reason_in
 from canaria.notify.sentence import decision_sentence, display_severity
 from canaria.notify.templates import TemplateSet
 from canaria.state.store import Event, Rollout, Store
@@ -125,6 +126,15 @@ class Renderer:
                        error=format_value("error_rate_pct", summary["error_rate_pct"]),
                        memory=format_value("memory_pct", summary["memory_pct"]), **shown)
 
+    def _reason(self, event: Event, rollout: Rollout | None) -> str:
+        """Why the rollout rolled back or paused, in the reader's language when the event says it as text."""
+        nested = reason_in(event, self.lang)
+        if nested:
+            return nested
+        if event.kind in ("paused", "canary_failed") and event.text:
+            return event_text(event, self.lang)
+        return str((event.data or {}).get("reason") or (rollout.reason if rollout else "") or "")
+
     def _sentence(self, verdict: dict[str, Any], rollout: Rollout | None, event: Event) -> str:
         try:
             parsed = Verdict.from_dict(verdict)
@@ -146,7 +156,7 @@ class Renderer:
         decision = str(verdict.get("decision")) if verdict and verdict.get("decision") else data.get("decision")
         score = verdict.get("score") if verdict else data.get("score")
         reasons = reason_lines(verdict, self.lang)
-        reason = str(data.get("reason") or (rollout.reason if rollout else "") or "")
+        reason = self._reason(event, rollout)
         if event.kind == "rollback_started" and reasons:
             reason = reasons[0]
         params = {
@@ -155,7 +165,7 @@ class Renderer:
             "stage": min(stage_index, len(stages) - 1) + 1, "stages": len(stages),
             "next_traffic": f"{float(data.get('traffic', 0)):g}", "decision": decision or "-",
             "state": self._t(f"report.state.{decision}") if decision else "-", "score": score if score is not None
-            else "-", "reason": reason or event.message, "level": data.get("level", ""),
+            else "-", "reason": reason or event_text(event, self.lang), "level": data.get("level", ""),
             "waited": data.get("waited", ""),
         }
         key = f"notify.title.{event.kind}"
@@ -174,7 +184,7 @@ class Renderer:
         if event.kind in ("rollback_started", "rollback_finished", "paused", "canary_failed") and reason:
             fields.append((self._t("notify.field.reason"), reason))
         if event.kind == "controller_error":
-            fields.append((self._t("notify.field.error"), event.message))
+            fields.append((self._t("notify.field.error"), event_text(event, self.lang)))
         if event.actor and event.actor != "canaria":
             fields.append((self._t("notify.field.actor"), event.actor))
         if rollout is not None and rollout.active and event.kind in ("decision", "status_report", "stage_advanced"):
@@ -221,5 +231,5 @@ class Renderer:
         )
 
 
-def waited_text(seconds: float) -> str:
-    return format_duration(seconds)
+def waited_text(seconds: float, lang: str = "en") -> str:
+    return format_span(seconds, lang)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from canaria.analysis.verdict import Decision, Reason, Severity, Verdict
-from canaria.foundation.durations import format_duration
 from canaria.i18n import t
+from canaria.i18n.spans import format_span
 
 __all__ = ["decision_sentence", "display_severity", "finding_text", "why_lines"]
 
@@ -62,8 +62,8 @@ def finding_text(reason: Reason, lang: str) -> str:
             allowed += t("sentence.streak", lang, streak=streak, consecutive=consecutive)
         return t("sentence.finding", lang, metric=label, canary=canary, stable=stable, allowed=allowed)
     if reason.key == "hold.waiting":
-        return t("sentence.hold", lang, left=format_duration(float(reason.params.get("remaining_s", 0))),
-                 hold=format_duration(float(reason.params.get("hold_s", 0))))
+        return t("sentence.hold", lang, left=format_span(float(reason.params.get("remaining_s", 0)), lang),
+                 hold=format_span(float(reason.params.get("hold_s", 0)), lang))
     if reason.key in ("data.insufficient", "data.exhausted"):  # `need` is how many more the judge needs
         if "have" in reason.params and "need" in reason.params:
             return t("sentence.need_requests", lang, have=reason.params["have"], need=reason.params["need"])
@@ -83,7 +83,7 @@ def decision_sentence(verdict: Verdict, *, traffic: float, elapsed_s: float | No
                       final_stage: bool = False) -> str:
     """The decision in one sentence with its numbers, e.g. "Rolled back at 5 % after 34 s: …"."""
     reason = _driving(verdict)
-    after = format_duration(elapsed_s) if elapsed_s is not None else ""
+    after = format_span(elapsed_s, lang) if elapsed_s is not None else ""
     pct = f"{traffic:g}"
     if verdict.decision is Decision.NO_GO:
         finding = finding_text(reason, lang) if reason else verdict.headline

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from canaria.foundation.durations import format_duration
 from canaria.i18n import t
+from canaria.i18n.spans import format_span
 from canaria.report.data import RecordData
 from canaria.report.svg import elapsed_label
 from canaria.state.status import iso
@@ -73,7 +73,7 @@ def build_view(data: RecordData, lang: str) -> RecordView:
         (t("record.reason", lang), rollout.reason or "–"),
         (t("record.started", lang), iso(rollout.created_at) or "–"),
         (t("record.ended", lang), iso(rollout.ended_at) or "–"),
-        (t("record.duration", lang), format_duration(data.end - data.start)),
+        (t("record.duration", lang), format_span(data.end - data.start, lang)),
         (t("record.final_traffic", lang), f"{summary.get('final_traffic', rollout.traffic):g}%"),
         (t("record.requests", lang), f"{summary['requests']['control']} / {summary['requests']['canary']}"),
         (t("record.errors", lang), f"{summary['errors']['control']} / {summary['errors']['canary']}"),

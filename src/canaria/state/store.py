@@ -18,62 +18,11 @@ from typing import Any
 from canaria.analysis.verdict import Verdict
 from canaria.analysis.window import Window
 from canaria.errors import RolloutActiveError, StoreError
+from canaria.state.schema import SCHEMA, migrate
 
 __all__ = ["Store", "Rollout", "Event", "StoredVerdict", "TERMINAL_PHASES"]
 
 TERMINAL_PHASES = ("succeeded", "rolled_back", "failed", "aborted")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS rollouts (
-    id TEXT PRIMARY KEY,
-    service TEXT NOT NULL,
-    phase TEXT NOT NULL,
-    stage_index INTEGER NOT NULL DEFAULT 0,
-    traffic REAL NOT NULL DEFAULT 0,
-    active INTEGER NOT NULL DEFAULT 1,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    stage_started_at REAL,
-    ended_at REAL,
-    outcome TEXT,
-    reason TEXT,
-    paused_from TEXT,
-    approved_stage INTEGER NOT NULL DEFAULT -1,
-    last_report_at REAL,
-    plan_json TEXT NOT NULL DEFAULT '{}',
-    platform_json TEXT NOT NULL DEFAULT '{}'
-);
-CREATE UNIQUE INDEX IF NOT EXISTS one_active_rollout ON rollouts(service) WHERE active = 1;
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    rollout_id TEXT,
-    at REAL NOT NULL,
-    kind TEXT NOT NULL,
-    severity TEXT NOT NULL DEFAULT 'info',
-    actor TEXT NOT NULL DEFAULT 'canaria',
-    message TEXT NOT NULL DEFAULT '',
-    data_json TEXT NOT NULL DEFAULT '{}'
-);
-CREATE INDEX IF NOT EXISTS events_by_rollout ON events(rollout_id, id);
-CREATE TABLE IF NOT EXISTS windows (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    rollout_id TEXT NOT NULL,
-    at REAL NOT NULL,
-    data_json TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS windows_by_rollout ON windows(rollout_id, id);
-CREATE TABLE IF NOT EXISTS verdicts (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    rollout_id TEXT NOT NULL,
-    at REAL NOT NULL,
-    stage_index INTEGER NOT NULL,
-    traffic REAL NOT NULL,
-    decision TEXT NOT NULL,
-    score INTEGER NOT NULL,
-    data_json TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS verdicts_by_rollout ON verdicts(rollout_id, id);
-"""
 
 
 @dataclass
@@ -123,9 +72,10 @@ class Event:
     actor: str
     message: str
     data: dict[str, Any]
+    text: dict[str, Any] | None = None  # the message as a catalogue key + params (canaria.i18n.text); None: old
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "id": self.id,
             "rollout_id": self.rollout_id,
             "at": self.at,
@@ -135,6 +85,9 @@ class Event:
             "message": self.message,
             "data": self.data,
         }
+        if self.text is not None:
+            out["text"] = self.text
+        return out
 
 
 @dataclass
@@ -170,7 +123,8 @@ class Store:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
-            self._conn.executescript(_SCHEMA)
+            self._conn.executescript(SCHEMA)
+            migrate(self._conn)
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the state store at {self.path}: {exc}") from None
 
@@ -313,15 +267,19 @@ class Store:
         actor: str = "canaria",
         message: str = "",
         data: dict[str, Any] | None = None,
+        text: dict[str, Any] | None = None,
     ) -> Event:
+        """`message` is the English text; `text` the same as a catalogue key + params, for other languages."""
+        text_json = json.dumps(text, ensure_ascii=False, default=str) if text is not None else ""
         with self._tx() as conn:
             cur = conn.execute(
-                "INSERT INTO events (rollout_id, at, kind, severity, actor, message, data_json)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (rollout_id, at, kind, severity, actor, message, json.dumps(data or {}, default=str)),
+                "INSERT INTO events (rollout_id, at, kind, severity, actor, message, data_json, text_json)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (rollout_id, at, kind, severity, actor, message, json.dumps(data or {}, default=str), text_json),
             )
             event_id = int(cur.lastrowid or 0)
-        return Event(event_id, rollout_id, at, kind, severity, actor, message, data or {})
+        stored = json.loads(text_json) if text_json else None
+        return Event(event_id, rollout_id, at, kind, severity, actor, message, data or {}, stored)
 
     def events(
         self, rollout_id: str | None = None, *, after_id: int = 0, kinds: tuple[str, ...] = (), limit: int = 10_000
@@ -338,9 +296,27 @@ class Store:
         args.append(limit)
         return [
             Event(r["id"], r["rollout_id"], r["at"], r["kind"], r["severity"], r["actor"], r["message"],
-                  json.loads(r["data_json"]))
+                  json.loads(r["data_json"]), json.loads(r["text_json"]) if r["text_json"] else None)
             for r in self._conn.execute(sql, args).fetchall()
         ]
+
+    # ------------------------------------------------------------ chat messages edited in place
+    def chat_message(self, rollout_id: str, channel_name: str) -> tuple[str, str] | None:
+        """The (conversation, message ts) a chat channel posted for this rollout, to edit after a restart."""
+        row = self._conn.execute(
+            "SELECT conversation, message_ts FROM chat_messages WHERE rollout_id = ? AND channel_name = ?",
+            (rollout_id, channel_name),
+        ).fetchone()
+        return (row["conversation"], row["message_ts"]) if row else None
+
+    def save_chat_message(self, rollout_id: str, channel_name: str, *, conversation: str, message_ts: str) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO chat_messages (rollout_id, channel_name, conversation, message_ts) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(rollout_id, channel_name) DO UPDATE SET conversation = excluded.conversation,"
+                " message_ts = excluded.message_ts",
+                (rollout_id, channel_name, conversation, message_ts),
+            )
 
     # ------------------------------------------------------------ windows and verdicts
     def add_window(self, rollout_id: str, window: Window) -> None:

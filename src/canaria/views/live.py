@@ -21,8 +21,9 @@ from rich.text import Text
 from canaria.analysis.verdict import Verdict
 from canaria.config import CanariaConfig
 from canaria.controller.machine import TickResult
-from canaria.foundation.durations import format_duration
 from canaria.i18n import t
+from canaria.i18n.spans import format_span
+from canaria.notify.event_text import event_text
 from canaria.notify.sentence import decision_sentence, display_severity, why_lines
 from canaria.state.store import Rollout, Store
 from canaria.views.console_log import ConsoleLogTakeover
@@ -145,9 +146,9 @@ class RolloutView:
         if event.kind == "rollback_finished":
             self._stage_traffic = 0.0
             return t("live.rollback_finished", self.lang)
-        if self.lang == "en":
-            return str(event.message)
-        if self._renderer is None:
+        if self.lang == "en" or event.text:
+            return event_text(event, self.lang)
+        if self._renderer is None:  # a record written before events carried a text: its title says the kind
             from canaria.notify.render import Renderer
             from canaria.notify.templates import TemplateSet
 
@@ -182,7 +183,7 @@ class RolloutView:
         lines.append(Text(t("live.versions", lang, stable=stable, canary=canary)))
         if rollout.active:
             stage_text = t("live.stage", lang, n=index + 1, total=len(stages), traffic=f"{rollout.traffic:g}",
-                           elapsed=format_duration(min(elapsed, hold)), hold=format_duration(hold))
+                           elapsed=format_span(min(elapsed, hold), lang), hold=format_span(hold, lang))
         else:
             stage_text = t("live.stage_ended", lang, n=index + 1, total=len(stages), traffic=f"{rollout.traffic:g}")
         lines.append(Text(stage_text))
@@ -195,7 +196,7 @@ class RolloutView:
         parts: list[Any] = list(lines)
         window = result.window
         if window is not None:
-            parts.append(Text(t("live.window", lang, window=format_duration(window.duration_s)), style="dim"))
+            parts.append(Text(t("live.window", lang, window=format_span(window.duration_s, lang)), style="dim"))
         else:
             parts.append(Text(""))
         parts.append(self._table(result))

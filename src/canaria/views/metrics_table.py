@@ -7,8 +7,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from canaria.foundation.durations import format_duration
 from canaria.i18n import t
+from canaria.i18n.spans import format_span
 
 __all__ = ["render_metrics"]
 
@@ -20,7 +20,7 @@ def _cell(value: Any, unit: str = "") -> str:
 def render_metrics(console: Console, data: dict[str, Any], lang: str) -> None:
     title = f"{data['service']} · {data.get('rollout_id') or '-'} · {t('phase.' + data['phase'], lang)}"
     window = data.get("window") or {}
-    measured = t("metrics.measured", lang, duration=format_duration(float(window.get("duration_s") or 0)),
+    measured = t("metrics.measured", lang, duration=format_span(float(window.get("duration_s") or 0), lang),
                  start=str(window.get("start") or "-"), end=str(window.get("end") or "-"))
     table = Table(title=f"{title}\n{measured}", title_justify="left")
     table.add_column(t("view.variant", lang))

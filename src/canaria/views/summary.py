@@ -8,8 +8,8 @@ from pathlib import Path
 
 from canaria.analysis.verdict import Verdict
 from canaria.config import CanariaConfig
-from canaria.foundation.durations import format_duration
 from canaria.i18n import t
+from canaria.i18n.spans import format_span
 from canaria.notify.sentence import decision_sentence
 from canaria.state.store import Event, Rollout, Store
 
@@ -54,20 +54,20 @@ def build_card(config: CanariaConfig, store: Store, rollout: Rollout, *, message
     stages = store.events(rollout.id, kinds=("stage_advanced",))
     nogo = [e for e in store.events(rollout.id, kinds=("decision",)) if e.data.get("decision") == "NO-GO"]
     judged = _judged_sentence(config, stages, nogo[-1], lang) if nogo and outcome == "rolled_back" else None
-    lines = [judged or message, t("card.duration", lang, duration=format_duration(end - rollout.created_at))]
+    lines = [judged or message, t("card.duration", lang, duration=format_span(end - rollout.created_at, lang))]
     if stages:
         parts = []
         for i, event in enumerate(stages):
             until = stages[i + 1].at if i + 1 < len(stages) else end
             traffic = event.data.get("traffic")
             parts.append(t("card.stage_line", lang, traffic=f"{float(traffic or 0):g}",
-                           duration=format_duration(max(0.0, until - event.at))))
+                           duration=format_span(max(0.0, until - event.at), lang)))
         lines.append(f"{t('card.stages', lang)}: " + " → ".join(parts))
     finished = store.events(rollout.id, kinds=("rollback_finished",))
     exposed = stages[0].at if stages else rollout.created_at  # from the first request the canary could get
     if nogo and finished:
-        lines.append(t("card.detect", lang, detect=format_duration(max(0.0, nogo[0].at - exposed)),
-                       rollback=format_duration(max(0.0, finished[-1].at - nogo[0].at))))
+        lines.append(t("card.detect", lang, detect=format_span(max(0.0, nogo[0].at - exposed), lang),
+                       rollback=format_span(max(0.0, finished[-1].at - nogo[0].at), lang)))
     windows = store.windows(rollout.id)
     lines.append(t("card.failed_requests", lang, canary=sum(w.canary.errors for w in windows),
                    control=sum(w.control.errors for w in windows)))
