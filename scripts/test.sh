@@ -14,6 +14,8 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v tmux >/dev/null || need+=(tmux)  # the live view is tested in a real terminal
 command -v chromium >/dev/null || [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v kubectl >/dev/null || need+=(kubernetes-client)   # the outside client that keeps the k8s emulator honest
+# Korean in the Chromium screenshots (dashboard, report) needs a CJK font, or Hangul draws as boxes
+{ command -v fc-list >/dev/null && fc-list : family | grep -qi "Noto Sans CJK"; } || need+=(fonts-noto-cjk)
 python3 -m venv --help >/dev/null 2>&1 || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing Debian packages: ${need[*]}" >&2

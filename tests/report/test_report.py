@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from canaria.config import CanariaConfig, parse_config
 from canaria.controller.clock import FakeClock
 from canaria.notify.dispatcher import NotifyDispatcher
+from canaria.notify.event_text import event_text
 from canaria.report import add_note, add_signoff, write_report
 from canaria.report.charts import CHART_IDS
 from canaria.report.record import match_item
@@ -22,6 +23,7 @@ from canaria.runtime.app import open_app
 from canaria.state.store import Store
 from tests.conftest import require_binary
 from tests.fakes import FakeMetrics, FakePlatform, variant
+from tests.hangul_font import check_hangul_fonts, platform_fonts_sync, require_hangul_font
 from tests.notify.receivers import free_port
 
 WEBHOOK_SECRET = "whsec-report-5b7c9d"
@@ -201,8 +203,17 @@ def test_html_opens_offline_in_chromium_with_every_chart(record: Record, artifac
                 assert len(times) >= 2 and len(set(times)) == len(times), (chart_id, times)
                 assert all(text.endswith((" s", " min")) for text in times), (chart_id, times)
             # table text: short figures (times, counts, ms) on one line, long text wraps within the page, none cut
-            longest = max((e.message.replace("\n", " ") for e in _events(record)), key=len)
+            events = _events(record)
+            longest = max((event_text(e, "ko").replace("\n", " ") for e in events), key=len)
             assert len(longest) > 300 and longest in page.inner_text("body")
+            # every event in the reader's language: the controller's words are Korean, its English stays in JSON
+            english_only = [e.message for e in events if e.text and event_text(e, "ko") != e.message]
+            assert english_only and not any(m.replace("\n", " ") in page.inner_text("body") for m in english_only)
+            assert "롤백 중: " in page.inner_text("body")
+            # Hangul drawn with the CJK font the page names, in the text and in the SVG charts
+            require_hangul_font()
+            check_hangul_fonts(platform_fonts_sync(page, "h1"), "report title")
+            check_hangul_fonts(platform_fonts_sync(page, "svg#timeline text"), "report chart label")
             for width in (1120, 640):
                 page.set_viewport_size({"width": width, "height": 900})
                 broken = page.evaluate(_BROKEN_CELLS_JS)

@@ -13,6 +13,7 @@ import pytest
 
 from canaria.web import DashboardServer, shared_operator_factory
 from tests.conftest import require_binary
+from tests.hangul_font import check_hangul_fonts, platform_fonts_async, require_hangul_font
 from tests.web.helpers import TOKEN, make_config, open_fake_app, rolled_back_rollout
 
 pytestmark = pytest.mark.integration
@@ -187,7 +188,15 @@ async def test_dashboard_in_a_real_browser(tmp_path: Path, artifacts_dir: Path) 
                 await page.click("#lang-ko")
                 await expect(page.get_by_test_id("btn-approve")).to_have_text("승인")
                 await expect(phase).to_have_text("롤백 완료")
+                # the event list speaks Korean too (the controller's words rendered from their keys)
+                events = page.locator("#events li[data-kind='rollout_started'] span")
+                await expect(events.first).to_contain_text("카나리 배포를 시작했습니다")
+                await expect(page.locator("#events li[data-kind='stage_advanced'] span").first) \
+                    .to_contain_text("카나리 트래픽")
                 await page.screenshot(path=str(shots / "web-06-korean.png"), full_page=True)
+                require_hangul_font()
+                check_hangul_fonts(await platform_fonts_async(page, "[data-testid=btn-approve]"), "dashboard button")
+                check_hangul_fonts(await platform_fonts_async(page, "[data-testid=phase]"), "dashboard phase")
 
                 assert await page.evaluate("window.__canariaLoadId") == load_id  # never reloaded
                 assert not [e for e in console_errors if "401" not in e and "409" not in e], console_errors

@@ -17,7 +17,12 @@ from canaria.i18n.text import render
 from canaria.notify.sentence import finding_text
 from canaria.state.store import Event
 
-__all__ = ["event_text", "event_texts", "reason_in", "text_in"]
+__all__ = ["event_text", "event_texts", "finding_in", "reason_in", "rollout_reason", "text_in"]
+
+
+def finding_in(found: Mapping[str, Any], lang: str) -> str:
+    """One judge finding (a Reason as a dict) in `lang`: the judge's words in English, the plain finding else."""
+    return str(found.get("message", "")) if lang == "en" else _finding(found, lang)
 
 
 def _finding(found: Mapping[str, Any], lang: str) -> str:
@@ -50,3 +55,15 @@ def reason_in(event: Event, lang: str) -> str | None:
     if not isinstance(params, Mapping) or "reason" not in params:
         return None
     return text_in(params["reason"], lang)
+
+
+def rollout_reason(events: list[Event], fallback: str | None, lang: str) -> str:
+    """Why a rollout ended (rolled back, aborted) in `lang`: the reason its last rollback_started gave,
+    else the recorded English reason."""
+    for event in reversed(events):
+        if event.kind == "rollback_started":
+            found = reason_in(event, lang)
+            if found:
+                return found
+            break
+    return fallback or ""

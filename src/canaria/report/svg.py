@@ -13,7 +13,7 @@ from html import escape
 
 __all__ = ["Band", "Line", "Marker", "Threshold", "elapsed_label", "line_chart", "nice_ticks", "timeline_chart"]
 
-FONT = "font-family=\"-apple-system,Segoe UI,Helvetica,Arial,'Noto Sans KR','Malgun Gothic',sans-serif\""
+FONT = "font-family=\"-apple-system,Segoe UI,Helvetica,Arial,'Noto Sans KR','Noto Sans CJK KR','Malgun Gothic',sans-serif\""
 
 
 @dataclass

@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from canaria.i18n import t
+from canaria.i18n.messages import MESSAGES
 from canaria.i18n.spans import format_span
+from canaria.notify.event_text import event_text, finding_in, rollout_reason
 from canaria.report.data import RecordData
 from canaria.report.svg import elapsed_label
 from canaria.state.status import iso
@@ -19,8 +21,10 @@ def _clock(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=UTC).strftime("%H:%M:%S")
 
 
-def _clock_iso(text: str | None) -> str:
-    return text[11:19] if text and len(text) >= 19 else (text or "")
+def _kind(kind: str, lang: str) -> str:
+    """An event's kind as the dashboard names it ("rollback started", "롤백 시작"); unknown kinds as recorded."""
+    key = f"web.event.{kind}"
+    return t(key, lang) if key in MESSAGES["en"] else kind
 
 
 def _pct(value: float | None) -> str:
@@ -56,12 +60,13 @@ class RecordView:
 
 def _outcome(data: RecordData, lang: str) -> tuple[str, str]:
     rollout = data.rollout
+    reason = rollout_reason(data.events, rollout.reason, lang)
     if rollout.phase == "succeeded":
         return t("outcome.promoted", lang), "good"
     if rollout.outcome == "rolled_back":
-        return t("outcome.rolled_back", lang, reason=rollout.reason or ""), "bad"
+        return t("outcome.rolled_back", lang, reason=reason), "bad"
     if rollout.outcome == "aborted":
-        return t("outcome.aborted", lang, reason=rollout.reason or ""), "warn"
+        return t("outcome.aborted", lang, reason=reason), "warn"
     return t("outcome.waiting", lang, reason=t(f"phase.{rollout.phase}", lang)), "warn"
 
 
@@ -70,7 +75,7 @@ def build_view(data: RecordData, lang: str) -> RecordView:
     outcome, outcome_class = _outcome(data, lang)
     facts = [
         (t("record.outcome", lang), outcome),
-        (t("record.reason", lang), rollout.reason or "–"),
+        (t("record.reason", lang), rollout_reason(data.events, rollout.reason, lang) or "–"),
         (t("record.started", lang), iso(rollout.created_at) or "–"),
         (t("record.ended", lang), iso(rollout.ended_at) or "–"),
         (t("record.duration", lang), format_span(data.end - data.start, lang)),
@@ -93,12 +98,14 @@ def build_view(data: RecordData, lang: str) -> RecordView:
                        f"{c['requests']} ({k['requests']})", f"{_pct(c['error_rate_pct'])} ({_pct(k['error_rate_pct'])})",
                        _ms(c["p50_ms"]), _ms(c["p95_ms"]), _ms(c["p99_ms"]), _pct(c["memory_pct"]), _pct(c["cpu_pct"]),
                        "–" if s["score"] is None else str(s["score"]), s["decision"] or "–"])
-    decisions = [[_clock_iso(d["at"]), elapsed_label(d["elapsed_s"]), str(d["decision"]), str(d["score"]),
-                  "; ".join(str(r) for r in d["reasons"])] for d in data.decisions()]
+    decisions = [[_clock(e.at), elapsed_label(data.elapsed(e.at)), str(e.data.get("decision")),
+                  str(e.data.get("score")), "; ".join(finding_in(r, lang) for r in e.data.get("reasons", [])
+                                                      if r.get("severity") != "ok")]
+                 for e in data.events if e.kind == "decision"]
     events_header = [t(k, lang) for k in ("record.col.at", "record.col.kind", "record.col.severity",
                                           "record.col.actor", "record.col.message")]
-    events = [[f"{_clock(e.at)} ({elapsed_label(data.elapsed(e.at))})", e.kind, e.severity, e.actor,
-               e.message.replace("\n", " ")] for e in data.events]  # whole: the cell wraps, nothing is cut
+    events = [[f"{_clock(e.at)} ({elapsed_label(data.elapsed(e.at))})", _kind(e.kind, lang), e.severity, e.actor,
+               event_text(e, lang).replace("\n", " ")] for e in data.events]  # whole: the cell wraps, nothing is cut
     notes = [(iso(e.at) or "", e.actor, e.message) for e in data.notes]
     signoff = []
     for item in data.signoff:

@@ -146,8 +146,11 @@ class EventOut(BaseModel):
     kind: str
     severity: str
     actor: str
-    message: str
+    message: str = Field(description="what happened, in English (as it was recorded)")
     data: dict[str, Any]
+    text: dict[str, Any] | None = Field(default=None, description="the message as a catalogue key and its "
+                                        "parameters (absent in records written before events carried one)")
+    texts: dict[str, str] = Field(default_factory=dict, description="the message in each UI language")
 
 
 class ActionIn(_In):

@@ -8,6 +8,7 @@ from canaria.analysis.window import Window
 from canaria.config import CanariaConfig
 from canaria.i18n import LANGS
 from canaria.i18n.messages import MESSAGES
+from canaria.notify.event_text import event_texts
 from canaria.notify.sentence import decision_sentence
 from canaria.state.status import status_dict
 from canaria.state.store import Event, Rollout, Store, StoredVerdict
@@ -55,7 +56,8 @@ def verdict_json(stored: StoredVerdict) -> dict[str, Any]:
 
 
 def event_json(event: Event) -> dict[str, Any]:
-    return event.to_dict()
+    """The event as recorded, plus its words in every UI language (the page shows the reader's)."""
+    return {**event.to_dict(), "texts": event_texts(event)}
 
 
 def snapshot(config: CanariaConfig, store: Store, rollout: Rollout | None, *, now: float,

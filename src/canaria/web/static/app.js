@@ -299,7 +299,7 @@ function renderEvents() {
     const kind = document.createElement("b");
     kind.textContent = tr("web.event." + e.kind) === "web.event." + e.kind ? e.kind : tr("web.event." + e.kind);
     const msg = document.createElement("span");
-    msg.textContent = e.message.split("\n")[0];
+    msg.textContent = ((e.texts && e.texts[S.lang]) || e.message).split("\n")[0];
     const who = document.createElement("i");
     who.textContent = e.actor;
     li.append(time, kind, msg, who);
