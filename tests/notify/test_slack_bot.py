@@ -4,15 +4,22 @@ in place (chat.update), every detail in its thread (thread_ts); an incoming webh
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 from canaria.config import parse_config
+from canaria.controller.clock import FakeClock
+from canaria.notify.dispatcher import NotifyDispatcher
 from canaria.notify.slack import STATE_CHANGES
+from canaria.runtime.app import open_app
+from canaria.state.store import Store
+from tests.fakes import FakeMetrics, FakePlatform
 from tests.notify.conftest import BASE, Receivers
 from tests.notify.receivers import HttpReceiver
-from tests.notify.test_rollout_notify import PLAN, run_rollout
+from tests.notify.test_rollout_notify import PLAN, good_then_errors, run_rollout
 
 TOKEN = "xoxb-test-0123456789-secret"
 REPLY = json.dumps({"ok": True, "channel": "C0DEPLOYS", "ts": "1700000000.000100",
@@ -77,3 +84,75 @@ notify:
     await app.close()
     changes = [e for e in events if e.kind in STATE_CHANGES]
     assert len(receivers.slack.requests) == len(changes) < len(events)
+
+
+async def test_a_restarted_controller_edits_the_same_message(tmp_path: Path, receivers: Receivers) -> None:
+    """kill -9 mid-rollout, then `canaria run` again: the new controller finds the message's channel and ts in
+    the store and goes on editing it (one post for the whole rollout), its details in the same thread."""
+    api = await HttpReceiver(reply=REPLY, content_type="application/json").start()
+    try:
+        text = BASE.format(state=tmp_path / "state") + PLAN + f"""
+notify:
+  retries: 0
+  channels:
+    team: {{type: slack, token: "{TOKEN}", channel: "#deploys", api_url: "{api.url}/api/"}}
+"""
+        config = parse_config(text)
+        clock = FakeClock()
+        first = open_app(config, clock=clock, platform=FakePlatform(), metrics=FakeMetrics(good_then_errors))
+        dispatcher = NotifyDispatcher(config, first.store, clock=clock)
+        first.controller.sink = dispatcher
+        rollout = await first.controller.run(max_ticks=3)
+        assert rollout.active  # stopped mid-rollout, as a crash would leave it
+        assert await dispatcher.drain(20)
+        await dispatcher.aclose(1)
+        await first.close()
+        before = len(api.requests)
+
+        later = FakeClock(start=clock.now())  # a new process: nothing of the first one's memory survives
+        second = open_app(config, clock=later, platform=FakePlatform(), metrics=FakeMetrics(good_then_errors))
+        dispatcher = NotifyDispatcher(config, second.store, clock=later)
+        second.controller.sink = dispatcher
+        rollout = await second.controller.run()
+        assert rollout.outcome == "rolled_back"
+        assert await dispatcher.drain(20)
+        await dispatcher.aclose(1)
+        await second.close()
+    finally:
+        await api.stop()
+    calls = [(r.path.rsplit("/", 1)[-1], _params(r.body)) for r in api.requests]
+    posts = [p for method, p in calls if method == "chat.postMessage" and "thread_ts" not in p]
+    resumed = calls[before:]
+    assert len(posts) == 1 and before >= 3 and len(resumed) >= 2  # both controllers spoke; one message in all
+    assert any(method == "chat.update" for method, _ in resumed)
+    assert all(p["ts"] == "1700000000.000100" and p["channel"] == "C0DEPLOYS" for m, p in resumed if m == "chat.update")
+    assert all(p.get("thread_ts") == "1700000000.000100" for m, p in resumed if m == "chat.postMessage")
+
+
+def test_the_store_remembers_chat_messages_and_migrates_an_older_database(tmp_path: Path) -> None:
+    """A database written before events carried a text and chat messages were kept opens, keeps its rows,
+    and gains both."""
+    path = tmp_path / "canaria.db"
+    with closing(sqlite3.connect(path)) as conn:
+        conn.executescript("""
+            CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, rollout_id TEXT, at REAL NOT NULL,
+                kind TEXT NOT NULL, severity TEXT NOT NULL DEFAULT 'info', actor TEXT NOT NULL DEFAULT 'canaria',
+                message TEXT NOT NULL DEFAULT '', data_json TEXT NOT NULL DEFAULT '{}');
+            INSERT INTO events (rollout_id, at, kind, message) VALUES ('r-1', 1.0, 'rollout_started', 'old words');
+        """)
+        conn.commit()
+    store = Store(path)
+    try:
+        old = store.events("r-1")
+        assert [(e.message, e.text) for e in old] == [("old words", None)]
+        new = store.add_event("traffic_set", at=2.0, rollout_id="r-1", message="canary traffic set to 5%",
+                              text={"key": "event.traffic_set", "params": {"traffic": "5"}})
+        assert store.events("r-1")[-1].text == new.text == {"key": "event.traffic_set", "params": {"traffic": "5"}}
+        assert store.chat_message("r-1", "team") is None
+        store.save_chat_message("r-1", "team", conversation="C1", message_ts="1.1")
+        store.save_chat_message("r-1", "team", conversation="C1", message_ts="2.2")  # a re-post replaces it
+        assert store.chat_message("r-1", "team") == ("C1", "2.2")
+    finally:
+        store.close()
+    with closing(Store(path)) as reopened:
+        assert reopened.chat_message("r-1", "team") == ("C1", "2.2")  # and it is on disk

@@ -77,7 +77,8 @@ class NotifyDispatcher:
         self.clock = clock or SystemClock()
         self.lang = resolve_lang(lang, self.settings.lang or config.lang)
         self.redact = Redactor(self.settings.secret_values())
-        self.channels = channels if channels is not None else create_channels(self.settings, self.redact)
+        self.channels = channels if channels is not None else create_channels(self.settings, self.redact,
+                                                                               state_db=self.store.path)
         self.router = Router(self.settings, {name: ch.type for name, ch in self.channels.items()})
         self.renderer = Renderer(config, lang=self.lang, templates=TemplateSet(template_dir_of(config)),
                                  store=self.store)
