@@ -19,6 +19,8 @@ and third-party errors (httpx, sqlite3, pydantic, OSError) are translated where 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 __all__ = [
     "CanariaError",
     "ConfigError",
@@ -45,7 +47,7 @@ class CanariaError(Exception):
 
     exit_code: int = 1
 
-    def __init__(self, *args: object, key: str | None = None, params: dict[str, object] | None = None) -> None:
+    def __init__(self, *args: object, key: str | None = None, params: Mapping[str, object] | None = None) -> None:
         super().__init__(*args)
         self.key = key
         self.params = dict(params or {})
@@ -61,7 +63,7 @@ class ConfigError(CanariaError):
     exit_code = 2
 
     def __init__(self, message: str, *, field: str | None = None, line: int | None = None, key: str | None = None,
-                 params: dict[str, object] | None = None) -> None:
+                 params: Mapping[str, object] | None = None) -> None:
         self.field = field
         self.line = line
         where = ""
@@ -70,16 +72,18 @@ class ConfigError(CanariaError):
             if line:
                 where += f" (line {line})"
             where += ": "
-        self._where = where
+        self._message = message
         super().__init__(f"{where}{message}", key=key, params=params)
 
     @property
     def text(self) -> dict[str, object]:
-        if not self.key or not self._where:
+        if not self.key or not self.field:
             return super().text
-        inner = {"key": self.key, "params": self.params, "fallback": str(self)[len(self._where):]}
-        return {"key": "error.at_field", "params": {"where": self._where[:-2], "message": inner},
-                "fallback": str(self)}
+        inner = {"key": self.key, "params": self.params, "fallback": self._message}
+        if self.line:
+            return {"key": "error.at_field_line", "params": {"where": self.field, "line": self.line,
+                                                             "message": inner}, "fallback": str(self)}
+        return {"key": "error.at_field", "params": {"where": self.field, "message": inner}, "fallback": str(self)}
 
 
 class UsageError(CanariaError):

@@ -10,6 +10,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -19,7 +20,8 @@ from rich.console import Console
 from canaria.config import CanariaConfig, load_config
 from canaria.config.platform import with_canary_image
 from canaria.errors import CanariaError, UsageError
-from canaria.i18n import resolve_lang
+from canaria.i18n import LANGS, resolve_lang, t
+from canaria.i18n.text import render
 from canaria.runtime.app import App, default_actor, open_app
 
 __all__ = ["ConfigOpt", "ImageOpt", "JsonOpt", "LangOpt", "cli_lang", "err", "handle_errors", "out", "print_json", "with_app"]
@@ -41,6 +43,7 @@ LangOpt = Annotated[str | None, typer.Option("--lang", help="ko | en (default: c
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
 ImageOpt = Annotated[str | None, typer.Option("--image", help="the canary image (platforms kubernetes and cloudrun)")]
 F = TypeVar("F", bound=Callable[..., Any])
+_COMMAND_LANG: ContextVar[str | None] = ContextVar("canaria_command_lang", default=None)
 
 
 def handle_errors(fn: F) -> F:
@@ -48,11 +51,15 @@ def handle_errors(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        token = _COMMAND_LANG.set(None)  # each command resolves its own language
         try:
             return fn(*args, **kwargs)
         except CanariaError as exc:
-            err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+            err.print(error_line(exc, _error_lang(kwargs.get("lang"))), markup=False, highlight=False,
+                      soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
+        finally:
+            _COMMAND_LANG.reset(token)
 
     return wrapper  # type: ignore[return-value]
 
@@ -60,7 +67,23 @@ def handle_errors(fn: F) -> F:
 def cli_lang(flag: str | None, config: CanariaConfig | None = None) -> str:
     if flag is not None and flag not in ("en", "ko"):
         raise UsageError(f"--lang must be en or ko, got {flag!r}")
-    return resolve_lang(flag, config.lang if config else None)
+    lang = resolve_lang(flag, config.lang if config else None)
+    _COMMAND_LANG.set(lang)
+    return lang
+
+
+def error_line(exc: CanariaError, lang: str) -> str:
+    """`error: …` in the reader's language; in English exactly the error's own words (tools match them)."""
+    if lang == "en":
+        return f"error: {exc}"
+    return t("cli.error", lang, message=render(exc.text, lang))
+
+
+def _error_lang(flag: object) -> str:
+    """The language of the command that failed: its --lang, else what it resolved (config `lang`), else LANG."""
+    if isinstance(flag, str) and flag in LANGS:
+        return flag
+    return _COMMAND_LANG.get() or resolve_lang(None, None)
 
 
 def with_app(config_path: Path, lang_flag: str | None, body: Callable[[App, str], Any], *,

@@ -286,7 +286,8 @@ def _substitute(node: Any, path: tuple[str | int, ...], env: dict[str, str]) -> 
             if default is not None:
                 return default
             field = ".".join(str(p) for p in path)
-            raise ConfigError(f"environment variable {name} is not set", field=field)
+            raise ConfigError(f"environment variable {name} is not set", field=field, key="error.config.env_unset",
+                              params={"name": name})
 
         return _ENV.sub(repl, node)
     return node
@@ -325,6 +326,10 @@ def format_loc(loc: tuple[int | str, ...]) -> str:
     return out
 
 
+# pydantic error types whose message canaria can say in every language (catalogue keys; English is pydantic's)
+_CONFIG_KEYS = {"extra_forbidden": "error.config.unknown_key", "missing": "error.config.required"}
+
+
 def parse_config(
     text: str, *, source: str | None = None, env: dict[str, str] | None = None
 ) -> CanariaConfig:
@@ -336,11 +341,14 @@ def parse_config(
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"invalid YAML: {problem}", field=source or "config", line=line) from None
+        raise ConfigError(f"invalid YAML: {problem}", field=source or "config", line=line,
+                          key="error.config.yaml", params={"problem": {"literal": problem}}) from None
     if data is None:
-        raise ConfigError("the file is empty; run `canaria init` for an example", field=source or "config")
+        raise ConfigError("the file is empty; run `canaria init` for an example", field=source or "config",
+                          key="error.config.empty")
     if not isinstance(data, dict):
-        raise ConfigError("the top level must be a mapping of keys", field=source or "config")
+        raise ConfigError("the top level must be a mapping of keys", field=source or "config",
+                          key="error.config.not_mapping")
     data = _substitute(data, (), dict(os.environ if env is None else env))
     try:
         config = CanariaConfig.model_validate({**data, "source_path": source})
@@ -353,9 +361,12 @@ def parse_config(
         # drop pydantic's internal union/function tags from the location
         loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
         msg = err["msg"].removeprefix("Value error, ")
+        key, params = _CONFIG_KEYS.get(err["type"]), {}
         if err["type"] == "extra_forbidden":
             msg = f"unknown key '{loc[-1]}' (check the spelling; see `canaria init` for every key)"
-        raise ConfigError(msg, field=format_loc(loc) or "config", line=yaml_line_of(root, loc)) from None
+            params = {"name": str(loc[-1])}
+        raise ConfigError(msg, field=format_loc(loc) or "config", line=yaml_line_of(root, loc), key=key,
+                          params=params) from None
     return config
 
 
@@ -363,10 +374,12 @@ def load_config(path: str | Path = "canaria.yaml") -> CanariaConfig:
     file = Path(path)
     if not file.exists():
         raise ConfigError(
-            f"{file} not found; run `canaria init` to write an example, or pass -c FILE", field="config"
+            f"{file} not found; run `canaria init` to write an example, or pass -c FILE", field="config",
+            key="error.config.not_found", params={"file": str(file)},
         )
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"cannot read {file}: {exc.strerror}", field="config") from None
+        raise ConfigError(f"cannot read {file}: {exc.strerror}", field="config", key="error.config.unreadable",
+                          params={"file": str(file), "reason": {"literal": str(exc.strerror)}}) from None
     return parse_config(text, source=str(file))

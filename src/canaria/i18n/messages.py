@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from canaria.i18n.messages_cli import CLI_MESSAGES
+from canaria.i18n.messages_errors import ERROR_MESSAGES
 from canaria.i18n.messages_events import EVENT_MESSAGES
 from canaria.i18n.messages_notify import NOTIFY_MESSAGES
 from canaria.i18n.messages_web import merge_into as _merge_web
@@ -136,7 +137,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
 }
 
-for _extra in (NOTIFY_MESSAGES, CLI_MESSAGES, EVENT_MESSAGES):
+for _extra in (NOTIFY_MESSAGES, CLI_MESSAGES, EVENT_MESSAGES, ERROR_MESSAGES):
     for _lang, _table in _extra.items():
         MESSAGES[_lang].update(_table)
 _merge_web(MESSAGES)

@@ -102,6 +102,7 @@ class PlatformCheck:
     ok: bool
     detail: str
     warning: bool = False  # True: works, but something will not (⚠)
+    text: dict[str, object] | None = None  # `detail` as a catalogue key + params (canaria.i18n.text), if it has one
 
 
 @dataclass

@@ -168,11 +168,12 @@ def _map(exc: BaseException, action: str, error: type[CanariaError]) -> Exceptio
     from google.auth import exceptions as auth_exceptions
 
     line = google_error_line(exc, action)
+    params = {"action": {"literal": action}, "detail": {"literal": line.removeprefix(f"{action} failed: ")}}
     if isinstance(exc, (gexc.NotFound, gexc.InvalidArgument)) or (
             isinstance(exc, gexc.Forbidden) and getattr(exc, "reason", None) == "CONSUMER_INVALID"):
-        return ConfigError(line)
+        return ConfigError(line, key="error.google.failed", params=params)
     if isinstance(exc, (gexc.GoogleAPIError, auth_exceptions.GoogleAuthError, OSError)):
-        return error(line)
+        return error(line, key="error.google.failed", params=params)
     return exc if isinstance(exc, Exception) else error(line)
 
 

@@ -192,14 +192,14 @@ class HaproxyPlatform(ProxyPlatform):
         try:
             version = await self.api.version()
         except PlatformError as exc:
-            return [PlatformCheck("haproxy: runtime API", False, str(exc))]
+            return [PlatformCheck("haproxy: runtime API", False, str(exc), text=exc.text)]
         checks = [PlatformCheck("haproxy: runtime API", True, f"HAProxy {version} answers on {address}")]
         try:
             weights = await self._weights()
             checks.append(PlatformCheck("haproxy: servers", True, ", ".join(f"{n} weight {w}"
                                                                             for n, w in weights.items())))
         except PlatformError as exc:
-            checks.append(PlatformCheck("haproxy: servers", False, str(exc)))
+            checks.append(PlatformCheck("haproxy: servers", False, str(exc), text=exc.text))
         if self.settings.map_file:
             loaded = self.settings.map_file in await self.api.maps()
             checks.append(PlatformCheck("haproxy: tester map", loaded, f"{self.settings.map_file} is loaded" if loaded

@@ -82,17 +82,22 @@ class HaproxyRuntime:
                         pass
         except TimeoutError:
             raise PlatformError(f"HAProxy runtime API at {self.address} did not answer {line.split()[0]!r} "
-                                f"within {self._timeout:g}s") from None
+                                f"within {self._timeout:g}s", key="error.haproxy.no_answer",
+                                params={"address": self.address, "command": repr(line.split()[0]),
+                                        "timeout": f"{self._timeout:g}"}) from None
         except OSError as exc:
             raise PlatformError(f"cannot reach the HAProxy runtime API at {self.address}: "
-                                f"{exc.strerror or exc}") from None
+                                f"{exc.strerror or exc}", key="error.haproxy.unreachable",
+                                params={"address": self.address,
+                                        "reason": {"literal": str(exc.strerror or exc)}}) from None
         return data.decode(errors="replace")
 
     async def _checked(self, line: str) -> str:
         answer = await self.command(line)
         text = answer.strip()
         if text.startswith(_ERRORS):
-            raise PlatformError(f"HAProxy refused {line!r}: {text.splitlines()[0]}")
+            raise PlatformError(f"HAProxy refused {line!r}: {text.splitlines()[0]}", key="error.haproxy.refused",
+                                params={"command": repr(line), "detail": {"literal": text.splitlines()[0]}})
         return answer
 
     async def version(self) -> str:

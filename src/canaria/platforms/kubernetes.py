@@ -117,14 +117,18 @@ class KubernetesPlatform(Platform):
             return await self.api.get("Deployment", self.stable_name)
         except NotFound:
             raise ConfigError(f"Deployment {self.api.namespace}/{self.stable_name} not found",
-                              field="platform.kubernetes.deployment") from None
+                              field="platform.kubernetes.deployment", key="error.platform.object_missing",
+                              params={"kind": "Deployment", "name": f"{self.api.namespace}/{self.stable_name}"}
+                              ) from None
 
     async def _stable_service(self) -> Obj:
         try:
             return await self.api.get("Service", self.service_name)
         except NotFound:
             raise ConfigError(f"Service {self.api.namespace}/{self.service_name} not found",
-                              field="platform.kubernetes.router.service") from None
+                              field="platform.kubernetes.router.service", key="error.platform.object_missing",
+                              params={"kind": "Service", "name": f"{self.api.namespace}/{self.service_name}"}
+                              ) from None
 
     async def _wait(self, what: str, timeout: float, ready: Any) -> None:
         deadline = time.monotonic() + timeout

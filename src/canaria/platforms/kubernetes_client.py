@@ -132,14 +132,18 @@ class KubeApi:
                 raise Conflict(message) from exc
             if code == 403:
                 raise ConfigError(f"Kubernetes RBAC forbids {what}: {message} (grant it with deploy/kubernetes/rbac.yaml)",
-                                  field="platform.kubernetes") from exc
+                                  field="platform.kubernetes", key="error.kubernetes.forbidden",
+                                  params={"what": {"literal": what}, "detail": {"literal": message}}) from exc
             if code == 401:
                 raise ConfigError(f"the Kubernetes API server refused the credentials while trying to {what}: {message}",
-                                  field="platform.kubernetes.kubeconfig") from exc
+                                  field="platform.kubernetes.kubeconfig", key="error.kubernetes.unauthorized",
+                                  params={"what": {"literal": what}, "detail": {"literal": message}}) from exc
             raise PlatformError(f"Kubernetes API error {code} while trying to {what}: {message}") from exc
         except (httpx.HTTPError, _transport().HTTPError, OSError) as exc:
-            raise PlatformError(f"the Kubernetes API server is unreachable while trying to {what}: "
-                                f"{type(exc).__name__}: {exc or 'no answer'}") from exc
+            detail = f"{type(exc).__name__}: {exc or 'no answer'}"
+            raise PlatformError(f"the Kubernetes API server is unreachable while trying to {what}: {detail}",
+                                key="error.kubernetes.unreachable",
+                                params={"what": {"literal": what}, "detail": {"literal": detail}}) from exc
 
     @staticmethod
     def _dict(obj: Any) -> Obj:

@@ -72,7 +72,9 @@ class GatewayApiRouter(Router):
             return await self.api.get("HTTPRoute", self.object_name)
         except NotFound:
             raise ConfigError(f"HTTPRoute {self.api.namespace}/{self.object_name} not found",
-                              field="platform.kubernetes.router.httproute") from None
+                              field="platform.kubernetes.router.httproute", key="error.platform.object_missing",
+                              params={"kind": "HTTPRoute", "name": f"{self.api.namespace}/{self.object_name}"}
+                              ) from None
 
     async def prepare(self) -> str:
         route = await self._route()
@@ -155,7 +157,9 @@ class IstioRouter(Router):
             return await self.api.get("VirtualService", self.object_name)
         except NotFound:
             raise ConfigError(f"VirtualService {self.api.namespace}/{self.object_name} not found",
-                              field="platform.kubernetes.router.virtualservice") from None
+                              field="platform.kubernetes.router.virtualservice", key="error.platform.object_missing",
+                              params={"kind": "VirtualService", "name": f"{self.api.namespace}/{self.object_name}"}
+                              ) from None
 
     async def prepare(self) -> str:
         vs = await self._virtualservice()

@@ -147,7 +147,8 @@ class LocalPlatform(LocalSupervision, Platform):
             if not proc.alive():
                 raise PlatformError(f"the gateway exited with code {proc.exit_code()}: {proc.log_tail()}")
             await asyncio.sleep(0.1)
-        raise PlatformError("the gateway did not answer on its admin port within 15 s")
+        raise PlatformError("the gateway did not answer on its admin port within 15 s",
+                            key="error.gateway.no_answer", params={"timeout": "15"})
 
     async def _ensure_process(self, variant: Variant, spec: UpstreamConfig) -> None:
         entry = self._state.get(variant) or {}

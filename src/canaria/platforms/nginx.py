@@ -155,7 +155,9 @@ class NginxPlatform(ProxyPlatform):
     async def checks(self) -> list[PlatformCheck]:
         binary = shlex.split(self.settings.test_command)[0]
         found = shutil.which(binary)
-        checks = [PlatformCheck("nginx: binary", bool(found), found or f"{binary} not found on PATH")]
+        checks = [PlatformCheck("nginx: binary", bool(found), found or f"{binary} not found on PATH",
+                                text=None if found else {"key": "check.platform.binary_missing",
+                                                         "params": {"binary": binary}})]
         if not found:
             return checks
         try:
@@ -164,7 +166,8 @@ class NginxPlatform(ProxyPlatform):
             detail = str(exc)
             if upstream_variable(self.settings.upstream_name)[1:] in detail:  # the variable the include defines
                 detail += f" — add `include {self.include};` inside http {{}}"
-            return [*checks, PlatformCheck("nginx: configuration", False, detail)]
+            return [*checks, PlatformCheck("nginx: configuration", False, detail,
+                                           text=exc.text if detail == str(exc) else None)]
         include = str(self.include)
         target = f"http://{upstream_variable(self.settings.upstream_name)}"
         checks.append(PlatformCheck("nginx: include", dump.includes(include),

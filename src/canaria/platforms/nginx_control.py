@@ -116,12 +116,15 @@ class NginxControl:
         tested = await run_command(self.test_command)
         if tested.returncode != 0:
             self._restore(previous)
-            raise PlatformError(f"nginx rejected the configuration, previous routing kept: "
-                                f"{nginx_error_line(tested.output)}")
+            line = nginx_error_line(tested.output)
+            raise PlatformError(f"nginx rejected the configuration, previous routing kept: {line}",
+                                key="error.nginx.rejected", params={"detail": {"literal": line}})
         reloaded = await run_command(self.reload_command)
         if reloaded.returncode != 0:
             self._restore(previous)
-            raise PlatformError(f"nginx reload failed, previous routing kept: {nginx_error_line(reloaded.output)}")
+            line = nginx_error_line(reloaded.output)
+            raise PlatformError(f"nginx reload failed, previous routing kept: {line}",
+                                key="error.nginx.reload_failed", params={"detail": {"literal": line}})
         return previous
 
     async def restore(self, previous: str | None) -> None:

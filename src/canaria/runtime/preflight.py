@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from canaria.config import UpstreamConfig, parse_address
 from canaria.errors import PortInUseError
 from canaria.i18n import t
+from canaria.i18n.text import render
 from canaria.platforms.base import Variant
 from canaria.platforms.processes import ensure_port_free
 from canaria.runtime.app import App, default_actor
@@ -78,7 +79,7 @@ async def _variant_checks(app: App, variant: Variant, lang: str) -> list[CheckLi
         except PortInUseError as exc:
             health = await app.platform.health(variant)
             lines.append(CheckLine(f"{variant}: port {spec.port}", health.ok,
-                                   t("check.detail.port_serving", lang) if health.ok else str(exc)))
+                                   t("check.detail.port_serving", lang) if health.ok else render(exc.text, lang)))
         return lines
     for detailed in (False, True):
         result = await app.platform.health(variant, detailed=detailed)
@@ -110,8 +111,8 @@ async def _checks(app: App, *, notify_test: bool, lang: str) -> list[CheckLine]:
     for variant in ("stable", "canary"):
         lines.extend(await _variant_checks(app, variant, lang))  # type: ignore[arg-type]
     for platform_check in await app.platform.checks():
-        lines.append(CheckLine(platform_check.name, platform_check.ok, platform_check.detail,
-                               warning=platform_check.warning))
+        detail = render(platform_check.text, lang) if platform_check.text else platform_check.detail
+        lines.append(CheckLine(platform_check.name, platform_check.ok, detail, warning=platform_check.warning))
     embedded = config.platform.kind == "local"
     gateway_up = await app.platform.gateway.alive() if embedded else False  # type: ignore[attr-defined]
     if config.metrics.provider != "builtin":  # an outside metrics engine answers whether the gateway runs or not
@@ -132,7 +133,7 @@ async def _checks(app: App, *, notify_test: bool, lang: str) -> list[CheckLine]:
                 ensure_port_free(host, port)
                 lines.append(CheckLine(label, True, t("check.detail.gateway_port_free", lang, address=address)))
             except PortInUseError as exc:
-                lines.append(CheckLine(label, False, str(exc)))
+                lines.append(CheckLine(label, False, render(exc.text, lang)))
     channels = config.notify.channels
     if notify_test:
         from canaria.notify import send_test

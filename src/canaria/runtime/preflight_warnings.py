@@ -15,6 +15,7 @@ from pathlib import Path
 from canaria.config import CanariaConfig, UpstreamConfig
 from canaria.errors import PlatformError
 from canaria.i18n import t
+from canaria.i18n.text import render
 from canaria.platforms.base import Variant
 from canaria.platforms.processes import command_argv, start_process, stop_pid
 
@@ -73,7 +74,7 @@ async def start_test(config: CanariaConfig, variant: Variant, spec: UpstreamConf
         proc = start_process(f"check-{variant}", command_argv(spec.command), log_dir=log_dir, env=env,
                              cwd=spec.cwd or str(config.base_dir), owned=True)
     except PlatformError as exc:
-        return False, str(exc)
+        return False, render(exc.text, lang)
     assert proc.popen is not None
     deadline = time.monotonic() + START_TEST_S
     try:
