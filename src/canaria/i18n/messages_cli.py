@@ -100,7 +100,7 @@ CLI_MESSAGES: dict[str, dict[str, str]] = {
         "sentence.finding": "카나리 {metric} {canary}, 기존 {stable}; 허용: {allowed}",
         "sentence.allowed_relative": "기존 + {pct}%",
         "sentence.allowed_max": "최대 {max}",
-        "sentence.streak": " ({consecutive}회 중 {streak}회 연속)",
+        "sentence.streak": " ({streak}/{consecutive}회 연속)",
         "sentence.not_measured": "측정 안 됨",
         "sentence.metric.error_rate_pct": "에러율",
         "sentence.metric.slow_share": "목표보다 느린 요청 비율",

@@ -88,7 +88,8 @@ async def drive(
         rollout = app.controller.active()
         if rollout is not None:
             app.store.add_event("controller_stopped", at=app.controller.clock.now(), rollout_id=rollout.id,
-                                severity="warning", message="controller stopped by Ctrl-C; traffic stays as it is")
+                                severity="warning", message="controller stopped by Ctrl-C; traffic stays as it is",
+                                text={"key": "event.controller_stopped", "params": {}})
     finally:
         app.lock.release()
     rollout = app.store.get_rollout(rollout.id) if rollout else app.store.latest_rollout(app.config.service)
@@ -99,7 +100,7 @@ async def drive(
         if reports:
             summary["report"] = str(reports[0])
     message = outcome_message(rollout, lang)
-    if rollout is not None and lang != "en" and rollout.outcome == "rolled_back":
+    if rollout is not None and lang != "en" and rollout.outcome in ("rolled_back", "aborted"):
         message = outcome_message(_localized_reason(app, rollout, lang), lang)
     card = build_card(app.config, app.store, rollout, message=message, lang=lang,
                       report=reports[0] if reports else None) if rollout is not None else None
@@ -110,11 +111,13 @@ def _localized_reason(app: App, rollout: Rollout, lang: str) -> Rollout:
     """The same rollout with its reason rebuilt from the judge's findings in `lang` (numbers unchanged)."""
     from dataclasses import replace
 
+    from canaria.notify.event_text import rollout_reason
     from canaria.notify.render import reason_lines
 
     verdicts = app.store.verdicts(rollout.id, last=1)
-    if not verdicts or verdicts[-1].verdict.decision.value != "NO-GO":
-        return rollout
+    if not verdicts or verdicts[-1].verdict.decision.value != "NO-GO":  # not the judge's: the reason it gave
+        events = app.store.events(rollout.id, kinds=("rollback_started",))
+        return replace(rollout, reason=rollout_reason(events, rollout.reason, lang))
     lines = reason_lines(verdicts[-1].verdict.to_dict(), lang, limit=1)
     return replace(rollout, reason=lines[0]) if lines else rollout
 
