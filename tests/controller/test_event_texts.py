@@ -10,6 +10,7 @@ from canaria.controller.actions import Operator
 from canaria.i18n.text import render
 from canaria.notify.event_text import event_text, rollout_reason
 from canaria.state.store import Event
+from canaria.web.views import status_json
 from tests.controller.test_machine import erroring, healthy, make
 
 _LATIN_WORDS = re.compile(r"\b(?:canary|rollout|rolling|rolled|approval|needed|promoting|stable|traffic|stage|"
@@ -40,6 +41,9 @@ async def test_a_rollback_reads_in_korean_from_start_to_end(tmp_path: Path) -> N
     assert event_text(started, "ko").startswith("롤백 중: 카나리 에러율 10.0 %")  # the plain finding, in Korean
     assert rollout_reason(events, rollout.reason, "en") == rollout.reason
     assert rollout_reason(events, rollout.reason, "ko").startswith("카나리 에러율 10.0 %")
+    status = status_json(app.config, app.store, rollout, now=0.0)  # the dashboard's banner, per language
+    assert status["reason"] == rollout.reason and status["reason_texts"]["en"] == rollout.reason
+    assert status["reason_texts"]["ko"].startswith("카나리 에러율 10.0 %")
     await app.close()
 
 

@@ -354,6 +354,8 @@ def history(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_j
     """Past rollouts and their outcomes."""
 
     async def body(application: App, lg: str) -> None:
+        from canaria.notify.event_text import rollout_reason
+
         rollouts = application.store.list_rollouts(application.config.service, limit=limit)
         rows = [{"rollout_id": r.id, "started_at": iso(r.created_at), "ended_at": iso(r.ended_at),
                  "phase": r.phase, "outcome": r.outcome, "traffic": r.traffic, "reason": r.reason} for r in rollouts]
@@ -373,9 +375,11 @@ def history(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_j
             out.print(t("history.none", lg), highlight=False)
             return
         table = Table("rollout", "started", "ended", "phase", "outcome", "traffic", "reason")
-        for row in rows:
+        for row, rollout in zip(rows, rollouts, strict=True):
+            ended = application.store.events(rollout.id, kinds=("rollback_started",)) if rollout.reason else []
             table.add_row(*(str(row[key] or "") for key in ("rollout_id", "started_at", "ended_at", "phase",
-                                                           "outcome")), f"{row['traffic']:g}%", str(row["reason"] or ""))
+                                                           "outcome")), f"{row['traffic']:g}%",
+                          rollout_reason(ended, rollout.reason, lg))
         out.print(table)
 
     with_app(config, lang, body)

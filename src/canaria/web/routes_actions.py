@@ -12,14 +12,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends
 
 from canaria.controller.actions import ActionResult, Operator
-from canaria.state.status import status_dict
 from canaria.state.store import Event
 from canaria.web.auth import Principal
 from canaria.web.context import WebContext, actor, get_ctx
 from canaria.web.errors import ApiError
 from canaria.web.routes_read import ROLLOUT_ID
 from canaria.web.schemas import AckIn, ActionIn, ActionOut, ErrorOut, RollbackIn
-from canaria.web.views import rollout_json
+from canaria.web.views import rollout_json, status_json
 
 __all__ = ["ACTIONS", "router"]
 
@@ -59,7 +58,7 @@ def _answer(ctx: WebContext, rollout_id: str, who: Principal, action: str, chang
     rollout = ctx.db.get_rollout(rollout_id)
     return {"action": action, "actor": who.name, "changed": changed, "message": message,
             "rollout": rollout_json(rollout, ctx.reports) if rollout else None,
-            "status": status_dict(ctx.config, ctx.db, rollout, now=ctx.now())}
+            "status": status_json(ctx.config, ctx.db, rollout, now=ctx.now())}
 
 
 _Reason = Annotated[ActionIn | None, Body()]

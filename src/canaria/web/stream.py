@@ -16,10 +16,9 @@ from typing import Any
 
 from fastapi import Request
 
-from canaria.state.status import status_dict
 from canaria.state.store import Rollout
 from canaria.web.context import WebContext
-from canaria.web.views import event_json, snapshot, verdict_json, window_json
+from canaria.web.views import event_json, snapshot, status_json, verdict_json, window_json
 
 __all__ = ["event_stream", "sse"]
 
@@ -69,7 +68,7 @@ class _Cursor:
         if not (events or update["windows"] or rollout.updated_at != self.updated_at):
             return None
         self.updated_at = rollout.updated_at
-        update["status"] = status_dict(ctx.config, store, rollout, now=ctx.now())
+        update["status"] = status_json(ctx.config, store, rollout, now=ctx.now())
         update["rollout"] = rollout.to_dict()
         return update
 

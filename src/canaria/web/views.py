@@ -8,13 +8,13 @@ from canaria.analysis.window import Window
 from canaria.config import CanariaConfig
 from canaria.i18n import LANGS
 from canaria.i18n.messages import MESSAGES
-from canaria.notify.event_text import event_texts
+from canaria.notify.event_text import event_texts, rollout_reason
 from canaria.notify.sentence import decision_sentence
 from canaria.state.status import status_dict
 from canaria.state.store import Event, Rollout, Store, StoredVerdict
 from canaria.web.reports import ReportIndex
 
-__all__ = ["SNAPSHOT_EVENTS", "event_json", "rollout_json", "snapshot", "verdict_json", "window_json"]
+__all__ = ["SNAPSHOT_EVENTS", "event_json", "rollout_json", "snapshot", "status_json", "verdict_json", "window_json"]
 
 SNAPSHOT_EVENTS = 300
 
@@ -60,15 +60,24 @@ def event_json(event: Event) -> dict[str, Any]:
     return {**event.to_dict(), "texts": event_texts(event)}
 
 
+def status_json(config: CanariaConfig, store: Store, rollout: Rollout | None, *, now: float) -> dict[str, Any]:
+    """`canaria status --json`, plus why the rollout ended in every UI language (the banner shows the reader's)."""
+    out = status_dict(config, store, rollout, now=now)
+    if rollout is not None and rollout.reason:
+        ended = store.events(rollout.id, kinds=("rollback_started",))
+        out["reason_texts"] = {lang: rollout_reason(ended, rollout.reason, lang) for lang in LANGS}
+    return out
+
+
 def snapshot(config: CanariaConfig, store: Store, rollout: Rollout | None, *, now: float,
              reports: ReportIndex | None = None) -> dict[str, Any]:
     if rollout is None:
-        return {"rollout": None, "status": status_dict(config, store, None, now=now), "windows": [],
+        return {"rollout": None, "status": status_json(config, store, None, now=now), "windows": [],
                 "verdicts": [], "events": []}
     events = store.events(rollout.id)
     return {
         "rollout": rollout_json(rollout, reports),
-        "status": status_dict(config, store, rollout, now=now),
+        "status": status_json(config, store, rollout, now=now),
         "windows": [window_json(i, w) for i, w in enumerate(store.windows(rollout.id))],
         "verdicts": [verdict_json(v) for v in store.verdicts(rollout.id)],
         "events": [event_json(e) for e in events[-SNAPSHOT_EVENTS:]],

@@ -368,7 +368,8 @@ function renderBanner(st) {
   const rolledBack = st.phase === "rolled_back" || st.phase === "failed";
   banner.classList.toggle("hidden", !rolledBack);
   banner.dataset.phase = st.phase;
-  if (rolledBack) banner.textContent = tr("web.banner." + st.phase, { reason: st.reason || "" });
+  const reason = (st.reason_texts && st.reason_texts[S.lang]) || st.reason || "";
+  if (rolledBack) banner.textContent = tr("web.banner." + st.phase, { reason: reason });
 }
 
 function renderButtons(st) {
