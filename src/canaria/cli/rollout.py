@@ -32,8 +32,8 @@ from canaria.config.platform import PLATFORM_KINDS
 from canaria.controller.actions import Operator
 from canaria.controller.supervision import canary_expected
 from canaria.errors import CanariaError, UsageError
-from canaria.foundation.durations import format_duration
 from canaria.i18n import t
+from canaria.i18n.spans import format_span
 from canaria.runtime.app import App, default_actor
 from canaria.runtime.preflight_warnings import stable_moved_note
 from canaria.state.status import iso, metrics_dict, status_dict
@@ -293,7 +293,7 @@ def status(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_js
                   highlight=False)
         if rollout.active:  # a finished rollout has no "hold left"
             out.print(t("view.stage", lg, n=stage["number"], total=stage["total"], traffic=f"{stage['traffic']:g}",
-                        left=format_duration(stage["hold_left_s"])), highlight=False)
+                        left=format_span(stage["hold_left_s"], lg)), highlight=False)
         else:
             out.print(t("live.stage_ended", lg, n=stage["number"], total=stage["total"],
                         traffic=f"{stage['traffic']:g}"), highlight=False)
