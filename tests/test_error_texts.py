@@ -57,3 +57,14 @@ def test_the_cli_prints_the_error_in_the_commands_language(tmp_path: Path, monke
     assert english.exit_code == 2 and f"error: {caught.value}" in english.output
     monkeypatch.setenv("LANG", "ko_KR.UTF-8")
     assert "오류: " in runner.invoke(app, ["status", "-c", str(missing)]).output
+
+
+def test_check_names_in_korean_and_english_unchanged() -> None:
+    from canaria.runtime.preflight import check_name
+
+    assert check_name("stable: port 9001", "ko") == "안정 버전: 포트 9001"
+    assert check_name("canary: start test", "ko") == "카나리: 시작 시험"
+    assert check_name("gateway admin token", "ko") == "게이트웨이 관리 토큰"
+    assert check_name("notify: team", "ko") == "알림: team"
+    assert check_name("nginx: include", "ko") == "nginx: include"  # the tool's own words
+    assert check_name("stable: port 9001", "en") == "stable: port 9001"

@@ -91,7 +91,7 @@ def check(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_jso
             print_json({"ok": not failed, "checks": [line.to_dict() for line in lines]})
         else:
             for line in lines:
-                out.print(f"{line.mark} {line.name}: {line.detail}", markup=False, highlight=False)
+                out.print(f"{line.mark} {line.shown_name}: {line.detail}", markup=False, highlight=False)
             out.print(t("check.ok", lg) if not failed else t("check.failed", lg, n=len(failed)), highlight=False)
             warned = [line for line in lines if line.ok and line.warning]
             if warned:

@@ -31,13 +31,40 @@ class CheckLine:
     ok: bool
     detail: str
     warning: bool = False  # passes, but something will not work (shown as ⚠)
+    label: str = ""  # `name` in the reader's language (the name itself stays English: JSON and the record)
 
     def to_dict(self) -> dict[str, object]:
         return {"name": self.name, "ok": self.ok, "detail": self.detail, "warning": self.warning}
 
     @property
+    def shown_name(self) -> str:
+        return self.label or self.name
+
+    @property
     def mark(self) -> str:
         return "❌" if not self.ok else "⚠️" if self.warning else "✅"
+
+
+_NAMES = {"config": "check.name.config", "dependencies": "check.name.dependencies", "command": "check.name.command",
+          "start test": "check.name.start_test", "gateway": "check.name.gateway",
+          "gateway public port": "check.name.gateway_public_port", "gateway admin port": "check.name.gateway_admin_port",
+          "gateway admin token": "check.name.gateway_admin_token", "notify": "check.name.notify",
+          "stable": "health.name.stable", "canary": "health.name.canary"}
+
+
+def check_name(name: str, lang: str) -> str:
+    """A check's name as the reader says it ("stable: port 9001" → "안정 버전: 포트 9001"); unknown parts as
+    they are (platform checks name the tool: "nginx: include")."""
+    if lang == "en":
+        return name
+    head, sep, rest = name.partition(": ")
+    if sep and head in ("stable", "canary", "notify"):
+        return f"{check_name(head, lang)}: {check_name(rest, lang)}"
+    if name in _NAMES:
+        return t(_NAMES[name], lang)
+    if name.startswith("port ") and name[5:].isdigit():
+        return t("check.name.port", lang, port=name[5:])
+    return name
 
 
 _MODULES = ("uvloop", "httpx", "psutil", "yaml", "rich", "typer", "scipy")
@@ -94,6 +121,8 @@ async def _variant_checks(app: App, variant: Variant, lang: str) -> list[CheckLi
 async def run_checks(app: App, *, notify_test: bool = False, lang: str = "en") -> list[CheckLine]:
     """Every line of the checklist; the result is recorded (event `preflight`) for the deployment record."""
     lines = await _checks(app, notify_test=notify_test, lang=lang)
+    for line in lines:
+        line.label = check_name(line.name, lang)
     app.store.add_event("preflight", at=time.time(), actor=default_actor(), severity="info",
                         message=f"{sum(1 for x in lines if x.ok)}/{len(lines)} pre-flight checks passed",
                         data={"service": app.config.service, "checks": [x.to_dict() for x in lines]})
