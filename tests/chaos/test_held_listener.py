@@ -8,9 +8,11 @@ and the new gateway answers it.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -42,14 +44,19 @@ def _get(sock: socket.socket) -> bytes:
     return b"".join(chunks)
 
 
+@pytest.mark.parametrize("how", ["started by this supervisor", "found running (asked for its socket)"])
 async def test_a_client_that_connects_while_the_gateway_is_dead_is_served_by_the_restarted_one(
-        tmp_path: Path) -> None:
+        tmp_path: Path, how: str) -> None:
     public = free_port()
-    config = parse_config(CONFIG.format(state=tmp_path / "state", public=public, admin=free_port(),
+    config = parse_config(CONFIG.format(state=tmp_path / "s", public=public, admin=free_port(),
                                         python=sys.executable, upstream=UPSTREAM, port=free_port()))
-    platform = LocalPlatform(config, owned=True)
+    platform = first = LocalPlatform(config, owned=True)
     try:
         await platform.ensure_stable()
+        if how.startswith("found"):  # an earlier `enable-canary` started it and exited: a new supervisor adopts it
+            await first.close()
+            platform = LocalPlatform(config, owned=True)
+            await platform.ensure_stable()
         pid = platform._state["gateway"]["pid"]
         os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 5
@@ -67,6 +74,8 @@ async def test_a_client_that_connects_while_the_gateway_is_dead_is_served_by_the
     finally:
         await platform.shutdown()
         await platform.close()
+        for proc in first._procs.values():
+            proc.alive()  # reap what the first supervisor started and the second one stopped
     # released at shutdown: the port is refused again, not held by a dead supervisor
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", public), timeout=2).close()
@@ -83,3 +92,24 @@ def test_a_handed_down_socket_on_another_port_is_refused_in_one_line(monkeypatch
             bind_listener("127.0.0.1:1", "public")
     finally:
         held.close()
+
+
+async def test_the_handoff_socket_is_private_and_refused_in_a_directory_others_can_enter(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from canaria.gateway.handoff import SocketHandoff, handoff_path
+
+    run = Path(tempfile.mkdtemp(prefix="cr-"))  # short: a unix socket path holds 108 bytes
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(run))
+    path = handoff_path(tmp_path / "state", "ion-api")
+    listener = bind_listener(f"127.0.0.1:{free_port()}", "public")
+    try:
+        handoff = SocketHandoff(path, listener)
+        assert handoff.start()
+        assert path.parent.stat().st_mode & 0o777 == 0o700 and path.stat().st_mode & 0o777 == 0o600
+        handoff.close()
+        assert not path.exists()
+        path.parent.chmod(0o755)  # another user could reach the socket: no handoff rather than a leak
+        assert not SocketHandoff(path, listener).start()
+    finally:
+        listener.close()
+        shutil.rmtree(run)

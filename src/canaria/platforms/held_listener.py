@@ -5,13 +5,15 @@ port stays bound while that process is dead: clients that connect during a resta
 accept queue (up to the backlog) and are served by the new gateway, instead of being refused. Only requests
 in flight on the dead process's connections fail. The same handoff a systemd socket unit gives a service.
 
-The socket is released (clients are refused at once, which is quicker to fail over from than a hang) when the
+A gateway found running (started by an earlier `enable-canary`) is asked for a copy of its socket over the
+handoff socket in a private runtime directory (`gateway/handoff.py`). The socket is released (clients are refused at once, which is quicker to fail over from than a hang) when the
 supervisor gives up on the gateway or shuts it down.
 """
 
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 from canaria.foundation.addresses import parse_address
 from canaria.gateway.listen import LISTEN_FDS_ENV, bind_listener
@@ -36,6 +38,28 @@ class HeldListener:
             self._sock = bind_listener(self.address, "public")
             self._sock.set_inheritable(True)
         return self._sock.fileno()
+
+    def adopt(self, handoff: Path) -> bool:
+        """Ask a running gateway (one this supervisor did not start) for a copy of its public socket."""
+        if self._sock is not None:
+            return True
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+                conn.settimeout(1.0)
+                conn.connect(str(handoff))
+                _, fds, _, _ = socket.recv_fds(conn, 16, 1)
+        except OSError:
+            return False  # an older gateway, or none on this path: its first death refuses clients
+        if not fds:
+            return False
+        sock = socket.socket(fileno=fds[0])
+        _, want_port = parse_address(self.address)
+        if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN) == 0 or sock.getsockname()[1] != want_port:
+            sock.close()
+            return False
+        sock.set_inheritable(True)
+        self._sock = sock
+        return True
 
     def env(self) -> dict[str, str]:
         """What the gateway process reads to adopt the socket instead of binding the port again."""

@@ -21,6 +21,7 @@ import httpx
 from canaria.config import CanariaConfig, UpstreamConfig, parse_address
 from canaria.errors import GatewayError, PlatformError
 from canaria.gateway.client import GatewayClient
+from canaria.gateway.handoff import handoff_path
 from canaria.platforms.base import HealthResult, Platform, RouteStatus, TesterMatch, Variant, VersionInfo
 from canaria.platforms.held_listener import HeldListener
 from canaria.platforms.local_supervision import LocalSupervision
@@ -53,6 +54,7 @@ class LocalPlatform(LocalSupervision, Platform):
         self._lock = asyncio.Lock()  # supervision and the controller's actions never start a process twice
         self._budget = RestartBudget(config.platform.supervise.max_restarts, config.platform.supervise.restart_window)
         self._listener = HeldListener(config.gateway.listen)  # the public port, kept bound across gateway restarts
+        self._asked_boot: object = None  # the gateway boot last asked for its socket
 
     # ------------------------------------------------------------ state
     def _load_state(self) -> dict[str, Any]:
@@ -112,6 +114,9 @@ class LocalPlatform(LocalSupervision, Platform):
 
     def _note_gateway(self, health: dict[str, Any]) -> bool:
         """Remember the gateway that answers; True when it is a new boot of the one seen before (it restarted)."""
+        if not self._listener.held and health.get("boot_id") != self._asked_boot:
+            self._asked_boot = health.get("boot_id")  # ask each boot once, not every supervision second
+            self._listener.adopt(handoff_path(self.config.state_path, self.config.service))
         entry = self._state.setdefault("gateway", {})
         boot = health.get("boot_id")
         restarted = bool(entry.get("boot_id")) and boot != entry.get("boot_id")
