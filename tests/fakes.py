@@ -94,3 +94,14 @@ class FakeMetrics(MetricsProvider):
 
     async def check(self) -> list[ProviderCheck]:
         return [ProviderCheck("fake", True, "ok")]
+
+
+# The head of a canaria.yaml for unit tests whose versions are plain URLs nobody serves (fakes stand in for them);
+# a test appends its own sections and formats `{state}` (doubled braces are YAML flow maps after .format()).
+URL_SERVICE = """
+service: ion-api
+platform:
+  stable: {{url: "http://127.0.0.1:1"}}
+  canary: {{url: "http://127.0.0.1:2"}}
+state_dir: {state}
+"""

@@ -11,15 +11,9 @@ from canaria.controller.actions import Operator
 from canaria.controller.clock import FakeClock
 from canaria.errors import PlatformError, RolloutActiveError, StateError, UsageError
 from canaria.runtime.app import open_app
-from tests.fakes import FakeMetrics, FakePlatform, variant
+from tests.fakes import URL_SERVICE, FakeMetrics, FakePlatform, variant
 
-CONFIG = """
-service: ion-api
-platform:
-  stable: {{url: "http://127.0.0.1:1"}}
-  canary: {{url: "http://127.0.0.1:2"}}
-state_dir: {state}
-analysis: {{interval: 5m, min_requests: 10}}
+CONFIG = URL_SERVICE + """analysis: {{interval: 5m, min_requests: 10}}
 """
 
 

@@ -9,15 +9,9 @@ from canaria.controller.actions import Operator
 from canaria.controller.clock import FakeClock
 from canaria.controller.playbook import RESTART_COMMAND
 from canaria.runtime.app import open_app
-from tests.fakes import FakeMetrics, FakePlatform, variant
+from tests.fakes import URL_SERVICE, FakeMetrics, FakePlatform, variant
 
-CONFIG = """
-service: ion-api
-platform:
-  stable: {{url: "http://127.0.0.1:1"}}
-  canary: {{url: "http://127.0.0.1:2"}}
-state_dir: {state}
-analysis: {{interval: 1m, min_requests: 10}}
+CONFIG = URL_SERVICE + """analysis: {{interval: 1m, min_requests: 10}}
 """
 
 

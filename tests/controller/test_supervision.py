@@ -14,15 +14,9 @@ from canaria.controller.lock import ControllerLock
 from canaria.errors import GatewayError
 from canaria.platforms.base import ComponentHealth, DataPlaneHealth
 from canaria.runtime.app import App, open_app
-from tests.fakes import FakeMetrics, FakePlatform, variant
+from tests.fakes import URL_SERVICE, FakeMetrics, FakePlatform, variant
 
-CONFIG = """
-service: ion-api
-platform:
-  stable: {{url: "http://127.0.0.1:1"}}
-  canary: {{url: "http://127.0.0.1:2"}}
-state_dir: {state}
-analysis: {{interval: 1m, min_requests: 10}}
+CONFIG = URL_SERVICE + """analysis: {{interval: 1m, min_requests: 10}}
 plan:
   stages: [{{traffic: 5, hold: 3m}}, {{traffic: 50, hold: 3m}}, {{traffic: 100}}]
 """

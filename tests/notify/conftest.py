@@ -10,6 +10,7 @@ import pytest
 
 from canaria.config import CanariaConfig, parse_config
 from tests.conftest import require_binary
+from tests.fakes import URL_SERVICE
 from tests.notify.receivers import HttpReceiver, SmtpReceiver, self_signed_cert, twilio_receiver
 
 SMTP_USER = "canaria@example.test"
@@ -60,13 +61,7 @@ async def receivers(smtp: SmtpReceiver, tls_cert: tuple[Path, Path]) -> AsyncIte
         await rec.stop_http()
 
 
-BASE = """
-service: ion-api
-platform:
-  stable: {{url: "http://127.0.0.1:1"}}
-  canary: {{url: "http://127.0.0.1:2"}}
-state_dir: {state}
-analysis: {{interval: 5m, min_requests: 10, compare: {{enabled: false}}}}  # these tests are about the guardrails
+BASE = URL_SERVICE + """analysis: {{interval: 5m, min_requests: 10, compare: {{enabled: false}}}}  # these tests are about the guardrails
 """
 
 

@@ -12,14 +12,9 @@ from canaria.errors import ConfigError
 from canaria.notify.base import NullChannel, Redactor
 from canaria.notify.dispatcher import NotifyDispatcher
 from canaria.state.store import Event, Store
+from tests.fakes import URL_SERVICE
 
-BASE = """
-service: ion-api
-platform:
-  stable: {{url: "http://127.0.0.1:1"}}
-  canary: {{url: "http://127.0.0.1:2"}}
-state_dir: {state}
-notify:
+BASE = URL_SERVICE + """notify:
   lang: en
 {notify}
 """

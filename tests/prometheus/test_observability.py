@@ -20,15 +20,9 @@ from canaria.observability.logs import LoggingSink, configure_logging, trace_id_
 from canaria.observability.metrics import ControllerMetrics, MetricsSink, attach
 from canaria.observability.server import MetricsServer
 from canaria.runtime.app import open_app
-from tests.fakes import FakeMetrics, FakePlatform, variant
+from tests.fakes import URL_SERVICE, FakeMetrics, FakePlatform, variant
 
-CONFIG = """
-service: ion-api
-platform:
-  stable: {{url: "http://127.0.0.1:1"}}
-  canary: {{url: "http://127.0.0.1:2"}}
-state_dir: {state}
-analysis: {{interval: 5m, min_requests: 10, compare: {{enabled: false}}}}  # these tests are about the guardrails
+CONFIG = URL_SERVICE + """analysis: {{interval: 5m, min_requests: 10, compare: {{enabled: false}}}}  # these tests are about the guardrails
 plan:
   stages: [{{traffic: 5, hold: 10m}}, {{traffic: 100}}]
 guardrails:

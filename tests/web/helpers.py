@@ -11,18 +11,12 @@ from canaria.config import CanariaConfig, parse_config
 from canaria.controller.actions import Operator
 from canaria.controller.clock import Clock, FakeClock
 from canaria.runtime.app import App, open_app
-from tests.fakes import FakeMetrics, FakePlatform, variant
+from tests.fakes import URL_SERVICE, FakeMetrics, FakePlatform, variant
 
 TOKEN = "lubit-secret-token-1"
 READ_TOKEN = "viewer-secret-token-2"
 
-CONFIG = """
-service: ion-api
-platform:
-  stable: {{url: "http://127.0.0.1:1"}}
-  canary: {{url: "http://127.0.0.1:2"}}
-state_dir: {state}
-plan:
+CONFIG = URL_SERVICE + """plan:
   stages:
 {stages}
 analysis: {{interval: {interval}, min_requests: 10}}

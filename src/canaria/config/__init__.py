@@ -5,48 +5,7 @@ models live beside it (`platform`, `analysis`, `prometheus`, `notify`, `observab
 Imports only `canaria.errors` and `canaria.foundation`, so every layer may read its settings from here.
 """
 
-from canaria.config.model import (
-    AnalysisConfig,
-    CanariaConfig,
-    CompareConfig,
-    GatewayConfig,
-    GuardrailConfig,
-    LocalPlatformConfig,
-    MatchConfig,
-    MetricsConfig,
-    PlanConfig,
-    PlatformConfig,
-    ReportConfig,
-    ScoreConfig,
-    StageConfig,
-    TrendConfig,
-    UpstreamConfig,
-    load_config,
-    parse_address,
-    parse_config,
-    parse_size,
-    runbook_guardrails,
-)
+from canaria.config import model
+from canaria.config.model import *  # noqa: F403 — the root model's public names are the package's
 
-__all__ = [
-    "AnalysisConfig",
-    "CanariaConfig",
-    "CompareConfig",
-    "GatewayConfig",
-    "GuardrailConfig",
-    "LocalPlatformConfig",
-    "MatchConfig",
-    "MetricsConfig",
-    "PlanConfig",
-    "PlatformConfig",
-    "ReportConfig",
-    "ScoreConfig",
-    "StageConfig",
-    "TrendConfig",
-    "UpstreamConfig",
-    "load_config",
-    "parse_address",
-    "parse_config",
-    "parse_size",
-    "runbook_guardrails",
-]
+__all__ = list(model.__all__)

@@ -28,6 +28,7 @@ from canaria.errors import GatewayError
 from canaria.gateway.admin import AdminServer
 from canaria.gateway.conns import ConnectionLimits, Connections
 from canaria.gateway.forwarding import TrustedProxies
+from canaria.gateway.handoff import SocketHandoff, handoff_path
 from canaria.gateway.http import MAX_HEAD_BYTES
 from canaria.gateway.listen import bind_listener, fd_bounded
 from canaria.gateway.measure import GatewayCollector, Meter
@@ -99,6 +100,7 @@ class Gateway:
         self._servers: list[asyncio.Server] = []
         self._sweepers: list[asyncio.Task[None]] = []
         self._watchdog: asyncio.Task[None] | None = None
+        self._handoff: SocketHandoff | None = None
         self._stopping: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
         self.public_port = 0
@@ -149,6 +151,8 @@ class Gateway:
             asyncio.create_task(self._admin_conns.run_sweeper()),
         ]
         self._watchdog = asyncio.create_task(self._proxy.watchdog())
+        self._handoff = SocketHandoff(handoff_path(self.config.state_path, self.service), public_sock)
+        self._handoff.start()
         if gw.admin_token == DEFAULT_ADMIN_TOKEN:
             if gw.admin_token_insecure_ok:
                 log.warning("gateway: admin_token is the default 'change-me' (allowed by admin_token_insecure_ok)")
@@ -174,6 +178,8 @@ class Gateway:
         await asyncio.shield(self._stopping)
 
     async def _stop(self) -> None:
+        if self._handoff is not None:
+            self._handoff.close()
         for server in self._servers:
             server.close()
         self._public_conns.drain()

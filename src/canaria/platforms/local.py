@@ -21,7 +21,9 @@ import httpx
 from canaria.config import CanariaConfig, UpstreamConfig, parse_address
 from canaria.errors import GatewayError, PlatformError
 from canaria.gateway.client import GatewayClient
+from canaria.gateway.handoff import handoff_path
 from canaria.platforms.base import HealthResult, Platform, RouteStatus, TesterMatch, Variant, VersionInfo
+from canaria.platforms.held_listener import HeldListener
 from canaria.platforms.local_supervision import LocalSupervision
 from canaria.platforms.processes import (
     ManagedProcess,
@@ -51,6 +53,8 @@ class LocalPlatform(LocalSupervision, Platform):
         self._state: dict[str, Any] = self._load_state()
         self._lock = asyncio.Lock()  # supervision and the controller's actions never start a process twice
         self._budget = RestartBudget(config.platform.supervise.max_restarts, config.platform.supervise.restart_window)
+        self._listener = HeldListener(config.gateway.listen)  # the public port, kept bound across gateway restarts
+        self._asked_boot: object = None  # the gateway boot last asked for its socket
 
     # ------------------------------------------------------------ state
     def _load_state(self) -> dict[str, Any]:
@@ -110,6 +114,9 @@ class LocalPlatform(LocalSupervision, Platform):
 
     def _note_gateway(self, health: dict[str, Any]) -> bool:
         """Remember the gateway that answers; True when it is a new boot of the one seen before (it restarted)."""
+        if not self._listener.held and health.get("boot_id") != self._asked_boot:
+            self._asked_boot = health.get("boot_id")  # ask each boot once, not every supervision second
+            self._listener.adopt(handoff_path(self.config.state_path, self.config.service))
         entry = self._state.setdefault("gateway", {})
         boot = health.get("boot_id")
         restarted = bool(entry.get("boot_id")) and boot != entry.get("boot_id")
@@ -125,15 +132,26 @@ class LocalPlatform(LocalSupervision, Platform):
             return
         await self._start_gateway()
 
-    async def _start_gateway(self) -> None:
+    def _ensure_gateway_ports_free(self) -> None:
+        """PortInUseError unless both gateway ports can be had; the public one may be ours already (held)."""
         for address in (self.config.gateway.listen, self.config.gateway.admin_listen):
             host, port = parse_address(address)
-            ensure_port_free(host, port)
+            if not self._listener.covers(host, port):
+                ensure_port_free(host, port)
+
+    async def _start_gateway(self) -> None:
+        dead = self._procs.pop("gateway", None)
+        if dead is not None:
+            dead.alive()  # reaps the one that died (no zombie left behind by a restart)
+        self._ensure_gateway_ports_free()
+        fd = self._listener.acquire()
         proc = start_process(
             "gateway",
             [sys.executable, "-m", "canaria.gateway", "-c", str(self._config_file())],
             log_dir=self._log_dir,
             owned=self.owned,
+            env=self._listener.env(),
+            pass_fds=(fd,),
         )
         self._procs["gateway"] = proc
         self._state["gateway"] = {**(self._state.get("gateway") or {}), "pid": proc.pid, "boot_id": None}
@@ -194,8 +212,7 @@ class LocalPlatform(LocalSupervision, Platform):
 
     async def _ensure_stable(self) -> None:
         if not await self.gateway.alive():  # check every port before starting anything: all or nothing
-            for address in (self.config.gateway.listen, self.config.gateway.admin_listen):
-                ensure_port_free(*parse_address(address))
+            self._ensure_gateway_ports_free()
         await self._ensure_process("stable", self._required("stable"))
         await self._ensure_gateway()
         stable_url = self._upstream_url("stable")
@@ -374,9 +391,11 @@ class LocalPlatform(LocalSupervision, Platform):
             pass
         if pid:
             stop_pid(int(pid), popen=proc.popen if proc else None, timeout=3.0)
+        self._listener.release()
         self._state = {}
         self._save_state()
 
     async def close(self) -> None:
+        self._listener.release()  # a running gateway keeps its own copy; a dead one's clients are refused now
         await self.gateway.close()
         await self._http.aclose()

@@ -17,6 +17,7 @@ from canaria.config import CanariaConfig, UpstreamConfig
 from canaria.errors import CanariaError
 from canaria.gateway.client import GatewayClient
 from canaria.platforms.base import ComponentHealth, DataPlaneHealth, HealthResult, Variant
+from canaria.platforms.held_listener import HeldListener
 from canaria.platforms.processes import ManagedProcess, pid_alive
 from canaria.platforms.restarts import RestartBudget
 
@@ -30,6 +31,7 @@ class LocalSupervision:
     _procs: dict[str, ManagedProcess]
     _lock: asyncio.Lock
     _budget: RestartBudget
+    _listener: HeldListener
 
     if TYPE_CHECKING:  # provided by LocalPlatform
         def _load_state(self) -> dict[str, Any]: ...
@@ -130,6 +132,8 @@ class LocalSupervision:
             if name == "canary":
                 self._state["canary"] = {**entry, "gave_up": reason}
                 self._save_state()
+            if name == "gateway":  # nobody will accept on the held port: clients are better refused than hung
+                self._listener.release()
             return ComponentHealth(name, "down", reason, restarts=len(self._budget.recent(entry, now)))
         self._budget.record(entry, now)
         self._state[str(name)] = entry

@@ -115,6 +115,7 @@ def start_process(
     env: Mapping[str, str] | None = None,
     cwd: str | Path | None = None,
     owned: bool = False,
+    pass_fds: Sequence[int] = (),
 ) -> ManagedProcess:
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
@@ -131,6 +132,7 @@ def start_process(
                 cwd=str(cwd) if cwd else None,
                 preexec_fn=_die_with_parent if owned else os.setsid,
                 close_fds=True,
+                pass_fds=tuple(pass_fds),
             )
     except OSError as exc:
         raise PlatformError(f"cannot start {name}: {exc.strerror or exc}") from None
