@@ -99,3 +99,21 @@ async def test_metrics_outage_and_errors_with_keys(tmp_path: Path) -> None:
 def test_an_old_event_without_text_still_displays() -> None:
     old = Event(1, "r", 0.0, "stage_advanced", "info", "canaria", "canary at 5% (stage 1/4)", {})
     assert event_text(old, "ko") == event_text(old, "en") == "canary at 5% (stage 1/4)"
+
+
+async def test_the_why_level_speaks_korean_too(tmp_path: Path) -> None:
+    """The findings under the sentence (dashboard bullets, live view 'why', report decisions) in Korean."""
+    from canaria.notify.sentence import why_lines
+    from canaria.web.views import verdict_json
+
+    app, _, _ = make(tmp_path, erroring)
+    rollout = await app.controller.run()
+    stored = app.store.verdicts(rollout.id)[-1]
+    english = why_lines(stored.verdict, lang="en")
+    korean = why_lines(stored.verdict, lang="ko")
+    assert english and len(korean) == len(english) and korean != english
+    assert all("카나리" in line or "대기" in line or "기존" in line for line in korean), korean
+    bullets = [r["text"] for r in verdict_json(stored)["reasons"]]
+    assert [b["en"] for b in bullets] == [r.message for r in stored.verdict.reasons]
+    assert all(b["ko"] != b["en"] for b in bullets if b["en"]), bullets
+    await app.close()

@@ -14,15 +14,20 @@ from typing import Any
 from canaria.analysis.verdict import Reason
 from canaria.i18n import LANGS
 from canaria.i18n.text import render
-from canaria.notify.sentence import finding_text
+from canaria.notify.sentence import finding_text, why_text
 from canaria.state.store import Event
 
 __all__ = ["event_text", "event_texts", "finding_in", "reason_in", "rollout_reason", "text_in"]
 
 
 def finding_in(found: Mapping[str, Any], lang: str) -> str:
-    """One judge finding (a Reason as a dict) in `lang`: the judge's words in English, the plain finding else."""
-    return str(found.get("message", "")) if lang == "en" else _finding(found, lang)
+    """One judge finding (a Reason as a dict) at the "why" level in `lang` (see sentence.why_text)."""
+    if lang == "en":
+        return str(found.get("message", ""))
+    try:
+        return why_text(Reason.from_dict(dict(found)), lang)
+    except (KeyError, ValueError, TypeError):
+        return str(found.get("message", ""))
 
 
 def _finding(found: Mapping[str, Any], lang: str) -> str:

@@ -12,9 +12,10 @@ from typing import Any
 
 from canaria.analysis.verdict import Decision, Reason, Severity, Verdict
 from canaria.i18n import t
+from canaria.i18n.messages import MESSAGES
 from canaria.i18n.spans import format_span
 
-__all__ = ["decision_sentence", "display_severity", "finding_text", "why_lines"]
+__all__ = ["decision_sentence", "display_severity", "finding_text", "why_lines", "why_text"]
 
 _RANK = {Severity.OK: 0, Severity.INFO: 1, Severity.WARNING: 2, Severity.CRITICAL: 3}
 _METRICS = {"error_rate": "error_rate_pct", "error_rate_pct": "error_rate_pct", "p50": "p50_ms", "p95": "p95_ms",
@@ -97,10 +98,22 @@ def decision_sentence(verdict: Verdict, *, traffic: float, elapsed_s: float | No
     return t("sentence.observe", lang, traffic=pct, finding=finding)
 
 
-def why_lines(verdict: Verdict, *, limit: int = 4) -> list[str]:
+def why_text(reason: Reason, lang: str) -> str:
+    """One finding at the "why" level: the judge's own words in English; in another language the judge's
+    catalogue sentence when it has one, else the plain finding with its numbers."""
+    if lang == "en":
+        return reason.message
+    if reason.key and reason.key in MESSAGES.get(lang, {}):
+        return t(reason.key, lang, **reason.params)
+    return finding_text(reason, lang)
+
+
+def why_lines(verdict: Verdict, *, limit: int = 4, lang: str = "en") -> list[str]:
     """The statistics behind the sentence (the judge's own words), worst first: one level down."""
     findings = sorted((r for r in verdict.reasons if r.severity is not Severity.OK),
                       key=lambda r: _RANK[r.severity], reverse=True)
+    if lang != "en":
+        return [why_text(r, lang) for r in findings[:limit]]
     return [r.message + (f" [{r.evidence}]" if r.evidence and r.evidence not in r.message else "")
             for r in findings[:limit]]
 

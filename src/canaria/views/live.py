@@ -206,7 +206,7 @@ class RolloutView:
                                          final_stage=self._final_stage(rollout))
             parts.append(Text(sentence, style=_DECISION_STYLE[verdict.decision.value], no_wrap=True,
                               overflow="ellipsis"))
-            why = why_lines(verdict, limit=3)
+            why = why_lines(verdict, limit=3, lang=lang)
             for line in why:
                 parts.append(Text(f"  {t('live.why', lang)}: {line}", style="dim", no_wrap=True, overflow="ellipsis"))
             parts.extend(Text("") for _ in range(3 - len(why)))

@@ -7,8 +7,7 @@ from typing import Any
 from canaria.analysis.window import Window
 from canaria.config import CanariaConfig
 from canaria.i18n import LANGS
-from canaria.i18n.messages import MESSAGES
-from canaria.notify.event_text import event_texts, rollout_reason
+from canaria.notify.event_text import event_texts, finding_in, rollout_reason
 from canaria.notify.sentence import decision_sentence
 from canaria.state.status import status_dict
 from canaria.state.store import Event, Rollout, Store, StoredVerdict
@@ -33,17 +32,8 @@ def window_json(index: int, window: Window) -> dict[str, Any]:
 
 
 def _reason_text(reason: dict[str, Any]) -> dict[str, str]:
-    text = {}
-    for lang in LANGS:
-        template = MESSAGES.get(lang, {}).get(reason.get("key") or "")
-        rendered = reason.get("message", "")
-        if template:
-            try:
-                rendered = template.format(**reason.get("params", {}))
-            except (KeyError, IndexError, ValueError):
-                pass
-        text[lang] = rendered
-    return text
+    """A finding in every UI language: the judge's words in English, its catalogue or plain sentence else."""
+    return {lang: finding_in(reason, lang) or str(reason.get("message", "")) for lang in LANGS}
 
 
 def verdict_json(stored: StoredVerdict) -> dict[str, Any]:
