@@ -128,8 +128,10 @@ async def test_pause_resume_promote_and_409s(tmp_path: Path) -> None:
         assert r.status_code == 200 and r.json()["status"]["phase"] == "paused"
         r = await client.post(f"/api/v1/rollouts/{rid}/pause", headers=AUTH)
         assert r.status_code == 200 and r.json()["changed"] is False
+        assert r.json()["texts"] == {"en": "already paused", "ko": "이미 일시 중지 상태입니다"}
         r = await client.post(f"/api/v1/rollouts/{rid}/resume", headers=AUTH)
         assert r.status_code == 200 and r.json()["status"]["phase"] == "awaiting_approval"
+        assert r.json()["message"] == "resumed: awaiting_approval" and r.json()["texts"]["ko"] == "재개: 승인 대기"
         r = await client.post(f"/api/v1/rollouts/{rid}/promote", headers=AUTH)
         assert r.status_code == 200 and r.json()["rollout"]["traffic"] == 30
         kinds = [(e.kind, e.actor) for e in store.events(rid) if e.actor == "lubit"]

@@ -24,6 +24,7 @@ class ActionResult:
     changed: bool
     message: str
     steps: list[str] | None = None
+    text: Text | None = None  # `message` as a catalogue key + params, for readers of other languages
 
 
 class Operator:
@@ -44,7 +45,9 @@ class Operator:
         await self.ctrl.record("approved", rollout, actor=self.actor, text=operator_text(reason, "event.approved"),
                                data={"stage_index": rollout.stage_index + 1})
         rollout = await self.ctrl.advance(rollout, actor=self.actor, approved=True)
-        return ActionResult(rollout, True, f"approved: {rollout.phase} at {rollout.traffic:g}%")
+        return ActionResult(rollout, True, f"approved: {rollout.phase} at {rollout.traffic:g}%",
+                            text=msg("action.approved", phase=msg(f"phase.{rollout.phase}"),
+                                     traffic=f"{rollout.traffic:g}"))
 
     async def promote(self, *, reason: str = "") -> ActionResult:
         """Go to the next stage now, whatever the hold says (a person's GO)."""
@@ -54,16 +57,19 @@ class Operator:
         await self.ctrl.record("manual_promote", rollout, actor=self.actor,
                                text=operator_text(reason, "event.manual_promote"))
         rollout = await self.ctrl.advance(rollout, actor=self.actor, approved=True)
-        return ActionResult(rollout, True, f"{rollout.phase} at {rollout.traffic:g}%")
+        return ActionResult(rollout, True, f"{rollout.phase} at {rollout.traffic:g}%",
+                            text=msg("action.moved", phase=msg(f"phase.{rollout.phase}"),
+                                     traffic=f"{rollout.traffic:g}"))
 
     async def pause(self, *, reason: str = "") -> ActionResult:
         rollout = self._require_active("pause")
         if rollout.phase == Phase.PAUSED.value:
-            return ActionResult(rollout, False, "already paused")
+            return ActionResult(rollout, False, "already paused", text=msg("action.already_paused"))
         rollout = self.ctrl.transition(rollout, Phase.PAUSED, action="pause", paused_from=rollout.phase)
         await self.ctrl.record("paused", rollout, actor=self.actor, severity="warning",
                                text=operator_text(reason, "event.paused_by_operator"))
-        return ActionResult(rollout, True, f"paused at {rollout.traffic:g}%")
+        return ActionResult(rollout, True, f"paused at {rollout.traffic:g}%",
+                            text=msg("action.paused", traffic=f"{rollout.traffic:g}"))
 
     async def resume(self, *, reason: str = "") -> ActionResult:
         rollout = self._require_active("resume")
@@ -77,7 +83,8 @@ class Operator:
         rollout = self.ctrl.transition(rollout, target, action="resume", paused_from=None, **fields)
         await self.ctrl.record("resumed", rollout, actor=self.actor,
                                text=operator_text(reason, "event.resumed_by_operator"))
-        return ActionResult(rollout, True, f"resumed: {rollout.phase}")
+        return ActionResult(rollout, True, f"resumed: {rollout.phase}",
+                            text=msg("action.resumed", phase=msg(f"phase.{rollout.phase}")))
 
     async def rollback(self, *, reason: str = "", dry_run: bool = False, force: bool = False) -> ActionResult:
         rollout = self.ctrl.active()
@@ -98,7 +105,7 @@ class Operator:
         why = operator_text(reason, "event.rolled_back_by_operator")
         rollout = await self.ctrl.rollback(rollout, reason=english(why), actor=self.actor, outcome=Outcome.ABORTED,
                                            reason_text=why)
-        return ActionResult(rollout, True, "rolled back")
+        return ActionResult(rollout, True, "rolled back", text=msg("action.rolled_back"))
 
     async def restart(self, variant: Variant, *, reason: str = "") -> str:
         """The memory-leak playbook's restart of a variant's instances, recorded in the active rollout."""

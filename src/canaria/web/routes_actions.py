@@ -12,6 +12,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends
 
 from canaria.controller.actions import ActionResult, Operator
+from canaria.i18n import LANGS
+from canaria.i18n.messages import MESSAGES
+from canaria.i18n.text import literal, msg, render
 from canaria.state.store import Event
 from canaria.web.auth import Principal
 from canaria.web.context import WebContext, actor, get_ctx
@@ -50,13 +53,14 @@ async def _act(ctx: WebContext, rollout_id: str, who: Principal, action: str,
             what = f"has ended ({ended.phase})" if ended and not ended.active else "is not the active rollout"
             raise ApiError(409, "not_active", f"`{action}`: rollout {rollout_id} {what}; nothing changed")
         result = await do(operator)
-    return _answer(ctx, rollout_id, who, action, result.changed, result.message)
+    return _answer(ctx, rollout_id, who, action, result.changed, result.message, text=result.text)
 
 
-def _answer(ctx: WebContext, rollout_id: str, who: Principal, action: str, changed: bool, message: str
-            ) -> dict[str, Any]:
+def _answer(ctx: WebContext, rollout_id: str, who: Principal, action: str, changed: bool, message: str,
+            *, text: dict[str, Any] | None = None) -> dict[str, Any]:
     rollout = ctx.db.get_rollout(rollout_id)
-    return {"action": action, "actor": who.name, "changed": changed, "message": message,
+    texts = {lang: message if lang == "en" or text is None else render(text, lang) for lang in LANGS}
+    return {"action": action, "actor": who.name, "changed": changed, "message": message, "texts": texts,
             "rollout": rollout_json(rollout, ctx.reports) if rollout else None,
             "status": status_json(ctx.config, ctx.db, rollout, now=ctx.now())}
 
@@ -116,10 +120,18 @@ async def ack(rollout_id: RolloutId, who: Who, ctx: Ctx, body: Annotated[AckIn |
     done = any(e.kind == "acknowledged" and e.actor == who.name and e.data.get("event_id") == target.id
                for e in events)
     if done:
-        return _answer(ctx, rollout_id, who, "ack", False, f"event {target.id} was already acknowledged")
+        return _answer(ctx, rollout_id, who, "ack", False, f"event {target.id} was already acknowledged",
+                       text=msg("action.ack_already", id=target.id))
     async with ctx.operator_factory(who.name) as operator:
         note = f" — {body.note}" if body.note else ""
         await operator.ctrl.record("acknowledged", rollout, actor=who.name,
                                    message=f"{who.name} acknowledged: {target.message}{note}"[:1000],
+                                   text=msg("event.acknowledged", who=literal(who.name),
+                                            what=target.text or literal(target.message), note=literal(note)),
                                    data={"event_id": target.id, "kind": target.kind, "note": body.note})
-    return _answer(ctx, rollout_id, who, "ack", True, f"acknowledged event {target.id} ({target.kind})")
+    return _answer(ctx, rollout_id, who, "ack", True, f"acknowledged event {target.id} ({target.kind})",
+                   text=msg("action.acked", id=target.id, kind=_kind_text(target.kind)))
+
+
+def _kind_text(kind: str) -> dict[str, Any]:
+    return msg(f"web.event.{kind}") if f"web.event.{kind}" in MESSAGES["en"] else literal(kind)

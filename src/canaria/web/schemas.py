@@ -172,7 +172,8 @@ class ActionOut(BaseModel):
     action: str
     actor: str
     changed: bool
-    message: str
+    message: str = Field(description="what the action did, in English")
+    texts: dict[str, str] = Field(default_factory=dict, description="the same in each UI language")
     rollout: RolloutOut | None
     status: StatusOut
 

@@ -74,7 +74,8 @@ async function act(action, extra) {
   if (r.ok) {
     sessionStorage.setItem(TOKEN_KEY, secret);
     sessionStorage.setItem(TOKEN_KEY + ".name", r.data.actor);
-    say("ok", tr("web.done", { action: tr("web.action." + action), actor: r.data.actor, message: r.data.message }));
+    const said = (r.data.texts && r.data.texts[S.lang]) || r.data.message;
+    say("ok", tr("web.done", { action: tr("web.action." + action), actor: r.data.actor, message: said }));
   } else if (r.status === 401) {
     sessionStorage.removeItem(TOKEN_KEY);
     sessionStorage.removeItem(TOKEN_KEY + ".name");
