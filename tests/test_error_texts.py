@@ -60,7 +60,7 @@ def test_the_cli_prints_the_error_in_the_commands_language(tmp_path: Path, monke
 
 
 def test_check_names_in_korean_and_english_unchanged() -> None:
-    from canaria.runtime.preflight import check_name
+    from canaria.i18n.check_names import check_name
 
     assert check_name("stable: port 9001", "ko") == "안정 버전: 포트 9001"
     assert check_name("canary: start test", "ko") == "카나리: 시작 시험"

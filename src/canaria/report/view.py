@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from canaria.i18n import t
+from canaria.i18n.check_names import check_name
 from canaria.i18n.messages import MESSAGES
 from canaria.i18n.spans import format_span
 from canaria.notify.event_text import event_text, finding_in, rollout_reason
@@ -85,7 +86,8 @@ def build_view(data: RecordData, lang: str) -> RecordView:
     ]
     preflight = None
     if data.preflight is not None:
-        preflight = [(str(c.get("name", "")), bool(c.get("ok")), str(c.get("detail", ""))) for c in data.preflight]
+        preflight = [(check_name(str(c.get("name", "")), lang), bool(c.get("ok")), str(c.get("detail", "")))
+                     for c in data.preflight]
     stage_header = [t(k, lang) for k in ("record.col.stage", "record.col.traffic", "record.col.end",
                                          "record.col.requests", "record.col.error_rate")] + \
         ["P50", "P95", "P99", t("record.col.memory", lang), t("record.col.cpu", lang),

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from canaria.config import UpstreamConfig, parse_address
 from canaria.errors import PortInUseError
 from canaria.i18n import t
+from canaria.i18n.check_names import check_name
 from canaria.i18n.text import render
 from canaria.platforms.base import Variant
 from canaria.platforms.processes import ensure_port_free
@@ -43,28 +44,6 @@ class CheckLine:
     @property
     def mark(self) -> str:
         return "❌" if not self.ok else "⚠️" if self.warning else "✅"
-
-
-_NAMES = {"config": "check.name.config", "dependencies": "check.name.dependencies", "command": "check.name.command",
-          "start test": "check.name.start_test", "gateway": "check.name.gateway",
-          "gateway public port": "check.name.gateway_public_port", "gateway admin port": "check.name.gateway_admin_port",
-          "gateway admin token": "check.name.gateway_admin_token", "notify": "check.name.notify",
-          "stable": "health.name.stable", "canary": "health.name.canary"}
-
-
-def check_name(name: str, lang: str) -> str:
-    """A check's name as the reader says it ("stable: port 9001" → "안정 버전: 포트 9001"); unknown parts as
-    they are (platform checks name the tool: "nginx: include")."""
-    if lang == "en":
-        return name
-    head, sep, rest = name.partition(": ")
-    if sep and head in ("stable", "canary", "notify"):
-        return f"{check_name(head, lang)}: {check_name(rest, lang)}"
-    if name in _NAMES:
-        return t(_NAMES[name], lang)
-    if name.startswith("port ") and name[5:].isdigit():
-        return t("check.name.port", lang, port=name[5:])
-    return name
 
 
 _MODULES = ("uvloop", "httpx", "psutil", "yaml", "rich", "typer", "scipy")
