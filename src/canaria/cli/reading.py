@@ -14,6 +14,7 @@ from canaria.cli.common import ConfigOpt, JsonOpt, LangOpt, handle_errors, out, 
 from canaria.controller.supervision import canary_expected
 from canaria.errors import CanariaError
 from canaria.i18n import t
+from canaria.i18n.check_names import check_name
 from canaria.i18n.spans import format_span
 from canaria.notify.event_text import rollout_reason
 from canaria.runtime.app import App
@@ -55,7 +56,8 @@ def status(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_js
         if as_json:
             print_json(data)
             return code
-        plane = ", ".join(f"{c.name} {c.state}" + (f" pid {c.pid}" if c.pid else "")
+        plane = ", ".join(t("status.component", lg, name=check_name(c.name, lg),
+                            state=t(f"status.component.{c.state}", lg)) + (f" pid {c.pid}" if c.pid else "")
                           + (f": {c.detail}" if c.detail and c.state == "down" else "") for c in health.components)
         plane_line = t("status.data_plane.up" if health.up else "status.data_plane.down", lg, components=plane)
         if rollout is None:

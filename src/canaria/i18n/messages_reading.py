@@ -18,6 +18,10 @@ READING_MESSAGES: dict[str, dict[str, str]] = {
         "history.col.phase": "phase",
         "history.col.outcome": "outcome",
         "history.col.reason": "reason",
+        "status.component": "{name} {state}",
+        "status.component.up": "up",
+        "status.component.down": "down",
+        "status.component.stopped": "stopped",
     },
     "ko": {
         "status.reason": "사유: {reason}",
@@ -34,5 +38,9 @@ READING_MESSAGES: dict[str, dict[str, str]] = {
         "history.col.phase": "단계",
         "history.col.outcome": "결과",
         "history.col.reason": "사유",
+        "status.component": "{name} {state}",
+        "status.component.up": "정상",
+        "status.component.down": "중단",
+        "status.component.stopped": "정지됨",
     },
 }
