@@ -26,14 +26,19 @@ class GatewayClient:
         try:
             response = await self._client.request(method, path, json=json)
         except httpx.HTTPError as exc:
-            raise GatewayError(f"gateway admin API at {self.base_url} did not answer: {exc}") from None
+            raise GatewayError(f"gateway admin API at {self.base_url} did not answer: {exc}",
+                               key="error.gateway.admin_unreachable", params={"url": self.base_url, "detail": str(exc)}) from None
         if response.status_code == 401:
             detail = _error_text(response)
             if "change-me" in detail:
-                raise GatewayError(f"gateway refused the admin token: {detail}")
-            raise GatewayError("gateway refused the admin token (gateway.admin_token differs from the gateway's)")
+                raise GatewayError(f"gateway refused the admin token: {detail}", key="error.gateway.default_token",
+                                   params={"detail": detail})
+            raise GatewayError("gateway refused the admin token (gateway.admin_token differs from the gateway's)",
+                               key="error.gateway.token_mismatch")
         if response.status_code >= 400:
-            raise GatewayError(f"gateway answered {response.status_code} to {method} {path}: {response.text[:200]}")
+            raise GatewayError(f"gateway answered {response.status_code} to {method} {path}: {response.text[:200]}",
+                               key="error.gateway.answered", params={"status": response.status_code, "method": method,
+                                                                       "path": path, "detail": response.text[:200]})
         data = response.json()
         return data if isinstance(data, dict) else {"data": data}
 
