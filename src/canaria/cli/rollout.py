@@ -30,6 +30,7 @@ from canaria.config.platform import PLATFORM_KINDS
 from canaria.controller.actions import Operator
 from canaria.errors import UsageError
 from canaria.i18n import t
+from canaria.i18n.text import render
 from canaria.runtime.app import App, default_actor
 from canaria.state.status import status_dict
 
@@ -212,7 +213,8 @@ def rollback(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None,
             return 0
         active = application.controller.active()
         if not dry_run and active is not None and not force and sys.stdin.isatty():
-            if not typer.confirm(f"Roll back {application.config.service} ({active.traffic:g}% canary)?"):
+            if not typer.confirm(t("rollback.confirm", lg, service=application.config.service,
+                                   traffic=f"{active.traffic:g}")):
                 raise typer.Exit(4)
         result = await operator.rollback(reason=reason, dry_run=dry_run, force=force)
         if as_json:
@@ -221,8 +223,8 @@ def rollback(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None,
                                                now=time.time())})
         elif dry_run:
             out.print(t("rollback.dry_run", lg), highlight=False)
-            for i, step in enumerate(result.steps or [], 1):
-                out.print(f"  {i}. {step}", highlight=False, markup=False)
+            for i, step in enumerate(result.steps_text or result.steps or [], 1):
+                out.print(f"  {i}. {render(step, lg)}", highlight=False, markup=False)
         elif not result.changed and result.rollout is None:
             out.print(t("rollback.nothing", lg, service=application.config.service), highlight=False)
         else:

@@ -11,7 +11,7 @@ from canaria.controller.messages import Text, english, operator_text
 from canaria.controller.phases import Outcome, Phase, check_transition
 from canaria.controller.routing import RouteTarget
 from canaria.errors import RolloutActiveError, StateError, UsageError
-from canaria.i18n.text import literal, msg
+from canaria.i18n.text import literal, msg, render
 from canaria.platforms.base import Variant
 from canaria.state.store import Rollout
 
@@ -24,6 +24,7 @@ class ActionResult:
     changed: bool
     message: str
     steps: list[str] | None = None
+    steps_text: list[Text] | None = None  # `steps` as translatable texts
     text: Text | None = None  # `message` as a catalogue key + params, for readers of other languages
 
 
@@ -90,8 +91,9 @@ class Operator:
         rollout = self.ctrl.active()
         platform = self.ctrl.platform
         if dry_run:
-            steps = platform.rollback_plan()
-            return ActionResult(rollout, False, "dry run", steps=steps)
+            texts = platform.rollback_plan_text()
+            return ActionResult(rollout, False, "dry run", steps=[render(step, "en") for step in texts],
+                                steps_text=texts)
         await self.ctrl.watch.check()  # a dead gateway is started again (with its saved weights) before the write
         rollout = self.ctrl.active()
         if rollout is None:

@@ -11,7 +11,8 @@ _NAMES = {"config": "check.name.config", "dependencies": "check.name.dependencie
           "start test": "check.name.start_test", "gateway": "check.name.gateway",
           "gateway public port": "check.name.gateway_public_port", "gateway admin port": "check.name.gateway_admin_port",
           "gateway admin token": "check.name.gateway_admin_token", "notify": "check.name.notify",
-          "stable": "health.name.stable", "canary": "health.name.canary"}
+          "stable": "health.name.stable", "canary": "health.name.canary", "metrics": "check.name.metrics",
+          "gateway measurements": "check.name.gateway_measurements", "access log": "check.name.access_log"}
 
 
 def check_name(name: str, lang: str) -> str:
@@ -20,8 +21,11 @@ def check_name(name: str, lang: str) -> str:
     if lang == "en":
         return name
     head, sep, rest = name.partition(": ")
-    if sep and head in ("stable", "canary", "notify"):
+    if sep and head in ("stable", "canary", "notify", "metrics"):
         return f"{check_name(head, lang)}: {check_name(rest, lang)}"
+    variant, _, what = name.partition(" ")
+    if what == "memory" and variant in ("stable", "canary"):
+        return t("check.name.memory", lang, variant=check_name(variant, lang))
     if name in _NAMES:
         return t(_NAMES[name], lang)
     if name.startswith("port ") and name[5:].isdigit():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from canaria.i18n.messages_checks import CHECK_MESSAGES
 from canaria.i18n.messages_cli import CLI_MESSAGES
 from canaria.i18n.messages_errors import ERROR_MESSAGES
 from canaria.i18n.messages_events import EVENT_MESSAGES
@@ -138,7 +139,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
 }
 
-for _extra in (NOTIFY_MESSAGES, CLI_MESSAGES, READING_MESSAGES, EVENT_MESSAGES, ERROR_MESSAGES):
+for _extra in (NOTIFY_MESSAGES, CLI_MESSAGES, READING_MESSAGES, EVENT_MESSAGES, ERROR_MESSAGES, CHECK_MESSAGES):
     for _lang, _table in _extra.items():
         MESSAGES[_lang].update(_table)
 _merge_web(MESSAGES)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Any
 
 from canaria.analysis.window import Window
 
@@ -14,7 +15,8 @@ __all__ = ["MetricsProvider", "ProviderCheck"]
 class ProviderCheck:
     name: str
     ok: bool
-    detail: str
+    detail: str  # English (the record and --json keep it)
+    text: dict[str, Any] | None = None  # `detail` as a catalogue key + params (canaria.i18n.text), if it has one
 
 
 class MetricsProvider(ABC):

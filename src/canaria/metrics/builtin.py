@@ -14,6 +14,7 @@ from canaria.analysis.window import VariantWindow, Window
 from canaria.config import CanariaConfig
 from canaria.errors import GatewayError
 from canaria.gateway.client import GatewayClient
+from canaria.i18n.text import msg
 from canaria.metrics.access_log import access_log_of
 from canaria.metrics.base import MetricsProvider, ProviderCheck
 from canaria.metrics.exposition import ScrapeState, parse_exposition
@@ -138,14 +139,17 @@ class BuiltinMetricsProvider(MetricsProvider):
         source = self._access_log
         if source is not None:
             if source.is_file and not os.access(source.target, os.R_OK):
-                return ProviderCheck("metrics: access log", False, f"cannot read {source.target}")
-            return ProviderCheck("metrics: access log", True, f"requests counted from {source.target}")
+                return ProviderCheck("metrics: access log", False, f"cannot read {source.target}",
+                                     msg("check.metrics.access_log_unreadable", target=str(source.target)))
+            return ProviderCheck("metrics: access log", True, f"requests counted from {source.target}",
+                                 msg("check.metrics.access_log", target=str(source.target)))
         try:
             state = await self.gateway.state()
         except GatewayError as exc:
-            return ProviderCheck("metrics: gateway measurements", False, str(exc))
-        return ProviderCheck("metrics: gateway measurements", True,
-                             f"gateway answers (canary weight {state.get('canary_weight', 0):g}%)")
+            return ProviderCheck("metrics: gateway measurements", False, str(exc), exc.text)
+        weight = f"{state.get('canary_weight', 0):g}"
+        return ProviderCheck("metrics: gateway measurements", True, f"gateway answers (canary weight {weight}%)",
+                             msg("check.metrics.gateway_answers", weight=weight))
 
     async def check(self) -> list[ProviderCheck]:
         counts = await self._counts_check()
@@ -156,10 +160,12 @@ class BuiltinMetricsProvider(MetricsProvider):
             spec = self.config.platform.spec(variant)
             if spec is not None and spec.command and self.platform.pid_of(variant) is None:  # type: ignore[arg-type]
                 checks.append(ProviderCheck(f"metrics: {variant} memory", True,
-                                            "measured once canaria starts the process"))
+                                            "measured once canaria starts the process",
+                                            msg("check.metrics.memory_later")))
                 continue
             memory, _cpu = await self._saturation(variant)  # type: ignore[arg-type]
             checks.append(ProviderCheck(
                 f"metrics: {variant} memory", memory is not None,
-                f"{memory:.1f}%" if memory is not None else "no process and no memory in /health/detailed"))
+                f"{memory:.1f}%" if memory is not None else "no process and no memory in /health/detailed",
+                None if memory is not None else msg("check.metrics.memory_none")))
         return checks

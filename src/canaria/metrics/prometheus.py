@@ -23,6 +23,7 @@ from canaria.analysis.window import VariantWindow, Window
 from canaria.config.prometheus import PrometheusConfig, render, template_names
 from canaria.errors import ConfigError, MetricsError
 from canaria.foundation.histogram import LatencyHistogram
+from canaria.i18n.text import msg
 from canaria.metrics.base import MetricsProvider, ProviderCheck
 from canaria.metrics.prometheus_api import PrometheusAPI, Sample
 
@@ -135,9 +136,10 @@ class PrometheusMetricsProvider(MetricsProvider):
         try:
             info = await self.api.buildinfo()
         except MetricsError as exc:
-            return [ProviderCheck("metrics: prometheus", False, str(exc))]
-        checks = [ProviderCheck("metrics: prometheus", True,
-                                f"{self.settings.url} answers (Prometheus {info.get('version', '?')})")]
+            return [ProviderCheck("metrics: prometheus", False, str(exc), exc.text)]
+        version = str(info.get("version", "?"))
+        checks = [ProviderCheck("metrics: prometheus", True, f"{self.settings.url} answers (Prometheus {version})",
+                                msg("check.metrics.prometheus_answers", url=self.settings.url, version=version))]
         window_s = self.config.analysis.interval
         for name, template, required in self.templates():
             checks.append(await self._check_query(name, template, required, window_s))
@@ -166,7 +168,8 @@ class PrometheusMetricsProvider(MetricsProvider):
             else:
                 found.append(f"{variant} {len(samples)} series")
         if empty and required:
-            return ProviderCheck(label, False, "no data for " + "; ".join(empty))
+            what = "; ".join(empty)
+            return ProviderCheck(label, False, "no data for " + what, msg("check.metrics.no_data_for", what=what))
         detail = ", ".join(found) if found else "evaluates"
         if empty:
             detail += f" (no series yet for {', '.join(e.split(' ')[0] for e in empty)}: counted as 0)"

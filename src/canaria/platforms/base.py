@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from canaria.errors import CanariaError, UsageError
+from canaria.i18n.text import literal
 
 if TYPE_CHECKING:
     from canaria.config import CanariaConfig
@@ -208,6 +209,10 @@ class Platform(ABC):
     @abstractmethod
     def rollback_plan(self) -> list[str]:
         """What `rollback` would do, step by step, for `--dry-run`."""
+
+    def rollback_plan_text(self) -> list[dict[str, Any]]:
+        """The same steps as translatable texts (canaria.i18n.text); a backend without keys gives its English."""
+        return [literal(step) for step in self.rollback_plan()]
 
     def pid_of(self, variant: Variant) -> int | None:
         """The OS process of a variant when canaria runs it on this machine (memory/CPU readings)."""

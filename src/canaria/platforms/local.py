@@ -22,6 +22,7 @@ from canaria.config import CanariaConfig, UpstreamConfig, parse_address
 from canaria.errors import GatewayError, PlatformError
 from canaria.gateway.client import GatewayClient
 from canaria.gateway.handoff import handoff_path
+from canaria.i18n.text import msg, render
 from canaria.platforms.base import HealthResult, Platform, RouteStatus, TesterMatch, Variant, VersionInfo
 from canaria.platforms.held_listener import HeldListener
 from canaria.platforms.local_supervision import LocalSupervision
@@ -366,14 +367,17 @@ class LocalPlatform(LocalSupervision, Platform):
         return HealthResult(variant, path, ok, response.status_code, f"{url}{path} → {response.status_code}", body)
 
     def rollback_plan(self) -> list[str]:
-        steps = [f"set the gateway ({self.config.gateway.admin_listen}) canary weight to 0% (all traffic to stable)"]
+        return [render(step, "en") for step in self.rollback_plan_text()]
+
+    def rollback_plan_text(self) -> list[dict[str, Any]]:
+        steps = [msg("plan.local.weight_zero", admin=self.config.gateway.admin_listen)]
         canary = self._state.get("canary") or {}
         canary_spec, stable_spec = self._required("canary"), self._required("stable")
         if canary_spec.command and not self.config.platform.keep_canary_on_rollback:
-            steps.append(f"stop the canary process (pid {canary.get('pid') or 'not running'})")
+            steps.append(msg("plan.local.stop_canary", pid=canary.get("pid") or msg("plan.local.not_running")))
         else:
-            steps.append("leave the canary running for debugging (it gets no traffic)")
-        steps.append(f"check stable {self._upstream_url('stable')}{stable_spec.health}")
+            steps.append(msg("plan.local.keep_canary"))
+        steps.append(msg("plan.check_stable", url=f"{self._upstream_url('stable')}{stable_spec.health}"))
         return steps
 
     async def shutdown(self) -> None:

@@ -125,14 +125,14 @@ async def _checks(app: App, *, notify_test: bool, lang: str) -> list[CheckLine]:
     gateway_up = await app.platform.gateway.alive() if embedded else False  # type: ignore[attr-defined]
     if config.metrics.provider != "builtin":  # an outside metrics engine answers whether the gateway runs or not
         for check in await app.metrics.check():
-            lines.append(CheckLine(check.name, check.ok, check.detail))
+            lines.append(CheckLine(check.name, check.ok, render(check.text, lang) if check.text else check.detail))
     if gateway_up or (not embedded and config.metrics.provider == "builtin"):
         if gateway_up:
             lines.append(CheckLine("gateway", True, t("check.detail.gateway_up", lang,
                                                       address=config.gateway.admin_listen)))
         if config.metrics.provider == "builtin":
             for check in await app.metrics.check():
-                lines.append(CheckLine(check.name, check.ok, check.detail))
+                lines.append(CheckLine(check.name, check.ok, render(check.text, lang) if check.text else check.detail))
     elif embedded:
         for label, address in (("gateway public port", config.gateway.listen),
                                ("gateway admin port", config.gateway.admin_listen)):
@@ -158,6 +158,6 @@ async def _checks(app: App, *, notify_test: bool, lang: str) -> list[CheckLine]:
     moved = stable_moved_note(config, upstream_url("stable") if upstream_url else None, lang)
     if moved:
         lines.append(CheckLine("stable", True, moved, warning=True))
-    steps = app.platform.rollback_plan()
-    lines.append(CheckLine("rollback --dry-run", bool(steps), " → ".join(steps)))
+    steps = app.platform.rollback_plan_text()
+    lines.append(CheckLine("rollback --dry-run", bool(steps), " → ".join(render(step, lang) for step in steps)))
     return lines
