@@ -128,3 +128,25 @@ def test_builder_buckets_latencies_as_record_does() -> None:
     rng.binomial(500, 0.0)
     slow.record_many(rng.lognormal(np.log(100.0), 0.5, 500))
     assert fast.latency.counts == slow.counts
+
+
+def test_a_pre_canary_baseline_joins_the_pooled_control_and_keeps_state_and_recompute_equal() -> None:
+    rng = np.random.default_rng(9)
+    baseline = [lognormal_variant(rng, 300, error_rate=0.002) for _ in range(24)]
+    history = _history(rng, 24, share=0.1) + [
+        window(24 + k, lognormal_variant(rng, 150, error_rate=0.03), lognormal_variant(rng, 150, error_rate=0.002),
+               stage=2)
+        for k in range(2)
+    ]
+    config = CompareConfig()
+    without = ComparisonState(config).update(history)
+    with_baseline = ComparisonState(config, baseline).update(history)
+    assert with_baseline.pooled_errors.control_exposure == without.pooled_errors.control_exposure + sum(
+        b.requests for b in baseline
+    )
+    assert with_baseline.pooled_errors.log_e_values[2] > without.pooled_errors.log_e_values[2]
+    state = ComparisonState(config, baseline)
+    for t in range(1, len(history) + 1):
+        kept = compare(history[:t], config, state=state)
+        fresh = compare(history[:t], config, baseline=baseline)
+        assert [c.e_value for c in kept] == pytest.approx([c.e_value for c in fresh], rel=1e-12)

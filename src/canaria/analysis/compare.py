@@ -45,7 +45,7 @@ from operator import add
 from canaria.analysis.evidence import RatioEvidence
 from canaria.analysis.pooled import PooledEvidence
 from canaria.analysis.verdict import Decision, Reason, Severity
-from canaria.analysis.window import Window
+from canaria.analysis.window import VariantWindow, Window
 from canaria.config import CompareConfig
 from canaria.foundation.histogram import BUCKET_BOUNDS_MS
 
@@ -176,7 +176,10 @@ class ComparisonState:
     (a different rollout, a restart with other data), the state starts again from the first window.
     """
 
-    def __init__(self, config: CompareConfig) -> None:
+    def __init__(self, config: CompareConfig, baseline: Sequence[VariantWindow] = ()) -> None:
+        #: control-only windows from before the rollout (optional): they join the pooled control and give the
+        #: quantile thresholds from the first window
+        self.baseline = tuple(baseline)
         self._reset(config)
 
     def _reset(self, config: CompareConfig) -> None:
@@ -195,6 +198,15 @@ class ComparisonState:
         self._slow_index = bisect_left(BUCKET_BOUNDS_MS, config.slow_ms)
         # (quantile position, control bucket i, canary bucket j) for the next window, from earlier control data
         self._thresholds: list[tuple[int, int, int]] = []
+        for control in self.baseline:
+            self.pooled_errors.add_baseline(control.errors, control.requests)
+            if control.latency.count > 0:
+                counts = control.latency.counts
+                self.pooled_slow.add_baseline(sum(counts[self._slow_index :]), control.latency.count)
+                before: list[int] | None = self.control_latency
+                self.control_latency = list(counts) if before is None else list(map(add, before, counts))
+        if self.control_latency is not None:
+            self._thresholds = self._next_thresholds(self.control_latency)
 
     def update(self, history: Sequence[Window], config: CompareConfig | None = None) -> ComparisonState:
         """Consume the windows of `history` not seen yet (all of them if it is not a continuation)."""
@@ -344,11 +356,18 @@ def _fmt_e(value: float) -> str:
 
 
 def compare(
-    history: Sequence[Window], config: CompareConfig, *, state: ComparisonState | None = None
+    history: Sequence[Window],
+    config: CompareConfig,
+    *,
+    state: ComparisonState | None = None,
+    baseline: Sequence[VariantWindow] = (),
 ) -> list[Comparison]:
-    """The error and latency comparisons over all windows of the rollout (empty when disabled)."""
+    """The error and latency comparisons over all windows of the rollout (empty when disabled).
+
+    `baseline`: control-only windows from before the canary started, if the caller has them (used only when
+    no `state` is given; a state keeps the baseline it was made with)."""
     if not config.enabled:
         return []
-    current = (state or ComparisonState(config)).update(history, config)
+    current = (state or ComparisonState(config, baseline)).update(history, config)
     reject_at = 2.0 / config.alpha  # alpha split between the two tests
     return [current.error_comparison(reject_at), current.latency_comparison(reject_at)]

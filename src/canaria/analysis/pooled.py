@@ -113,6 +113,16 @@ class PooledEvidence:
         """Control's rate from the windows so far, as the next window's prediction."""
         return (self.control_events + PRIOR_RATE * PRIOR_REQUESTS) / (self.control_exposure + PRIOR_REQUESTS)
 
+    def add_baseline(self, control_events: float, control_exposure: float) -> None:
+        """A control-only window from before the canary started (the stable version's own history): it joins
+        the pool, scored like every control window, and counts as "before" for the drift guard."""
+        if control_exposure <= 0:
+            return
+        self.control_log_q += _binomial_loglik(control_events, control_exposure, self.control_estimate)
+        self.control_events += control_events
+        self.control_exposure += control_exposure
+        self._log_e = None
+
     def update(self, canary_events: float, canary_exposure: float, control_events: float, control_exposure: float) -> None:
         if canary_exposure <= 0 or control_exposure <= 0:
             return
