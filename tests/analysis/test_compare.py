@@ -53,7 +53,7 @@ def test_stages_restart_the_evidence_with_shares_of_alpha_that_sum_to_at_most_on
     state.update(_history(rng, 30))  # stages 0, 1, 2
     assert state.weights == [0.45, 0.2, 0.25]
     assert state.errors.log_lr.shape[0] == 3
-    assert len(state.pooled_errors.starts) == 3 and len(state.pooled_slow.starts) == 3
+    assert state.pooled_errors.starts == 3 and state.pooled_slow.starts == 3
     assert sum(restart_weight(s) for s in range(60)) <= 1.0
 
 

@@ -68,7 +68,7 @@ def test_false_alarm_rate_at_the_null_boundary_stays_below_alpha_when_checked_ev
                 if k in (12, 24):
                     evidence.restart()
                 evidence.update(*counts)
-                crossed = crossed or evidence.weighted([1 / 3] * len(evidence.starts)) >= 1 / alpha
+                crossed = crossed or evidence.weighted([1 / 3] * evidence.starts) >= 1 / alpha
             alarms += crossed
         assert alarms / runs <= alpha, (control_rate, alarms / runs)
 

@@ -276,7 +276,7 @@ class ComparisonState:
     def error_comparison(self, reject_at: float) -> Comparison:
         ev = self.errors
         canary_rate, control_rate = ev.canary_rate, ev.control_rate
-        e_value = _combined(ev, self.pooled_errors, self.weights)
+        e_value = _combined(ev, self.pooled_errors, _split(self.weights))
         return Comparison(
             check="compare.error_rate",
             e_value=e_value,
@@ -298,7 +298,7 @@ class ComparisonState:
         quantiles = self.config.latency_quantiles
         share = (1.0 - SLOW_SHARE) / len(quantiles)
         contributions = [share * evidence.weighted(self.weights) for evidence in self.quantiles]
-        contributions.append(SLOW_SHARE * _combined(self.slow, self.pooled_slow, self.weights))
+        contributions.append(SLOW_SHARE * _combined(self.slow, self.pooled_slow, _split(self.weights)))
         e_value = sum(contributions)
         top = contributions.index(max(contributions))
         canary_value: float | None
@@ -341,12 +341,15 @@ def _pooled_share(start: int) -> float:
     return 0.0 if start == 0 else POOLED_SHARE
 
 
-def _combined(concurrent: RatioEvidence, pooled: PooledEvidence, weights: list[float]) -> float:
-    """One statistic's e-value: per start, a convex combination of its concurrent and pooled e-processes."""
+def _split(weights: list[float]) -> tuple[list[float], list[float]]:
+    """Each start's share of the budget, split between its concurrent and its pooled e-process."""
     shares = [_pooled_share(s) for s in range(len(weights))]
-    return concurrent.weighted([w * (1.0 - f) for w, f in zip(weights, shares)]) + pooled.weighted(
-        [w * f for w, f in zip(weights, shares)]
-    )
+    return [w * (1.0 - f) for w, f in zip(weights, shares)], [w * f for w, f in zip(weights, shares)]
+
+
+def _combined(concurrent: RatioEvidence, pooled: PooledEvidence, split: tuple[list[float], list[float]]) -> float:
+    """One statistic's e-value: per start, a convex combination of its concurrent and pooled e-processes."""
+    return concurrent.weighted(split[0]) + pooled.weighted(split[1])
 
 
 def _fmt_e(value: float) -> str:

@@ -72,41 +72,39 @@ def null_log_sup(xc: float, nc: float, xb: float, nb: float, r0: float) -> float
 
 
 @dataclass
-class _Start:
-    """One start's canary tally and the log numerator of each alternative (index 0: the null boundary)."""
-
-    events: float = 0.0
-    exposure: float = 0.0
-    log_q: np.ndarray = field(default_factory=lambda: np.zeros(len(POOLED_RATIO_GRID) + 1))
-
-
-@dataclass
 class PooledEvidence:
     """Universal-inference e-values for "canary rate <= null_ratio x control rate", control pooled.
 
-    One canary tally per start (the rollout's, then each stage's, as `RatioEvidence`); one control tally
-    over the whole rollout, with control's predictable log likelihood (the numerator's control half), and
-    control's tally in the current stage for the drift guard.
+    One canary tally per start (the rollout's, then each stage's, as `RatioEvidence`) with the log
+    numerator of each alternative (column 0: the null's boundary, for the leaning factor); one control
+    tally over the whole rollout with control's predictable log likelihood (the numerator's control half),
+    and control's tally in the current stage for the drift guard. Arrays, not objects: it runs every tick.
     """
 
     null_ratio: float
-    starts: list[_Start] = field(default_factory=lambda: [_Start()])
     control_events: float = 0.0
     control_exposure: float = 0.0
     control_log_q: float = 0.0
     stage_control: list[float] = field(default_factory=lambda: [0.0, 0.0])
 
-    _log_e: np.ndarray | None = field(default=None, init=False, repr=False)
+    _cache: dict[str, object] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._multiples = self.null_ratio * np.concatenate(([1.0], POOLED_RATIO_GRID))
         self._log_w = -math.log(len(POOLED_RATIO_GRID))
         self._leaning = 1 + int((POOLED_RATIO_GRID <= LEANING_MAX_RATIO).sum())
+        self.log_q = np.zeros((1, len(self._multiples)))  # per start, per alternative (0: the null's boundary)
+        self.canary = np.zeros((1, 2))  # per start: events, exposure
+
+    @property
+    def starts(self) -> int:
+        return len(self.canary)
 
     def restart(self) -> None:
-        self.starts.append(_Start())
+        self.log_q = np.vstack((self.log_q, np.zeros(len(self._multiples))))
+        self.canary = np.vstack((self.canary, np.zeros(2)))
         self.stage_control = [0.0, 0.0]
-        self._log_e = None
+        self._cache.clear()
 
     @property
     def control_estimate(self) -> float:
@@ -121,56 +119,66 @@ class PooledEvidence:
         self.control_log_q += _binomial_loglik(control_events, control_exposure, self.control_estimate)
         self.control_events += control_events
         self.control_exposure += control_exposure
-        self._log_e = None
+        self._cache.clear()
 
     def update(self, canary_events: float, canary_exposure: float, control_events: float, control_exposure: float) -> None:
         if canary_exposure <= 0 or control_exposure <= 0:
             return
         p = self.control_estimate
         pc = np.minimum(self._multiples * p, _P_MAX)
-        canary_log_q = canary_events * np.log(pc) + (canary_exposure - canary_events) * np.log1p(-pc)
-        for start in self.starts:
-            start.events += canary_events
-            start.exposure += canary_exposure
-            start.log_q += canary_log_q
+        self.log_q += canary_events * np.log(pc) + (canary_exposure - canary_events) * np.log1p(-pc)
+        self.canary += (canary_events, canary_exposure)
         self.control_log_q += _binomial_loglik(control_events, control_exposure, p)
         self.control_events += control_events
         self.control_exposure += control_exposure
         self.stage_control[0] += control_events
         self.stage_control[1] += control_exposure
-        self._log_e = None
+        self._cache.clear()
+
+    def _summarise(self) -> tuple[list[float], float]:
+        """Each start's log e-value and the leaning factor, from one pass over the numerators."""
+        alternatives = self.log_q[:, 1:]
+        top = alternatives.max(axis=1)
+        scaled = np.exp(alternatives - top[:, None])
+        log_q = (top + np.log(scaled.sum(axis=1))).tolist()
+        # leaning: log mean over the modest alternatives of exp(log_q[g] - log_q[boundary]), per start
+        log_lean = (top - self.log_q[:, 0] + np.log(scaled[:, : self._leaning - 1].mean(axis=1))).tolist()
+        xb, nb = self.control_events, self.control_exposure
+        constant = self._log_w + self.control_log_q
+        log_e = [
+            q + constant - null_log_sup(xc, nc, xb, nb, self.null_ratio) if nc > 0 and nb > 0 else 0.0
+            for q, (xc, nc) in zip(log_q, self.canary.tolist())
+        ]
+        return log_e, math.exp(min(max(log_lean), 700.0))
+
+    def _summary(self) -> tuple[list[float], float]:
+        cached = self._cache.get("summary")
+        if cached is None:
+            cached = self._cache["summary"] = self._summarise()
+        assert isinstance(cached, tuple)
+        return cached
 
     @property
-    def log_e_values(self) -> np.ndarray:
+    def log_e_values(self) -> list[float]:
         """log e-value of each start (0 before any data)."""
-        if self._log_e is None:
-            self._log_e = np.array([self._log_e_of(start) for start in self.starts])
-        return self._log_e
-
-    def _log_e_of(self, start: _Start) -> float:
-        xb, nb = self.control_events, self.control_exposure
-        if start.exposure <= 0 or nb <= 0:
-            return 0.0
-        alternatives = start.log_q[1:]
-        top = float(alternatives.max())
-        log_q = top + math.log(float(np.exp(alternatives - top).sum())) + self._log_w + self.control_log_q
-        return log_q - null_log_sup(start.events, start.exposure, xb, nb, self.null_ratio)
+        return self._summary()[0]
 
     @property
     def leaning_e_value(self) -> float:
         """The Bayes factor of the modest alternatives (up to LEANING_MAX_RATIO x the null) against the null's
         boundary, both scored with the same plug-in control rate, the largest over the starts: above 1 when
         any start's data favour a modest regression over none (see RatioEvidence.leaning_e_value)."""
-        best = -math.inf
-        for start in self.starts:
-            block = start.log_q[1 : self._leaning] - start.log_q[0]
-            top = float(block.max())
-            best = max(best, top + math.log(float(np.exp(block - top).mean())))
-        return math.exp(min(best, 700.0))
+        return self._summary()[1]
 
     @property
     def stable(self) -> bool:
         """False while control's rate in the current stage is significantly above its rate before it."""
+        cached = self._cache.get("stable")
+        if cached is None:
+            cached = self._cache["stable"] = self._stable()
+        return bool(cached)
+
+    def _stable(self) -> bool:
         x1, n1 = self.stage_control
         x0, n0 = self.control_events - x1, self.control_exposure - n1
         if n0 <= 0 or n1 <= 0 or x1 / n1 <= x0 / n0:
@@ -184,6 +192,6 @@ class PooledEvidence:
 
     def weighted(self, weights: list[float]) -> float:
         """sum_s weights[s] * e-value of start s, 0 while the guard is off."""
-        if not self.stable:
+        if not self.stable or not any(weights):
             return 0.0
-        return float(np.dot(weights, np.exp(np.minimum(self.log_e_values, 700.0))))
+        return sum(w * math.exp(min(log_e, 700.0)) for w, log_e in zip(weights, self.log_e_values) if w)
