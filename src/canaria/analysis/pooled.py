@@ -44,6 +44,8 @@ PRIOR_REQUESTS = 100.0
 #: control's rate in the current stage is "above its pooled rate" beyond this log likelihood ratio (a
 #: one-sided z of ~1.6): the guard errs towards switching the pooled evidence off, which only costs power
 DRIFT_LOG_LR = 1.35
+#: the first start whose pooled leaning factor can hold the step to all traffic
+LEANING_FIRST_START = 0
 _P_MAX = 1.0 - 1e-9
 
 
@@ -149,7 +151,8 @@ class PooledEvidence:
             q + constant - null_log_sup(xc, nc, xb, nb, self.null_ratio) if nc > 0 and nb > 0 else 0.0
             for q, (xc, nc) in zip(log_q, self.canary.tolist())
         ]
-        return log_e, math.exp(min(max(log_lean), 700.0))
+        leaning = log_lean[LEANING_FIRST_START:]
+        return log_e, math.exp(min(max(leaning), 700.0)) if leaning else 0.0
 
     def _summary(self) -> tuple[list[float], float]:
         cached = self._cache.get("summary")
