@@ -1,6 +1,7 @@
 """Benchmark: every judge on the public suite, at the runbook's traffic and at high traffic.
 
-    PYTHONPATH=src python bench/judges.py [--runs 200] [--workers 2] [--judges canaria,oracle] [--json out.json]
+    PYTHONPATH=src python bench/judges.py [--runs 200] [--workers 2] [--judges canaria,oracle] [--traffic low|high|both]
+                                          [--json out.json]
 
 Prints the summary table per traffic level, canaria's figures per scenario, canaria's mean bad requests per
 bad scenario as a ratio to the clairvoyant oracle's (and the total), the judge's cost per tick and the
@@ -33,6 +34,7 @@ from canaria.simulate.scenario import load_scenarios
 HERE = Path(__file__).resolve().parent
 SUITES = {"runbook traffic (1 req/s)": HERE / "scenarios" / "public.yaml",
           "high traffic (50 req/s)": HERE / "scenarios" / "public-high.yaml"}
+TRAFFIC = {"low": ["runbook traffic (1 req/s)"], "high": ["high traffic (50 req/s)"], "both": list(SUITES)}
 
 
 def judge_cost_ms(path: Path, ticks: int = 72) -> tuple[float, float]:
@@ -100,13 +102,17 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--judges", default=",".join(JUDGE_NAMES), help="comma-separated (canaria is always run)")
+    parser.add_argument("--traffic", choices=sorted(TRAFFIC), default="both",
+                        help="which suite: low (the runbook's ~1 req/s), high (50 req/s) or both")
+    parser.add_argument("--no-cost", action="store_true", help="skip the judge's cost per tick")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     console = Console(width=150)
     judges = ["canaria", *(j for j in dict.fromkeys(args.judges.split(",")) if j and j != "canaria")]
     plan_min = plan_minimum_s(PlanConfig(), AnalysisConfig().interval)
     everything: dict[str, Any] = {}
-    for title, path in SUITES.items():
+    for title in TRAFFIC[args.traffic]:
+        path = SUITES[title]
         started = time.perf_counter()
         outcome = simulate(path, runs=args.runs, seed=args.seed, workers=args.workers, judges=judges)
         elapsed = time.perf_counter() - started
@@ -122,9 +128,10 @@ def main() -> int:
         for goal, met, figure in goals(result, plan_min):
             console.print(f"  {'✅' if met else '❌'} {goal}: {figure}")
         console.print()
-    with_state, stateless = judge_cost_ms(SUITES["high traffic (50 req/s)"])
-    console.print(f"judge cost per tick (72-window rollout, 50 req/s): {with_state:.2f} ms with state "
-                  f"({'✅' if with_state <= 1 else '❌'} <= 1 ms), {stateless:.2f} ms recomputing from the history")
+    if not args.no_cost:
+        with_state, stateless = judge_cost_ms(SUITES["high traffic (50 req/s)"])
+        console.print(f"judge cost per tick (72-window rollout, 50 req/s): {with_state:.2f} ms with state "
+                      f"({'✅' if with_state <= 1 else '❌'} <= 1 ms), {stateless:.2f} ms recomputing from the history")
     if args.json:
         args.json.write_text(json.dumps(everything, indent=1))
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from canaria.analysis.compare import ComparisonState, compare
+from canaria.analysis.compare import ComparisonState, compare, restart_weight
 from canaria.analysis.verdict import Decision, Severity
 from canaria.config import CompareConfig
 from canaria.foundation.histogram import LatencyHistogram
@@ -47,12 +47,29 @@ def test_state_starts_again_when_the_history_is_not_a_continuation() -> None:
     )
 
 
-def test_stages_restart_the_evidence_with_a_smaller_share_of_alpha() -> None:
+def test_stages_restart_the_evidence_with_shares_of_alpha_that_sum_to_at_most_one() -> None:
     rng = np.random.default_rng(4)
     state = ComparisonState(CompareConfig())
     state.update(_history(rng, 30))  # stages 0, 1, 2
-    assert state.weights == [0.5, 0.25, 0.125]
+    assert state.weights == [0.45, 0.2, 0.25]
     assert state.errors.log_lr.shape[0] == 3
+    assert state.pooled_errors.starts == 3 and state.pooled_slow.starts == 3
+    assert sum(restart_weight(s) for s in range(60)) <= 1.0
+
+
+def test_a_fault_that_begins_in_a_later_stage_is_weighed_against_the_pooled_control() -> None:
+    """Errors from the third stage on: the pooled half of that start carries more evidence than the
+    concurrent half, and the error comparison's e-value includes it."""
+    rng = np.random.default_rng(8)
+    history = _history(rng, 24, share=0.1) + [
+        window(24 + k, lognormal_variant(rng, 150, error_rate=0.03), lognormal_variant(rng, 150, error_rate=0.002),
+               stage=2)
+        for k in range(3)
+    ]
+    state = ComparisonState(CompareConfig()).update(history)
+    assert state.pooled_errors.log_e_values[2] > state.errors.log_e_values[2]
+    concurrent_only = state.errors.weighted([0.45, 0.2 * 0.5, 0.25 * 0.5])
+    assert compare(history, CompareConfig())[0].e_value > concurrent_only
 
 
 def test_quantile_tests_keep_their_false_alarm_rate_when_the_canary_is_exactly_at_the_tolerance() -> None:
@@ -111,3 +128,25 @@ def test_builder_buckets_latencies_as_record_does() -> None:
     rng.binomial(500, 0.0)
     slow.record_many(rng.lognormal(np.log(100.0), 0.5, 500))
     assert fast.latency.counts == slow.counts
+
+
+def test_a_pre_canary_baseline_joins_the_pooled_control_and_keeps_state_and_recompute_equal() -> None:
+    rng = np.random.default_rng(9)
+    baseline = [lognormal_variant(rng, 300, error_rate=0.002) for _ in range(24)]
+    history = _history(rng, 24, share=0.1) + [
+        window(24 + k, lognormal_variant(rng, 150, error_rate=0.03), lognormal_variant(rng, 150, error_rate=0.002),
+               stage=2)
+        for k in range(2)
+    ]
+    config = CompareConfig()
+    without = ComparisonState(config).update(history)
+    with_baseline = ComparisonState(config, baseline).update(history)
+    assert with_baseline.pooled_errors.control_exposure == without.pooled_errors.control_exposure + sum(
+        b.requests for b in baseline
+    )
+    assert with_baseline.pooled_errors.log_e_values[2] > without.pooled_errors.log_e_values[2]
+    state = ComparisonState(config, baseline)
+    for t in range(1, len(history) + 1):
+        kept = compare(history[:t], config, state=state)
+        fresh = compare(history[:t], config, baseline=baseline)
+        assert [c.e_value for c in kept] == pytest.approx([c.e_value for c in fresh], rel=1e-12)

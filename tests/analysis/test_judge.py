@@ -129,3 +129,14 @@ def test_once_on_all_traffic_leaning_evidence_no_longer_holds_the_promotion() ->
                         is_last_stage=True)
     verdict = evaluate(history, full, GUARDRAILS, AnalysisConfig(), state=JudgeState())
     assert not any(r.key.startswith("compare.leaning") for r in verdict.reasons), verdict.reasons
+
+
+def test_a_baseline_in_the_state_or_in_the_call_gives_the_same_verdicts() -> None:
+    rng = np.random.default_rng(10)
+    baseline = [lognormal_variant(rng, 300, error_rate=0.002) for _ in range(12)]
+    history = good_history(14, seed=11, canary_errors=0.03)
+    state = JudgeState(baseline=baseline)
+    for t in range(1, len(history) + 1):
+        kept = evaluate(history[:t], ctx(300.0 * t), GUARDRAILS, AnalysisConfig(), state=state)
+        fresh = evaluate(history[:t], ctx(300.0 * t), GUARDRAILS, AnalysisConfig(), baseline=baseline)
+        assert kept.to_dict() == fresh.to_dict()

@@ -54,7 +54,9 @@ def test_json_has_the_design_shape_for_every_judge(result: dict) -> None:
 def test_canaria_promotes_the_good_canary_in_the_plans_time_and_catches_the_bad_ones(result: dict) -> None:
     canaria = result["judges"][0]
     good, errors, leak = canaria["by_scenario"]
-    assert good["false_rollback_rate"] == 0.0 and good["median_promote_s"] == plan_minimum_s(PlanConfig(), 300)
+    # the bench's goal: a good canary that leans by chance is held at 50 % a few windows longer, not stopped
+    assert good["false_rollback_rate"] == 0.0 and good["outcomes"]["promoted"] == 6
+    assert plan_minimum_s(PlanConfig(), 300) <= good["median_promote_s"] <= 1.2 * plan_minimum_s(PlanConfig(), 300)
     assert good["miss_rate"] is None and good["median_detect_s"] is None
     assert errors["miss_rate"] == 0.0 and errors["median_detect_s"] <= 3600
     assert leak["miss_rate"] == 0.0 and leak["mean_bad_requests"] == 0.0

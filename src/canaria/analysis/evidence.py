@@ -73,6 +73,7 @@ class RatioEvidence:
     control_exposure: float = 0.0
 
     _log_e: np.ndarray | None = field(default=None, init=False, repr=False)
+    _leaning_value: float = field(default=1.0, init=False, repr=False)
 
     def restart(self) -> None:
         self.log_lr = np.vstack((self.log_lr, np.zeros(len(RATIO_GRID))))
@@ -98,10 +99,24 @@ class RatioEvidence:
     def log_e_values(self) -> np.ndarray:
         """log e-value of each start's mixture."""
         if self._log_e is None:
-            terms = self.log_lr + _LOG_WEIGHTS
-            top = terms.max(axis=1)
-            self._log_e = top + np.log(np.exp(terms - top[:, None]).sum(axis=1))
+            self._summarise()
+        assert self._log_e is not None
         return self._log_e
+
+    def _summarise(self) -> None:
+        """Each start's log e-value and the leaning factor from one exponentiation (the judge reads both of
+        five statistics every tick)."""
+        top = self.log_lr.max(axis=1)
+        scaled = np.exp(self.log_lr - top[:, None])
+        self._log_e = top + np.log(scaled.sum(axis=1)) + _LOG_WEIGHTS[0]
+        with np.errstate(divide="ignore"):
+            log_mean = top + np.log(scaled[:, :_LEANING].sum(axis=1) / _LEANING)
+        best = float(log_mean.max())
+        if not math.isfinite(best):  # the modest block underflowed under a huge top: recompute it on its own
+            block = self.log_lr[:, :_LEANING]
+            block_top = block.max(axis=1)
+            best = float((block_top + np.log(np.exp(block - block_top[:, None]).sum(axis=1) / _LEANING)).max())
+        self._leaning_value = math.exp(min(best, 700.0))
 
     @property
     def log_e_value(self) -> float:
@@ -118,14 +133,13 @@ class RatioEvidence:
         the starts and unweighted: above 1 when any start's data favour a modest regression over none. The
         large alternatives are left out because a modestly bad canary drives them down fast, and their
         weight in the full mixture would hide it; a large regression is rejected outright long before."""
-        block = self.log_lr[:, :_LEANING]
-        top = block.max(axis=1)
-        log_mean = top + np.log(np.exp(block - top[:, None]).mean(axis=1))
-        return math.exp(min(float(log_mean.max()), 700.0))
+        if self._log_e is None:
+            self._summarise()
+        return self._leaning_value
 
     def weighted(self, weights: list[float]) -> float:
         """sum_s weights[s] * e-value of start s: an e-value when the weights sum to at most 1."""
-        return float(np.dot(weights, np.exp(np.minimum(self.log_e_values, 700.0))))
+        return sum(w * math.exp(min(log_e, 700.0)) for w, log_e in zip(weights, self.log_e_values.tolist()) if w)
 
     @property
     def canary_rate(self) -> float | None:

@@ -21,7 +21,7 @@ from canaria.analysis.guardrails import evaluate_guardrails
 from canaria.analysis.score import NO_GO_CAP, health_score
 from canaria.analysis.trend import analyse_trends, format_eta
 from canaria.analysis.verdict import Decision, Reason, Severity, Verdict
-from canaria.analysis.window import Window
+from canaria.analysis.window import VariantWindow, Window
 from canaria.config import AnalysisConfig, GuardrailConfig
 
 __all__ = ["JudgeState", "evaluate"]
@@ -41,6 +41,9 @@ class JudgeState:
     """
 
     comparison: ComparisonState | None = None
+    #: control-only windows from before the canary started (optional, e.g. the last hour of the stable
+    #: version's metrics): they join the control pooled over the rollout (pooled.py)
+    baseline: Sequence[VariantWindow] = ()
 
 
 def _leaning(comparisons: Sequence[Comparison], ctx: StageContext) -> list[Comparison]:
@@ -130,8 +133,11 @@ def evaluate(
     analysis: AnalysisConfig,
     *,
     state: JudgeState | None = None,
+    baseline: Sequence[VariantWindow] = (),
 ) -> Verdict:
-    """Decide GO / OBSERVE / NO-GO for the current stage from all windows so far (latest last)."""
+    """Decide GO / OBSERVE / NO-GO for the current stage from all windows so far (latest last).
+
+    `baseline` (or `state.baseline`): control-only windows from before the canary started, if any."""
     reasons: list[Reason] = []
     statuses = evaluate_guardrails(
         history, guardrails, min_requests=analysis.min_requests, significance=analysis.guardrail_significance
@@ -141,9 +147,9 @@ def evaluate(
     comparison_state = None
     if state is not None:
         if state.comparison is None:
-            state.comparison = ComparisonState(analysis.compare)
+            state.comparison = ComparisonState(analysis.compare, baseline or state.baseline)
         comparison_state = state.comparison
-    comparisons = compare(history, analysis.compare, state=comparison_state)
+    comparisons = compare(history, analysis.compare, state=comparison_state, baseline=baseline)
     reasons.extend(c.reason() for c in comparisons)
 
     trends = analyse_trends(history, ctx, guardrails, analysis.trend, min_requests=analysis.min_requests)
