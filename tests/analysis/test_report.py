@@ -72,3 +72,14 @@ def test_a_demo_with_second_long_holds_reads_in_seconds_not_zero_minutes() -> No
     ko = status_report(snapshot(history, period_s=20), verdict, next_check_at=AT, lang="ko")
     assert "in the last 20 s," in en and "0 min" not in en
     assert "최근 20초 요청" in ko and "0분" not in ko
+
+
+def test_the_report_says_the_span_its_figures_cover_not_the_period_it_asked_for() -> None:
+    rng = np.random.default_rng(2)
+    history = [window(k, lognormal_variant(rng, 15), lognormal_variant(rng, 285), interval=2.0) for k in range(3)]
+    ctx = StageContext(stage_index=0, traffic=5.0, hold_s=30, elapsed_in_stage_s=6, interval_s=2)
+    verdict = evaluate(history, ctx, runbook_guardrails(), AnalysisConfig())
+    en = status_report(snapshot(history, period_s=300), verdict, next_check_at=AT, lang="en")
+    ko = status_report(snapshot(history, period_s=300), verdict, next_check_at=AT, lang="ko")
+    assert "in the last 6 s," in en and "5 min" not in en  # a demo's 2 s windows, three of them
+    assert "최근 6초 요청" in ko

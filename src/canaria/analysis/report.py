@@ -54,7 +54,7 @@ def snapshot(
         stage_index=latest.stage_index,
         stages=stages,
         traffic=latest.canary_weight,
-        period_s=period_s,
+        period_s=min(period_s, latest.end - min(w.start for w in recent)),  # what the figures cover, not the ask
         period_requests=canary.requests,
         stage_requests=stage_requests,
         canary=canary,
