@@ -34,6 +34,7 @@ from canaria.platforms.base import (
     VersionInfo,
 )
 from canaria.platforms.kubernetes_client import KubeApi, NotFound
+from canaria.platforms.kubernetes_history import find_revision, owned_replicasets, revisions_of
 from canaria.platforms.kubernetes_objects import (
     CHANGE_CAUSE_ANNOTATION,
     RESTARTED_ANNOTATION,
@@ -351,37 +352,15 @@ class KubernetesPlatform(Platform):
 
     async def _owned_replicasets(self) -> tuple[Obj, list[Obj]]:
         stable = await self._stable()
-        labels = (stable["spec"].get("selector") or {}).get("matchLabels") or {}
-        owned = [rs for rs in await self.api.list("ReplicaSet", labels=labels)
-                 if any(ref.get("uid") == stable["metadata"]["uid"] for ref in rs["metadata"].get("ownerReferences")
-                        or [])]
-        return stable, sorted(owned, key=lambda rs: int((rs["metadata"].get("annotations") or {})
-                                                        .get(REVISION_ANNOTATION, 0)), reverse=True)
+        return stable, await owned_replicasets(self.api, stable)
 
     async def history(self) -> list[Revision]:
         stable, owned = await self._owned_replicasets()
-        current = (stable["metadata"].get("annotations") or {}).get(REVISION_ANNOTATION)
-        revisions = []
-        for rs in owned:
-            annotations = rs["metadata"].get("annotations") or {}
-            number = annotations.get(REVISION_ANNOTATION, "?")
-            created = rs["metadata"].get("creationTimestamp")
-            revisions.append(Revision(
-                name=str(number), image=container_of(rs["spec"]["template"], self.k8s.container).get("image"),
-                created_at=dt.datetime.fromisoformat(str(created).replace("Z", "+00:00")).timestamp()
-                if created else None, traffic=100.0 if number == current else 0.0,
-                detail=f"{rs['metadata']['name']}" + (f" — {annotations[CHANGE_CAUSE_ANNOTATION]}"
-                                                      if CHANGE_CAUSE_ANNOTATION in annotations else "")))
-        return revisions
+        return revisions_of(stable, owned, self.k8s.container)
 
     async def rollback_to_revision(self, revision: str) -> str:
         stable, owned = await self._owned_replicasets()
-        target = next((rs for rs in owned if (rs["metadata"].get("annotations") or {}).get(REVISION_ANNOTATION)
-                       == str(revision)), None)
-        if target is None:
-            known = ", ".join((rs["metadata"].get("annotations") or {}).get(REVISION_ANNOTATION, "?") for rs in owned)
-            raise UsageError(f"Deployment {self.stable_name} has no revision {revision} (it has {known})")
-        template = template_without_hash(target["spec"]["template"])
+        template = template_without_hash(find_revision(owned, revision, self.stable_name)["spec"]["template"])
         image = container_of(template, self.k8s.container).get("image")
 
         def undo(current: Obj) -> Obj | None:
