@@ -33,10 +33,10 @@ def _params(body: bytes) -> dict[str, Any]:
         return {k: v[0] for k, v in parse_qs(body.decode()).items()}
 
 
-async def test_one_message_per_rollout_edited_in_place(tmp_path: Path, receivers: Receivers) -> None:
-    api = await HttpReceiver(reply=REPLY, content_type="application/json").start()
-    try:
-        text = BASE.format(state=tmp_path / "state") + PLAN + f"""
+def _bot_config(tmp_path: Path, api_url: str, **extra: str) -> Any:
+    """A rollout notifying one Slack channel through the bot API at `api_url` (the local Web API receiver)."""
+    more = "".join(f"\n      {key}: {value}" for key, value in extra.items())
+    return parse_config(BASE.format(state=tmp_path / "state") + PLAN + f"""
 notify:
   retries: 0
   channels:
@@ -44,10 +44,14 @@ notify:
       type: slack
       token: "{TOKEN}"
       channel: "#deploys"
-      api_url: "{api.url}/api/"
-      dashboard_url: http://127.0.0.1:8080
-"""
-        config = parse_config(text)
+      api_url: "{api_url}/api/"{more}
+""")
+
+
+async def test_one_message_per_rollout_edited_in_place(tmp_path: Path, receivers: Receivers) -> None:
+    api = await HttpReceiver(reply=REPLY, content_type="application/json").start()
+    try:
+        config = _bot_config(tmp_path, api.url, dashboard_url="http://127.0.0.1:8080")
         app, dispatcher, rollout, _, _ = await run_rollout(config)
         assert rollout.outcome == "rolled_back"
         assert await dispatcher.drain(20)
@@ -91,13 +95,7 @@ async def test_a_restarted_controller_edits_the_same_message(tmp_path: Path, rec
     the store and goes on editing it (one post for the whole rollout), its details in the same thread."""
     api = await HttpReceiver(reply=REPLY, content_type="application/json").start()
     try:
-        text = BASE.format(state=tmp_path / "state") + PLAN + f"""
-notify:
-  retries: 0
-  channels:
-    team: {{type: slack, token: "{TOKEN}", channel: "#deploys", api_url: "{api.url}/api/"}}
-"""
-        config = parse_config(text)
+        config = _bot_config(tmp_path, api.url)
         clock = FakeClock()
         first = open_app(config, clock=clock, platform=FakePlatform(), metrics=FakeMetrics(good_then_errors))
         dispatcher = NotifyDispatcher(config, first.store, clock=clock)
