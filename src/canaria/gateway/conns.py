@@ -20,7 +20,8 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-from canaria.gateway.http import MAX_HEAD_BYTES, HttpError, RequestHead, json_response, parse_request_head
+from canaria.gateway.channel import Channel
+from canaria.gateway.http import HttpError, RequestHead, json_response, parse_request_head
 
 __all__ = ["ClientConnection", "ConnectionLimits", "Connections", "next_request_head"]
 
@@ -49,7 +50,7 @@ class ConnectionLimits:
 class ClientConnection:
     __slots__ = ("deadline", "draining", "idle", "ip", "requests", "task", "waiting", "writer")
 
-    def __init__(self, writer: asyncio.StreamWriter, task: asyncio.Task[object] | None, ip: str) -> None:
+    def __init__(self, writer: Channel, task: asyncio.Task[object] | None, ip: str) -> None:
         self.writer = writer
         self.task = task
         self.ip = ip
@@ -75,35 +76,8 @@ class ClientConnection:
         self.writer.close()
 
 
-async def _read_head_bytes(reader: asyncio.StreamReader) -> bytes:
-    """The raw bytes of the next request head, stray leading CRLFs skipped (RFC 9112 2.2).
-
-    The request line is read on its own so that a bare-LF request line is answered at once instead of
-    waiting for a CRLF CRLF that never comes. After an HTTP/1.1 request line (Host is mandatory, so at
-    least one field follows) the rest is one `readuntil`; HTTP/1.0 heads may have no field at all and
-    are read line by line."""
-    while True:
-        line = await reader.readuntil(b"\n")
-        if line != b"\r\n":
-            break
-    if line[-2:] != b"\r\n":
-        raise HttpError(400, "request line must end in CRLF")
-    if line.endswith(b" HTTP/1.1\r\n"):
-        return line + await reader.readuntil(b"\n\r\n")
-    parts = [line]
-    size = len(line)
-    while True:
-        field = await reader.readuntil(b"\n")
-        parts.append(field)
-        if field in (b"\r\n", b"\n"):
-            return b"".join(parts)
-        size += len(field)
-        if size > MAX_HEAD_BYTES:
-            raise asyncio.LimitOverrunError("request head too large", size)
-
-
 async def next_request_head(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conn: ClientConnection, limits: ConnectionLimits
+    reader: Channel, writer: Channel, conn: ClientConnection, limits: ConnectionLimits
 ) -> RequestHead | None:
     """The next request head on a connection, or None when the connection should close (client gone,
     draining, overdue, or a bad head — answered with 431/4xx first). Shared by both listeners so the
@@ -116,7 +90,7 @@ async def next_request_head(
     else:
         conn.expect(WAIT_NEXT_HEAD, limits.keepalive_timeout)
     try:
-        data = await _read_head_bytes(reader)
+        data = await reader.read_request_head()
     except asyncio.LimitOverrunError:
         writer.write(json_response(431, {"error": "request head too large"}, keep_alive=False))
         return None
@@ -136,7 +110,7 @@ async def next_request_head(
         return None
 
 
-def peer_ip(writer: asyncio.StreamWriter) -> str:
+def peer_ip(writer: Channel) -> str:
     peer = writer.get_extra_info("peername")
     return str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
 
@@ -156,7 +130,7 @@ class Connections:
     def __len__(self) -> int:
         return len(self._open)
 
-    def open(self, writer: asyncio.StreamWriter) -> ClientConnection | None:
+    def open(self, writer: Channel) -> ClientConnection | None:
         """Register a new connection, or answer 503 and return None when a limit is reached."""
         ip = peer_ip(writer)
         limits = self.limits

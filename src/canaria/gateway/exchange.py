@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from canaria.gateway.channel import Channel
 from canaria.gateway.http import (
     BODY_CHUNKED,
     BODY_LENGTH,
@@ -61,8 +62,8 @@ class Exchanger:
         body: bytes,
         streamed: bool,
         head: RequestHead,
-        client_reader: asyncio.StreamReader,
-        client_writer: asyncio.StreamWriter,
+        client_reader: Channel,
+        client_writer: Channel,
     ) -> tuple[UpstreamConnection, ResponseHead, bytes | None]:
         """Send the request and read the response head (and a small body); retries a stale pooled
         connection once."""
@@ -94,7 +95,7 @@ class Exchanger:
                 raise
 
     async def _stream_request_body(
-        self, head: RequestHead, client_reader: asyncio.StreamReader, upstream_conn: UpstreamConnection
+        self, head: RequestHead, client_reader: Channel, upstream_conn: UpstreamConnection
     ) -> None:
         try:
             if head.body_kind == BODY_CHUNKED:
@@ -113,7 +114,7 @@ class Exchanger:
             ) from None
 
     async def _read_response(
-        self, upstream_conn: UpstreamConnection, head: RequestHead, client_writer: asyncio.StreamWriter
+        self, upstream_conn: UpstreamConnection, head: RequestHead, client_writer: Channel
     ) -> tuple[ResponseHead, bytes | None]:
         """The final response head, skipping (or relaying) interim 1xx responses."""
         reader = upstream_conn.reader
@@ -133,7 +134,7 @@ class Exchanger:
                     return response, None
                 if response.status != 100 and head.http11:  # e.g. 103 Early Hints
                     client_writer.write(
-                        b"\r\n".join((b"HTTP/1.1 " + response.reason_line, *response.forward, b"", b""))
+                        b"".join((b"HTTP/1.1 ", response.reason_line, b"\r\n", response.forward_block, b"\r\n"))
                     )
             small_body = None
             if response.framing(head.method) == BODY_LENGTH:

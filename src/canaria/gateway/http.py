@@ -13,6 +13,7 @@ against llhttp (Node's parser, through httptools): whatever llhttp rejects, this
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "json_response",
     "parse_request_head",
     "parse_response_head",
+    "without_fields",
 ]
 
 #: Largest request or response head accepted (also the StreamReader limit, so a longer head is a 431).
@@ -39,8 +41,6 @@ BODY_CHUNKED = 2
 BODY_CLOSE = 3  # response only: the body ends when the upstream closes the connection
 
 _HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"te", b"trailer", b"upgrade"})
-# The proxy writes its own Host and appends to X-Forwarded-For, so the client's lines are not forwarded.
-_REQUEST_DROP = _HOP_BY_HOP | {b"host", b"x-forwarded-for"}
 _TOKEN_CHARS = b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _DIGITS = b"0123456789"
 #: Bytes a head may contain besides its CRLF line ends: SP, HTAB, VCHAR, obs-text.
@@ -103,70 +103,107 @@ def _content_length(value: bytes, current: int | None) -> int:
     return int(text)
 
 
-_FRAMING = frozenset({b"content-length", b"transfer-encoding", b"connection"})
 _PLAIN_CONNECTION = frozenset({b"keep-alive", b"close", b""})
+#: Fields the gateway reads or drops (besides any "proxy-*"); every other line is forwarded unread.
+_RESPONSE_SPECIAL = _HOP_BY_HOP | {b"content-length", b"transfer-encoding"}
+_REQUEST_SPECIAL = _RESPONSE_SPECIAL | {
+    b"host",
+    b"expect",
+    b"forwarded",
+    b"x-forwarded-for",
+    b"x-forwarded-host",
+    b"x-forwarded-proto",
+}
+# The proxy writes its own Host and X-Forwarded-For, so the client's lines are not forwarded.
+_REQUEST_DROP = _HOP_BY_HOP | {b"host", b"x-forwarded-for"}
+_PREFIXES = (b"proxy-", b"x-forwarded-")
 
 
 class _Head:
     """Fields shared by request and response heads.
 
-    `headers` keeps (lower-case name, raw value) pairs for look-ups; values are stripped only when
-    read through get(), since most are never looked at.
+    `block` is the raw field lines (each ending in CRLF); `forward_block` is the same bytes with the
+    hop-by-hop lines cut out — the very same object when there is nothing to cut, which is the
+    common case. Only the fields the gateway acts on are looked at while parsing (one C-level
+    regex pass finds them); `headers` splits every line only when someone asks (routing by a header
+    or cookie, the admin API's token).
     """
 
     __slots__ = (
+        "_headers",
+        "block",
         "body_kind",
         "connection_close",
         "connection_keep_alive",
         "connection_upgrade",
         "content_length",
-        "forward",
-        "headers",
+        "forward_block",
     )
 
-    headers: list[tuple[bytes, bytes]]
-    forward: list[bytes]
+    _headers: list[tuple[bytes, bytes]] | None
+    block: bytes
+    forward_block: bytes
     content_length: int | None
     body_kind: int
     connection_close: bool
     connection_keep_alive: bool
     connection_upgrade: bool
 
-    def _parse_fields(self, lines: list[bytes], drop: frozenset[bytes], keep_headers: bool) -> bytes | None:
-        """Fill the header fields from raw lines; returns the Transfer-Encoding value if any.
+    def _parse_fields(
+        self, block: bytes, special: frozenset[bytes], drop: frozenset[bytes]
+    ) -> tuple[bytes | None, list[tuple[bytes, bytes]]]:
+        """Check the field lines and read the framing ones; returns the Transfer-Encoding value (if
+        any) and the other special fields found, as (lower-case name, raw value), in order.
 
-        Hop-by-hop lines are dropped here, in the same pass, so forwarding is one join of what is left.
-        This loop runs for every header of every request and response, hence its plainness.
-        """
-        headers: list[tuple[bytes, bytes]] = []
-        forward: list[bytes] = []
+        This loop runs for every header of every request and response, hence its plainness: one
+        partition, one token check and one set look-up per line; the forwarded block is rebuilt only
+        when a line has to be cut."""
+        self.block = block
+        self._headers = None
         content_length: int | None = None
         transfer_encoding: bytes | None = None
         connection_tokens: set[bytes] | None = None
-        for line in lines:
-            name, sep, value = line.partition(b":")
+        found: list[tuple[bytes, bytes]] = []
+        lines = block.split(b"\r\n")
+        cut: list[int] | None = None
+        for index in range(len(lines) - 1):  # the last item is what follows the final CRLF: b""
+            name, sep, value = lines[index].partition(b":")
             if not sep or not name or name.strip(_TOKEN_CHARS):
                 raise HttpError(400, "malformed header line")
             lname = name.lower()
-            if keep_headers:
-                headers.append((lname, value))
-            if lname in _FRAMING:
-                if lname == b"content-length":
-                    content_length = _content_length(value, content_length)
-                elif lname == b"transfer-encoding":
-                    value = value.strip(b" \t")
-                    transfer_encoding = (
-                        value if transfer_encoding is None else transfer_encoding + b"," + value
-                    )
-                else:
-                    if connection_tokens is None:
-                        connection_tokens = set()
-                    connection_tokens.update(t.strip(b" \t").lower() for t in value.split(b","))
+            if lname not in special:
+                if not lname.startswith(_PREFIXES):
                     continue
-            if lname not in drop and not lname.startswith(b"proxy-"):
-                forward.append(line)
-        self.headers = headers
+                if lname[:1] == b"x":  # X-Forwarded-Host/-Proto/...: kept, but the claim is noted
+                    found.append((lname, value))
+                    continue
+            elif lname == b"content-length":
+                content_length = _content_length(value, content_length)
+                continue
+            elif lname == b"transfer-encoding":
+                value = value.strip(b" \t")
+                transfer_encoding = value if transfer_encoding is None else transfer_encoding + b"," + value
+                continue
+            elif lname == b"connection":
+                if connection_tokens is None:
+                    connection_tokens = set()
+                if b"," in value:
+                    connection_tokens.update([t.strip(b" \t").lower() for t in value.split(b",")])
+                else:
+                    connection_tokens.add(value.strip(b" \t").lower())
+            else:
+                found.append((lname, value))
+                if lname not in drop:
+                    continue
+            if cut is None:
+                cut = []
+            cut.append(index)
         self.content_length = content_length
+        forward = block
+        if cut is not None:
+            for index in cut:
+                lines[index] = b""
+            forward = b"\r\n".join([line for line in lines if line]) + b"\r\n" if len(cut) < len(lines) - 1 else b""
         if connection_tokens is None:
             self.connection_close = self.connection_keep_alive = self.connection_upgrade = False
         else:
@@ -175,9 +212,26 @@ class _Head:
             self.connection_upgrade = b"upgrade" in connection_tokens
             named = connection_tokens - _PLAIN_CONNECTION - {b"upgrade"}
             if named:  # headers listed in Connection are hop-by-hop too
-                forward = [line for line in forward if line.partition(b":")[0].lower() not in named]
-        self.forward = forward
-        return transfer_encoding
+                forward = without_fields(forward, lambda lname: lname in named)
+        self.forward_block = forward
+        return transfer_encoding, found
+
+    @property
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        """Every field as (lower-case name, raw value), in order."""
+        headers = self._headers
+        if headers is None:
+            headers = []
+            for line in self.block.split(b"\r\n")[:-1]:
+                name, _, value = line.partition(b":")
+                headers.append((name.lower(), value))
+            self._headers = headers
+        return headers
+
+    @property
+    def forward(self) -> list[bytes]:
+        """The forwarded field lines, without their CRLF."""
+        return self.forward_block.split(b"\r\n")[:-1]
 
     def get(self, lname: bytes) -> bytes | None:
         """First value of a header by its lower-case name."""
@@ -188,6 +242,13 @@ class _Head:
 
     def get_all(self, lname: bytes) -> list[bytes]:
         return [value.strip(b" \t") for name, value in self.headers if name == lname]
+
+
+def without_fields(block: bytes, cut: Callable[[bytes], bool]) -> bytes:
+    """`block` without the lines whose lower-case name `cut` selects (a rare, slower path)."""
+    lines = block.split(b"\r\n")[:-1]
+    kept = [line for line in lines if not cut(line.partition(b":")[0].lower())]
+    return b"".join(line + b"\r\n" for line in kept)
 
 
 def _framing(transfer_encoding: bytes | None, content_length: int | None, *, request: bool = False) -> int:
@@ -205,9 +266,9 @@ def _framing(transfer_encoding: bytes | None, content_length: int | None, *, req
 
 
 class RequestHead(_Head):
-    """A parsed request head. `forward` holds the raw end-to-end header lines."""
+    """A parsed request head. `forward_block` holds the raw end-to-end header lines."""
 
-    __slots__ = ("expect_continue", "host", "http11", "keep_alive", "method", "target", "upgrade")
+    __slots__ = ("claims", "expect_continue", "host", "http11", "keep_alive", "method", "target", "upgrade")
 
     method: bytes
     target: bytes
@@ -216,6 +277,8 @@ class RequestHead(_Head):
     expect_continue: bool
     host: bytes | None
     upgrade: bytes | None  # the Upgrade value when the client asked to switch protocols
+    #: X-Forwarded-* and Forwarded fields as (lower-case name, raw value); forwarding.py decides
+    claims: list[tuple[bytes, bytes]]
 
     @property
     def path(self) -> str:
@@ -227,8 +290,8 @@ def parse_request_head(data: bytes) -> RequestHead:
     check_head_bytes(data)
     if not data.endswith(b"\r\n\r\n"):
         raise HttpError(400, "request head does not end in CRLF CRLF")
-    lines = data.split(b"\r\n")
-    parts = lines[0].split(b" ")
+    line_end = data.find(b"\r\n")
+    parts = data[:line_end].split(b" ")
     if len(parts) != 3:
         raise HttpError(400, "malformed request line")
     method, target, version = parts
@@ -250,37 +313,46 @@ def parse_request_head(data: bytes) -> RequestHead:
     head.method = method
     head.target = target
     head.http11 = http11
-    transfer_encoding = head._parse_fields(lines[1:-2], _REQUEST_DROP, True)
+    transfer_encoding, found = head._parse_fields(data[line_end + 2 : -2], _REQUEST_SPECIAL, _REQUEST_DROP)
     if transfer_encoding is not None and not http11:
         raise HttpError(400, "Transfer-Encoding in an HTTP/1.0 request")
     head.body_kind = _framing(transfer_encoding, head.content_length, request=True)
     head.keep_alive = (not head.connection_close) if http11 else head.connection_keep_alive
-    expect = head.get(b"expect")
+    host = expect = upgrade = None
+    claims = []
+    for lname, value in found:
+        if lname == b"host":
+            if host is not None:
+                raise HttpError(400, "more than one Host header")
+            host = value.strip(b" \t")
+        elif lname == b"expect":
+            if expect is None:
+                expect = value.strip(b" \t")
+        elif lname == b"upgrade":
+            if upgrade is None:
+                upgrade = value.strip(b" \t")
+        elif lname[:12] == b"x-forwarded-" or lname == b"forwarded":
+            claims.append((lname, value))
+    head.claims = claims
     head.expect_continue = expect is not None and expect.lower() == b"100-continue"
     if head.expect_continue:
-        head.forward = [line for line in head.forward if line[:7].lower() != b"expect:"]
-    hosts = head.get_all(b"host")
-    if len(hosts) > 1:
-        raise HttpError(400, "more than one Host header")
-    head.host = hosts[0] if hosts else None
-    if http11 and head.host is None:
+        head.forward_block = without_fields(head.forward_block, lambda lname: lname == b"expect")
+    head.host = host
+    if http11 and host is None:
         raise HttpError(400, "HTTP/1.1 request without Host")
-    head.upgrade = None
-    if head.connection_upgrade and http11:
-        upgrade = head.get(b"upgrade")
-        if upgrade:
-            head.upgrade = upgrade
+    head.upgrade = upgrade if upgrade and head.connection_upgrade and http11 else None
     return head
 
 
 class ResponseHead(_Head):
     """A parsed upstream response head."""
 
-    __slots__ = ("http11", "reason_line", "status")
+    __slots__ = ("http11", "reason_line", "status", "upgrade")
 
     status: int
     reason_line: bytes  # "200 OK", reused as is in the status line sent on
     http11: bool
+    upgrade: bytes | None  # a 101's Upgrade value
 
     def framing(self, method: bytes) -> int:
         if method == b"HEAD" or self.status < 200 or self.status in (204, 304):
@@ -302,9 +374,13 @@ def parse_response_head(data: bytes) -> ResponseHead:
         check_head_bytes(data)
     except HttpError as exc:
         raise HttpError(502, f"invalid response head from upstream: {exc.message}") from None
-    lines = data.split(b"\r\n")
-    version, _, rest = lines[0].partition(b" ")
-    if version not in (b"HTTP/1.1", b"HTTP/1.0"):
+    line_end = data.find(b"\r\n")
+    version, _, rest = data[:line_end].partition(b" ")
+    if version == b"HTTP/1.1":
+        http11 = True
+    elif version == b"HTTP/1.0":
+        http11 = False
+    else:
         raise HttpError(502, "invalid status line from upstream")
     code = rest[:3]
     if len(code) != 3 or code.strip(_DIGITS) or not 100 <= int(code) <= 599:
@@ -312,13 +388,13 @@ def parse_response_head(data: bytes) -> ResponseHead:
     head = ResponseHead()
     head.status = int(code)
     head.reason_line = rest
-    head.http11 = version == b"HTTP/1.1"
+    head.http11 = http11
     try:
-        # a 101's Upgrade header is needed to answer the client; other responses skip the look-up list
-        transfer_encoding = head._parse_fields(lines[1:-2], _HOP_BY_HOP, head.status == 101)
+        transfer_encoding, found = head._parse_fields(data[line_end + 2 : -2], _RESPONSE_SPECIAL, _HOP_BY_HOP)
         head.body_kind = _framing(transfer_encoding, head.content_length)
     except HttpError as exc:
         raise HttpError(502, f"invalid response head from upstream: {exc.message}") from None
+    head.upgrade = next((value.strip(b" \t") for lname, value in found if lname == b"upgrade"), None)
     if head.content_length == 0:
         head.body_kind = BODY_LENGTH
     return head

@@ -17,6 +17,7 @@ is atomic with respect to requests without any lock.
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 
@@ -113,10 +114,18 @@ class Meter:
         window = self._current[variant]
         window.requests += 1
         key = _STATUS_CLASS.get(status // 100, "5xx")
-        window.status[key] = window.status.get(key, 0) + 1
+        counts = window.status
+        counts[key] = counts.get(key, 0) + 1
         if failed or status >= 500:
             window.errors += 1
-        window.latency.record(latency_ms)
+        # LatencyHistogram.record, inlined: one bisect on the precomputed bounds finds the bucket
+        # (bucket i holds bounds[i-1] < ms <= bounds[i]; past the last bound is the overflow bucket)
+        histogram = window.latency
+        histogram.counts[bisect_left(BUCKET_BOUNDS_MS, latency_ms)] += 1
+        histogram.count += 1
+        histogram.sum_ms += latency_ms
+        if latency_ms > histogram.max_ms:
+            histogram.max_ms = latency_ms
 
     def record_stream(self, variant: str, duration_ms: float, *, tunnel: bool = False, idle_closed: bool = False) -> None:
         """Count how long a streamed response (or a WebSocket tunnel) lasted after its head."""

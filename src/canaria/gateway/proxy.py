@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 
+from canaria.gateway.channel import Channel
 from canaria.gateway.conns import WAIT_BODY, ClientConnection, Connections, next_request_head
 from canaria.gateway.exchange import (
     BUFFER_BODY_BYTES,
@@ -43,6 +45,7 @@ from canaria.gateway.http import (
     RequestHead,
     ResponseHead,
     json_response,
+    without_fields,
 )
 from canaria.gateway.measure import Meter
 from canaria.gateway.pool import Pools, UpstreamConnection, UpstreamPool
@@ -88,10 +91,14 @@ class Proxy:
         self._retry_on_stable = retry_on_stable
         self._trusted = trusted_proxies or TrustedProxies()
         self._local = local_endpoints
+        # the common start of the local paths: most requests are told apart by one startswith
+        self._local_prefix = (  # character by character on purpose: a string prefix, not a path
+            os.path.commonprefix(list(local_endpoints)).encode() if local_endpoints else b""  # noqa: RUF071
+        )
         self._exchanger = Exchanger(upstream_timeout=upstream_timeout, body_timeout=self._body_timeout)
         self.watchdog = self._exchanger.watchdog
 
-    async def handle_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def handle_connection(self, reader: Channel, writer: Channel) -> None:
         conn = self._connections.open(writer)
         if conn is None:  # over a connection limit: already answered 503
             return
@@ -116,14 +123,14 @@ class Proxy:
     async def _handle(
         self,
         head: RequestHead,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
+        reader: Channel,
+        writer: Channel,
         client_ip: bytes,
         trusted: bool,
         conn: ClientConnection,
     ) -> bool:
         """Serve one request; True when the client connection stays open for the next one."""
-        if head.method == b"GET" and self._local:
+        if head.method == b"GET" and self._local and head.target.startswith(self._local_prefix):
             endpoint = self._local.get(head.path)
             if endpoint is not None:
                 return await self._answer_local(endpoint, head, writer, conn)
@@ -205,7 +212,7 @@ class Proxy:
         self,
         failure: UpstreamFailure,
         head: RequestHead,
-        writer: asyncio.StreamWriter,
+        writer: Channel,
         variant: str,
         started: float,
         streamed: bool,
@@ -226,23 +233,25 @@ class Proxy:
         self,
         response: ResponseHead,
         upstream_conn: UpstreamConnection,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
+        reader: Channel,
+        writer: Channel,
         variant: str,
         started: float,
         upgrade: bytes | None,
     ) -> bool:
         """Answer 101 and tunnel bytes both ways; the connection ends with the tunnel."""
         self._meter.record(variant, 101, (time.perf_counter() - started) * 1000.0)
-        protocol = response.get(b"upgrade") or upgrade or b""
+        protocol = response.upgrade or upgrade or b""
         writer.write(
-            b"\r\n".join(
+            b"".join(
                 (
-                    b"HTTP/1.1 101 Switching Protocols",
-                    *response.forward,
-                    b"Connection: Upgrade\r\nUpgrade: " + protocol,
+                    b"HTTP/1.1 101 Switching Protocols\r\n",
+                    response.forward_block,
+                    b"Connection: Upgrade\r\nUpgrade: ",
+                    protocol,
+                    b"\r\n",
                     _VARIANT_LINE[variant],
-                    b"",
+                    b"\r\n",
                 )
             )
         )
@@ -264,7 +273,7 @@ class Proxy:
         small_body: bytes | None,
         upstream_conn: UpstreamConnection,
         pool: UpstreamPool,
-        writer: asyncio.StreamWriter,
+        writer: Channel,
         variant: str,
         started: float,
         conn: ClientConnection,
@@ -273,29 +282,27 @@ class Proxy:
         framing = response.framing(head.method)
         keep_alive = head.keep_alive and not conn.draining and framing != BODY_CLOSE
         dechunk = framing == BODY_CHUNKED and not head.http11
-        lines = response.forward
+        fields = response.forward_block
         if dechunk:  # an HTTP/1.0 client cannot read chunked framing: send the data, then close
             keep_alive = False
-            lines = [line for line in lines if line[:18].lower() != b"transfer-encoding:"]
+            fields = without_fields(fields, lambda lname: lname == b"transfer-encoding")
         if keep_alive:
             connection = b"" if head.http11 else b"Connection: keep-alive\r\n"
         else:
             connection = b"Connection: close\r\n"
-        out = b"\r\n".join(
-            (b"HTTP/1.1 " + response.reason_line, *lines, _VARIANT_LINE[variant] + connection, b"")
-        )
+        out = (b"HTTP/1.1 ", response.reason_line, b"\r\n", fields, _VARIANT_LINE[variant], connection, b"\r\n")
         failed = False
         complete = False
         idle_closed = False
         head_ms = (time.perf_counter() - started) * 1000.0
         try:
             if small_body is not None:
-                writer.write(out + small_body)
+                writer.write(b"".join((*out, small_body)))  # head and body in one write
                 complete = True
                 if not writer.transport.get_write_buffer_size():  # all sent: nothing to wait for
                     return keep_alive
             else:
-                writer.write(out)
+                writer.write(b"".join(out))
                 upstream_reader = upstream_conn.reader
                 idle = self._stream_timeout
                 if framing == BODY_LENGTH:
@@ -324,7 +331,7 @@ class Proxy:
         return keep_alive
 
     async def _answer_local(
-        self, endpoint: LocalEndpoint, head: RequestHead, writer: asyncio.StreamWriter, conn: ClientConnection
+        self, endpoint: LocalEndpoint, head: RequestHead, writer: Channel, conn: ClientConnection
     ) -> bool:
         keep_alive = head.keep_alive and not conn.draining
         try:
