@@ -2,7 +2,9 @@
 
 Every connection carries one deadline for what it is waiting on (the first request head, the next one
 on a keep-alive connection, or a request body); one sweep per listener closes the overdue ones, so a
-stalled client costs no timer per request and can never hold a file descriptor for ever. A client
+stalled client costs no timer per request and can never hold a file descriptor for ever. The same
+sweep drops a connection whose client has stopped reading: its write buffer has stayed above the
+transport's high-water mark for longer than `send_timeout`. A client
 stalled in the middle of a request gets 408 first; an idle keep-alive connection is just closed.
 
 Admission is bounded too: over `max_connections` in total, or `max_per_ip` from one address, a new
@@ -39,12 +41,15 @@ class ConnectionLimits:
     header_timeout: float = 10.0
     body_timeout: float = 30.0
     keepalive_timeout: float = 60.0
+    #: how long a connection's write buffer may stay above the high-water mark (a client not reading)
+    send_timeout: float = 30.0
     max_connections: int = 4096
     max_per_ip: int = 512
 
     @property
     def sweep_interval(self) -> float:
-        return max(0.05, min(0.5, self.header_timeout / 4, self.body_timeout / 4, self.keepalive_timeout / 4))
+        timeouts = (self.header_timeout, self.body_timeout, self.keepalive_timeout, self.send_timeout)
+        return max(0.05, min(0.5, *(t / 4 for t in timeouts)))
 
 
 class ClientConnection:
@@ -126,6 +131,7 @@ class Connections:
         self._empty.set()
         self.draining = False
         self.refused = 0  # connections turned away by a limit, for tests and diagnostics
+        self.send_timeouts = 0  # connections dropped because their client stopped reading
 
     def __len__(self) -> int:
         return len(self._open)
@@ -171,12 +177,20 @@ class Connections:
                 conn.writer.close()
 
     def sweep(self) -> int:
-        """Close connections whose head or body is overdue; returns how many."""
+        """Close connections whose head or body is overdue, or whose client has left a response unread
+        for longer than the send timeout; returns how many."""
         now = time.monotonic()
         overdue = [c for c in self._open if c.waiting != WAIT_NONE and c.deadline <= now]
         for conn in overdue:
             conn.expire()
-        return len(overdue)
+        # A client that never reads keeps the transport above its high-water mark: the handler waits in
+        # drain() for ever and the unsent bytes pile up. Dropping what is unsent is all that is left.
+        unread_since = now - self.limits.send_timeout
+        stalled = [c for c in self._open if 0.0 < c.writer.write_blocked_since <= unread_since]
+        for conn in stalled:
+            conn.writer.abort()
+        self.send_timeouts += len(stalled)
+        return len(overdue) + len(stalled)
 
     async def run_sweeper(self) -> None:
         """Sweep for the listener's life."""

@@ -78,6 +78,7 @@ class Gateway:
             header_timeout=gw.header_timeout,
             body_timeout=gw.body_timeout,
             keepalive_timeout=gw.keepalive_timeout,
+            send_timeout=gw.send_timeout,
             max_connections=fd_bounded(gw.max_connections),
             max_per_ip=gw.max_connections_per_ip,
         )
