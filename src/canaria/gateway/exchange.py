@@ -36,11 +36,14 @@ IDEMPOTENT = frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE"
 class UpstreamFailure(Exception):
     """The exchange failed before a response head reached the client."""
 
-    def __init__(self, status: int, reason: str, *, retryable: bool = False) -> None:
+    def __init__(self, status: int, reason: str, *, retryable: bool = False, sent: bool = True) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
         self.retryable = retryable
+        #: False when no connection could be made: the upstream never saw the request, so even a
+        #: non-idempotent one may be sent elsewhere
+        self.sent = sent
 
 
 class ClientGone(Exception):
@@ -74,9 +77,9 @@ class Exchanger:
                 try:
                     upstream_conn = await pool.connect()
                 except UpstreamTimeout as exc:
-                    raise UpstreamFailure(504, f"unreachable: {exc}") from None
+                    raise UpstreamFailure(504, f"unreachable: {exc}", sent=False) from None
                 except UpstreamUnreachable as exc:
-                    raise UpstreamFailure(502, f"unreachable: {exc}") from None
+                    raise UpstreamFailure(502, f"unreachable: {exc}", sent=False) from None
             try:
                 upstream_conn.writer.write(request + body if body else request)
                 if streamed:

@@ -11,7 +11,8 @@ had already closed is retried once on a fresh connection, but only for an idempo
 nothing of the response was received and the request body was not streamed (so it can be replayed
 exactly). Under the same conditions a request the *canary* failed (refused, reset, 502/503) is retried
 once on stable when `retry_on_stable` is on: the user gets stable's answer, the judge still counts the
-canary's failure. Response deadlines are enforced by one watchdog task rather than a timer per request.
+canary's failure. A non-idempotent request (POST) is retried on stable only when no connection to the
+canary could be made (it crashed, or is restarting): the canary never saw it, so it is sent once. Response deadlines are enforced by one watchdog task rather than a timer per request.
 
 Latency is recorded when the response head is in (see measure.py); a streamed body is then governed by
 `stream_idle_timeout` and its duration recorded apart. `Upgrade` requests (WebSocket) are routed like
@@ -160,13 +161,9 @@ class Proxy:
                 streamed = True
 
         started = time.perf_counter()
-        retry = (
-            self._retry_on_stable
-            and variant == CANARY
-            and not streamed
-            and upgrade is None
-            and head.method in IDEMPOTENT
-        )
+        # a buffered body can be sent again; an idempotent request may be even if the canary saw it
+        retry = self._retry_on_stable and variant == CANARY and not streamed
+        idempotent = upgrade is None and head.method in IDEMPOTENT
         while True:
             request = request_bytes(
                 head, upstream.host_header, upstream.base_path, client_ip, trusted=trusted, upgrade=upgrade
@@ -177,7 +174,8 @@ class Proxy:
                     pool, request, body, streamed, head, reader, writer
                 )
             except UpstreamFailure as failure:
-                if retry and failure.status in _RETRY_STATUS:  # refused/reset/closed; not a timeout
+                # refused/reset/closed, not a timeout; a POST only when the canary never received it
+                if retry and failure.status in _RETRY_STATUS and (idempotent or not failure.sent):
                     self._meter.record(variant, failure.status, (time.perf_counter() - started) * 1000.0)
                     self._meter.record_retry(variant)
                     upstream, variant, retry = route.stable, STABLE, False
@@ -189,7 +187,7 @@ class Proxy:
             except HttpError as exc:  # the client's chunked body was malformed
                 writer.write(json_response(exc.status, {"error": exc.message}, keep_alive=False))
                 return False
-            if retry and response.status in _RETRY_STATUS and self._discard(response, small_body, head):
+            if retry and idempotent and response.status in _RETRY_STATUS and self._discard(response, small_body, head):
                 pool.release(upstream_conn, reusable=response.reusable)
                 self._meter.record(variant, response.status, (time.perf_counter() - started) * 1000.0)
                 self._meter.record_retry(variant)
