@@ -155,44 +155,50 @@ class _Head:
         """Check the field lines and read the framing ones; returns the Transfer-Encoding value (if
         any) and the other special fields found, as (lower-case name, raw value), in order.
 
-        This loop runs for every header of every request and response, hence its plainness: one
-        partition, one token check and one set look-up per line; the forwarded block is rebuilt only
-        when a line has to be cut."""
+        This loop runs for every header of every request and response, hence its plainness: the block
+        is lower-cased and split once (C calls), then each line costs one partition, one token check and
+        one set look-up; the original-case lines are split only when a value is kept or a line is cut."""
         self.block = block
         self._headers = None
         content_length: int | None = None
         transfer_encoding: bytes | None = None
         connection_tokens: set[bytes] | None = None
         found: list[tuple[bytes, bytes]] = []
-        lines = block.split(b"\r\n")
+        lower = block.lower()
+        low_lines = lower.split(b"\r\n")
+        prefixed = b"proxy-" in lower or b"x-forwarded-" in lower  # rare: only then are names checked for them
+        lines: list[bytes] | None = None  # the lines as received, split only when needed
         cut: list[int] | None = None
-        for index in range(len(lines) - 1):  # the last item is what follows the final CRLF: b""
-            name, sep, value = lines[index].partition(b":")
-            if not sep or not name or name.strip(_TOKEN_CHARS):
+        for index in range(len(low_lines) - 1):  # the last item is what follows the final CRLF: b""
+            lname, sep, lvalue = low_lines[index].partition(b":")
+            if not sep or not lname or lname.strip(_TOKEN_CHARS):
                 raise HttpError(400, "malformed header line")
-            lname = name.lower()
             if lname not in special:
-                if not lname.startswith(_PREFIXES):
+                if not prefixed or not lname.startswith(_PREFIXES):
                     continue
                 if lname[:1] == b"x":  # X-Forwarded-Host/-Proto/...: kept, but the claim is noted
-                    found.append((lname, value))
+                    if lines is None:
+                        lines = block.split(b"\r\n")
+                    found.append((lname, lines[index].partition(b":")[2]))
                     continue
             elif lname == b"content-length":
-                content_length = _content_length(value, content_length)
+                content_length = _content_length(lvalue, content_length)
                 continue
             elif lname == b"transfer-encoding":
-                value = value.strip(b" \t")
-                transfer_encoding = value if transfer_encoding is None else transfer_encoding + b"," + value
+                lvalue = lvalue.strip(b" \t")
+                transfer_encoding = lvalue if transfer_encoding is None else transfer_encoding + b"," + lvalue
                 continue
             elif lname == b"connection":
                 if connection_tokens is None:
                     connection_tokens = set()
-                if b"," in value:
-                    connection_tokens.update([t.strip(b" \t").lower() for t in value.split(b",")])
+                if b"," in lvalue:
+                    connection_tokens.update([t.strip(b" \t") for t in lvalue.split(b",")])
                 else:
-                    connection_tokens.add(value.strip(b" \t").lower())
+                    connection_tokens.add(lvalue.strip(b" \t"))
             else:
-                found.append((lname, value))
+                if lines is None:
+                    lines = block.split(b"\r\n")
+                found.append((lname, lines[index].partition(b":")[2]))
                 if lname not in drop:
                     continue
             if cut is None:
@@ -201,9 +207,12 @@ class _Head:
         self.content_length = content_length
         forward = block
         if cut is not None:
+            if lines is None:
+                lines = block.split(b"\r\n")
             for index in cut:
                 lines[index] = b""
-            forward = b"\r\n".join([line for line in lines if line]) + b"\r\n" if len(cut) < len(lines) - 1 else b""
+            kept = [line for line in lines if line]
+            forward = b"\r\n".join(kept) + b"\r\n" if kept else b""
         if connection_tokens is None:
             self.connection_close = self.connection_keep_alive = self.connection_upgrade = False
         else:
@@ -285,12 +294,32 @@ class RequestHead(_Head):
         return self.target.partition(b"?")[0].decode("latin-1")
 
 
+#: Field blocks seen recently, and what they say. Parsing is a pure function of the bytes, and a
+#: keep-alive client repeats its headers (an API client, a health check, a browser between cookie
+#: changes), as an upstream repeats its response heads within the second of their Date: a repeated
+#: block costs a dict look-up instead of the per-line work. Bounded: small blocks only, cleared when full.
+_MEMO_BLOCK_BYTES = 4096
+_MEMO_ENTRIES = 1024
+_REQUEST_FIELDS: dict[tuple[bytes, bool], tuple[Any, ...]] = {}
+_RESPONSE_FIELDS: dict[bytes, tuple[Any, ...]] = {}
+
+
+def _remember(memo: dict[Any, tuple[Any, ...]], key: Any, block: bytes, fields: tuple[Any, ...]) -> None:
+    if len(block) <= _MEMO_BLOCK_BYTES:
+        if len(memo) >= _MEMO_ENTRIES:
+            memo.clear()
+        memo[key] = fields
+
+
 def parse_request_head(data: bytes) -> RequestHead:
     """Parse a request head (ending in CRLF CRLF, leading empty lines already removed)."""
-    check_head_bytes(data)
+    line_end = data.find(b"\r\n")
+    block = data[line_end + 2 : -2]
+    # a block seen before passed every check below: only the request line is left to look at
+    known = line_end >= 0 and ((block, True) in _REQUEST_FIELDS or (block, False) in _REQUEST_FIELDS)
+    check_head_bytes(data[:line_end] if known else data)
     if not data.endswith(b"\r\n\r\n"):
         raise HttpError(400, "request head does not end in CRLF CRLF")
-    line_end = data.find(b"\r\n")
     parts = data[:line_end].split(b" ")
     if len(parts) != 3:
         raise HttpError(400, "malformed request line")
@@ -313,7 +342,49 @@ def parse_request_head(data: bytes) -> RequestHead:
     head.method = method
     head.target = target
     head.http11 = http11
-    transfer_encoding, found = head._parse_fields(data[line_end + 2 : -2], _REQUEST_SPECIAL, _REQUEST_DROP)
+    fields = _REQUEST_FIELDS.get((block, http11)) if known else None
+    if fields is not None:
+        head._headers = None
+        (
+            head.block,
+            head.forward_block,
+            head.content_length,
+            head.body_kind,
+            head.connection_close,
+            head.connection_keep_alive,
+            head.connection_upgrade,
+            head.keep_alive,
+            head.expect_continue,
+            head.host,
+            head.upgrade,
+            head.claims,
+        ) = fields
+        return head
+    _parse_request_fields(head, block, http11)
+    _remember(
+        _REQUEST_FIELDS,
+        (block, http11),
+        block,
+        (
+            head.block,
+            head.forward_block,
+            head.content_length,
+            head.body_kind,
+            head.connection_close,
+            head.connection_keep_alive,
+            head.connection_upgrade,
+            head.keep_alive,
+            head.expect_continue,
+            head.host,
+            head.upgrade,
+            head.claims,
+        ),
+    )
+    return head
+
+
+def _parse_request_fields(head: RequestHead, block: bytes, http11: bool) -> None:
+    transfer_encoding, found = head._parse_fields(block, _REQUEST_SPECIAL, _REQUEST_DROP)
     if transfer_encoding is not None and not http11:
         raise HttpError(400, "Transfer-Encoding in an HTTP/1.0 request")
     head.body_kind = _framing(transfer_encoding, head.content_length, request=True)
@@ -341,7 +412,6 @@ def parse_request_head(data: bytes) -> RequestHead:
     if http11 and host is None:
         raise HttpError(400, "HTTP/1.1 request without Host")
     head.upgrade = upgrade if upgrade and head.connection_upgrade and http11 else None
-    return head
 
 
 class ResponseHead(_Head):
@@ -370,11 +440,13 @@ class ResponseHead(_Head):
 
 
 def parse_response_head(data: bytes) -> ResponseHead:
+    line_end = data.find(b"\r\n")
+    block = data[line_end + 2 : -2]
+    fields = _RESPONSE_FIELDS.get(block) if line_end >= 0 and data.endswith(b"\r\n\r\n") else None
     try:
-        check_head_bytes(data)
+        check_head_bytes(data if fields is None else data[:line_end])
     except HttpError as exc:
         raise HttpError(502, f"invalid response head from upstream: {exc.message}") from None
-    line_end = data.find(b"\r\n")
     version, _, rest = data[:line_end].partition(b" ")
     if version == b"HTTP/1.1":
         http11 = True
@@ -389,14 +461,46 @@ def parse_response_head(data: bytes) -> ResponseHead:
     head.status = int(code)
     head.reason_line = rest
     head.http11 = http11
+    if fields is not None:
+        head._headers = None
+        (
+            head.block,
+            head.forward_block,
+            head.content_length,
+            head.body_kind,
+            head.connection_close,
+            head.connection_keep_alive,
+            head.connection_upgrade,
+            head.upgrade,
+        ) = fields
+        return head
     try:
-        transfer_encoding, found = head._parse_fields(data[line_end + 2 : -2], _RESPONSE_SPECIAL, _HOP_BY_HOP)
+        transfer_encoding, found = head._parse_fields(block, _RESPONSE_SPECIAL, _HOP_BY_HOP)
         head.body_kind = _framing(transfer_encoding, head.content_length)
     except HttpError as exc:
         raise HttpError(502, f"invalid response head from upstream: {exc.message}") from None
-    head.upgrade = next((value.strip(b" \t") for lname, value in found if lname == b"upgrade"), None)
+    head.upgrade = None
+    for lname, value in found:
+        if lname == b"upgrade":
+            head.upgrade = value.strip(b" \t")
+            break
     if head.content_length == 0:
         head.body_kind = BODY_LENGTH
+    _remember(
+        _RESPONSE_FIELDS,
+        block,
+        block,
+        (
+            head.block,
+            head.forward_block,
+            head.content_length,
+            head.body_kind,
+            head.connection_close,
+            head.connection_keep_alive,
+            head.connection_upgrade,
+            head.upgrade,
+        ),
+    )
     return head
 
 
