@@ -40,9 +40,11 @@ class Channel(asyncio.Protocol):
         "_limit",
         "_loop",
         "_lost",
+        "_pause_at",
         "_reading_paused",
         "_task",
         "_waiter",
+        "reusable",
         "transport",
         "write_blocked_since",
     )
@@ -50,6 +52,9 @@ class Channel(asyncio.Protocol):
     def __init__(self, handler: Handler | None = None, *, limit: int = MAX_HEAD_BYTES) -> None:
         self._buffer = bytearray()
         self._limit = limit
+        self._pause_at = 2 * limit  # buffered bytes at which reading pauses
+        #: open, not closed or half-closed by either side: an upstream connection that may carry another request
+        self.reusable = False
         self._eof = False
         self._lost = False
         self._exception: BaseException | None = None
@@ -69,6 +74,7 @@ class Channel(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
         # kept: asyncio.get_running_loop() costs a getpid() system call on Python 3.11
         self._loop = loop = asyncio.get_running_loop()
+        self.reusable = True
         if self._handler is not None:
             self._task = loop.create_task(self._handler(self, self))
 
@@ -80,7 +86,7 @@ class Channel(asyncio.Protocol):
             self._waiter = None
             if not waiter.done():
                 waiter.set_result(None)
-        if not self._reading_paused and len(buffer) > 2 * self._limit:
+        if len(buffer) > self._pause_at and not self._reading_paused:
             try:
                 self.transport.pause_reading()
                 self._reading_paused = True
@@ -89,6 +95,7 @@ class Channel(asyncio.Protocol):
 
     def eof_received(self) -> bool:
         self._eof = True
+        self.reusable = False
         self._wake()
         # Keep the transport open: a half-closed client still gets its response, and a tunnel relays
         # the other direction on. (An SSL transport cannot stay half-open, so it is closed.)
@@ -96,6 +103,7 @@ class Channel(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost = True
+        self.reusable = False
         self._eof = True
         if exc is not None:
             self._exception = exc
@@ -149,6 +157,11 @@ class Channel(asyncio.Protocol):
     def at_eof(self) -> bool:
         return self._eof and not self._buffer
 
+    def idle_and_open(self) -> bool:
+        """Neither side has closed and nothing unread is buffered: the connection may carry another
+        request (bytes left over after a response would otherwise be read as the next one's)."""
+        return self.reusable and not self._buffer
+
     def exception(self) -> BaseException | None:
         return self._exception
 
@@ -164,7 +177,8 @@ class Channel(asyncio.Protocol):
                     raise asyncio.LimitOverrunError("separator found past the limit", index)
                 data = bytes(buffer[:end])
                 del buffer[:end]
-                self._consumed()
+                if self._reading_paused:
+                    self._consumed()
                 return data
             if len(buffer) > self._limit:
                 raise asyncio.LimitOverrunError("separator not found within the limit", len(buffer))
@@ -193,7 +207,8 @@ class Channel(asyncio.Protocol):
         else:
             data = bytes(buffer[:n])
             del buffer[:n]
-        self._consumed()
+        if self._reading_paused:
+            self._consumed()
         return data
 
     async def read(self, n: int = -1) -> bytes:
@@ -210,7 +225,8 @@ class Channel(asyncio.Protocol):
         else:
             data = bytes(buffer[:n])
             del buffer[:n]
-        self._consumed()
+        if self._reading_paused:
+            self._consumed()
         return data
 
     async def read_request_head(self) -> bytes:
@@ -245,7 +261,8 @@ class Channel(asyncio.Protocol):
                         raise asyncio.LimitOverrunError("request head too large", end)
                     data = bytes(buffer[:end])
                     del buffer[:end]
-                    self._consumed()
+                    if self._reading_paused:
+                        self._consumed()
                     return data
             if len(buffer) > MAX_HEAD_BYTES:
                 raise asyncio.LimitOverrunError("request head too large", len(buffer))
@@ -285,10 +302,12 @@ class Channel(asyncio.Protocol):
         return self.transport.is_closing()
 
     def close(self) -> None:
+        self.reusable = False
         self.transport.close()
 
     def abort(self) -> None:
         """Close at once, dropping whatever is still unsent (a client that stopped reading)."""
+        self.reusable = False
         self.transport.abort()
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:

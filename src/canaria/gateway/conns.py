@@ -90,10 +90,12 @@ async def next_request_head(
     if conn.draining:
         return None
     conn.idle = True
-    if not conn.requests:
-        conn.expect(WAIT_FIRST_HEAD, limits.header_timeout)
+    if conn.requests:  # ClientConnection.expect, inlined: this runs for every request
+        conn.waiting = WAIT_NEXT_HEAD
+        conn.deadline = time.monotonic() + limits.keepalive_timeout
     else:
-        conn.expect(WAIT_NEXT_HEAD, limits.keepalive_timeout)
+        conn.waiting = WAIT_FIRST_HEAD
+        conn.deadline = time.monotonic() + limits.header_timeout
     try:
         data = await reader.read_request_head()
     except asyncio.LimitOverrunError:
@@ -105,7 +107,7 @@ async def next_request_head(
     except (asyncio.IncompleteReadError, OSError):
         return None
     finally:
-        conn.done_waiting()
+        conn.waiting = WAIT_NONE
     conn.idle = False
     conn.requests += 1
     try:

@@ -30,7 +30,7 @@ from canaria.gateway.router import CANARY, STABLE
 
 __all__ = ["PROMETHEUS_BUCKET_INDEXES", "GatewayCollector", "Meter", "Snapshot", "StreamStats"]
 
-_STATUS_CLASS = {1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
+_STATUS_CLASSES = ("5xx", "1xx", "2xx", "3xx", "4xx", "5xx")
 
 
 @dataclass
@@ -113,7 +113,7 @@ class Meter:
         (a response cut off after its head was sent)."""
         window = self._current[variant]
         window.requests += 1
-        key = _STATUS_CLASS.get(status // 100, "5xx")
+        key = _STATUS_CLASSES[status // 100] if 100 <= status < 600 else "5xx"
         counts = window.status
         counts[key] = counts.get(key, 0) + 1
         if failed or status >= 500:

@@ -38,7 +38,7 @@ class UpstreamConnection:
         self.timed_out = False  # set by the proxy's watchdog when it closed this connection
 
     def usable(self) -> bool:
-        return not (self.writer.is_closing() or self.reader.at_eof())
+        return self.reader.idle_and_open()
 
     def close(self) -> None:
         self.writer.close()

@@ -289,27 +289,31 @@ class Proxy:
         else:
             connection = b"Connection: close\r\n"
         out = (b"HTTP/1.1 ", response.reason_line, b"\r\n", fields, _VARIANT_LINE[variant], connection, b"\r\n")
+        head_ms = (time.perf_counter() - started) * 1000.0
+        if small_body is not None:  # the common case: head and body in one write, nothing to stream
+            writer.write(b"".join((*out, small_body)))
+            pool.release(upstream_conn, reusable=framing != BODY_CLOSE and response.reusable)
+            self._meter.record(variant, response.status, head_ms)
+            if writer.write_blocked_since:  # above the high-water mark: wait (the send timeout bounds it)
+                try:
+                    await writer.drain()
+                except (ConnectionError, OSError):
+                    return False
+            return keep_alive
         failed = False
         complete = False
         idle_closed = False
-        head_ms = (time.perf_counter() - started) * 1000.0
         try:
-            if small_body is not None:
-                writer.write(b"".join((*out, small_body)))  # head and body in one write
-                complete = True
-                if not writer.transport.get_write_buffer_size():  # all sent: nothing to wait for
-                    return keep_alive
-            else:
-                writer.write(b"".join(out))
-                upstream_reader = upstream_conn.reader
-                idle = self._stream_timeout
-                if framing == BODY_LENGTH:
-                    await copy_exact(upstream_reader, writer, response.content_length or 0, idle_timeout=idle)
-                elif framing == BODY_CHUNKED:
-                    await copy_chunked(upstream_reader, writer, dechunk=dechunk, idle_timeout=idle)
-                elif framing == BODY_CLOSE:
-                    await copy_until_eof(upstream_reader, writer, idle_timeout=idle)
-                complete = True
+            writer.write(b"".join(out))
+            upstream_reader = upstream_conn.reader
+            idle = self._stream_timeout
+            if framing == BODY_LENGTH:
+                await copy_exact(upstream_reader, writer, response.content_length or 0, idle_timeout=idle)
+            elif framing == BODY_CHUNKED:
+                await copy_chunked(upstream_reader, writer, dechunk=dechunk, idle_timeout=idle)
+            elif framing == BODY_CLOSE:
+                await copy_until_eof(upstream_reader, writer, idle_timeout=idle)
+            complete = True
             await writer.drain()
         except IdleTimeout:
             idle_closed = True  # a quiet stream ended by its own timeout is not the variant's error
@@ -323,7 +327,7 @@ class Proxy:
         finally:
             pool.release(upstream_conn, reusable=complete and framing != BODY_CLOSE and response.reusable)
             self._meter.record(variant, response.status, head_ms, failed=failed)
-            if small_body is None and framing != BODY_NONE:
+            if framing != BODY_NONE:
                 duration_ms = (time.perf_counter() - started) * 1000.0 - head_ms
                 self._meter.record_stream(variant, duration_ms, idle_closed=idle_closed)
         return keep_alive
