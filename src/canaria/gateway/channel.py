@@ -175,8 +175,12 @@ class Channel(asyncio.Protocol):
                 end = index + width
                 if end > self._limit:
                     raise asyncio.LimitOverrunError("separator found past the limit", index)
-                data = bytes(buffer[:end])
-                del buffer[:end]
+                if end == len(buffer):
+                    data = bytes(buffer)
+                    buffer.clear()
+                else:
+                    data = bytes(buffer[:end])
+                    del buffer[:end]
                 if self._reading_paused:
                     self._consumed()
                 return data
@@ -190,6 +194,22 @@ class Channel(asyncio.Protocol):
                 raise asyncio.IncompleteReadError(partial, None)
             start = max(0, len(buffer) - width + 1)
             await self._wait()
+
+    def take(self, n: int) -> bytes | None:
+        """Exactly `n` bytes if they are already buffered, else None (then `await readexactly(n)`):
+        a small response body usually arrives with its head, and needs no coroutine."""
+        buffer = self._buffer
+        if len(buffer) == n:
+            data = bytes(buffer)
+            buffer.clear()
+        elif len(buffer) > n:
+            data = bytes(buffer[:n])
+            del buffer[:n]
+        else:
+            return None
+        if self._reading_paused:
+            self._consumed()
+        return data
 
     async def readexactly(self, n: int) -> bytes:
         buffer = self._buffer
@@ -239,7 +259,7 @@ class Channel(asyncio.Protocol):
         Raises HttpError (bad request line), LimitOverrunError (head too large), IncompleteReadError."""
         buffer = self._buffer
         while True:
-            while buffer[:2] == b"\r\n":
+            while buffer.startswith(b"\r\n"):
                 del buffer[:2]
             newline = buffer.find(b"\n")
             if newline >= 0:
@@ -259,8 +279,12 @@ class Channel(asyncio.Protocol):
                 if end >= 0:
                     if end > MAX_HEAD_BYTES:
                         raise asyncio.LimitOverrunError("request head too large", end)
-                    data = bytes(buffer[:end])
-                    del buffer[:end]
+                    if end == len(buffer):  # the usual case: the head is all there is
+                        data = bytes(buffer)
+                        buffer.clear()
+                    else:
+                        data = bytes(buffer[:end])
+                        del buffer[:end]
                     if self._reading_paused:
                         self._consumed()
                     return data

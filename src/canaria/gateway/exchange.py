@@ -143,7 +143,9 @@ class Exchanger:
             if response.framing(head.method) == BODY_LENGTH:
                 length = response.content_length or 0
                 if length <= BUFFER_BODY_BYTES:
-                    small_body = await reader.readexactly(length)
+                    small_body = reader.take(length)
+                    if small_body is None:
+                        small_body = await reader.readexactly(length)
             return response, small_body
         except asyncio.IncompleteReadError as exc:
             if upstream_conn.timed_out:
