@@ -53,6 +53,24 @@ def request_bytes(
     """The head to send upstream: our Host, the forwarding headers, the client's end-to-end lines.
 
     One join of ready-made pieces: the client's lines go on as the block they arrived in."""
+    if not head.claims and upgrade is None and head.host is not None:  # the usual request
+        return b"".join(
+            (
+                head.method,
+                b" ",
+                base_path,
+                head.target,
+                b" HTTP/1.1\r\nHost: ",
+                host_header,
+                b"\r\nX-Forwarded-For: ",
+                client_ip,
+                b"\r\nX-Forwarded-Host: ",
+                head.host,
+                b"\r\nX-Forwarded-Proto: http\r\n",
+                head.forward_block,
+                b"\r\n",
+            )
+        )
     forwarded_for = client_ip
     forwarded_host = head.host
     forwarded_proto: bytes | None = b"http"

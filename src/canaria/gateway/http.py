@@ -300,12 +300,12 @@ class RequestHead(_Head):
 #: block costs a dict look-up instead of the per-line work. Bounded: small blocks only, cleared when full.
 _MEMO_BLOCK_BYTES = 4096
 _MEMO_ENTRIES = 1024
-_REQUEST_FIELDS: dict[tuple[bytes, bool], tuple[Any, ...]] = {}
+_REQUEST_FIELDS: dict[bytes, tuple[Any, ...]] = {}  # key: "HTTP/1.x" CRLF, the field block, CRLF
 _RESPONSE_FIELDS: dict[bytes, tuple[Any, ...]] = {}
 
 
-def _remember(memo: dict[Any, tuple[Any, ...]], key: Any, block: bytes, fields: tuple[Any, ...]) -> None:
-    if len(block) <= _MEMO_BLOCK_BYTES:
+def _remember(memo: dict[bytes, tuple[Any, ...]], key: bytes, fields: tuple[Any, ...]) -> None:
+    if len(key) <= _MEMO_BLOCK_BYTES:
         if len(memo) >= _MEMO_ENTRIES:
             memo.clear()
         memo[key] = fields
@@ -314,10 +314,42 @@ def _remember(memo: dict[Any, tuple[Any, ...]], key: Any, block: bytes, fields: 
 def parse_request_head(data: bytes) -> RequestHead:
     """Parse a request head (ending in CRLF CRLF, leading empty lines already removed)."""
     line_end = data.find(b"\r\n")
-    block = data[line_end + 2 : -2]
-    # a block seen before passed every check below: only the request line is left to look at
-    known = line_end >= 0 and ((block, True) in _REQUEST_FIELDS or (block, False) in _REQUEST_FIELDS)
-    check_head_bytes(data[:line_end] if known else data)
+    if line_end > 9 and data[line_end - 9] == 32:
+        # The version, the field block and the end of a head that parsed before: only the method and
+        # the target are left to check, and they are checked exactly as below (a failure takes the
+        # long way, which names the error).
+        fields = _REQUEST_FIELDS.get(data[line_end - 8 :])
+        if fields is not None:
+            method, sep, target = data[: line_end - 9].partition(b" ")
+            if (
+                sep
+                and method
+                and not method.strip(_TOKEN_CHARS)
+                and target
+                and (target[0] == 47 or target == b"*")
+                and not target.translate(None, _TARGET_BYTES)
+            ):
+                head = RequestHead()
+                head.method = method
+                head.target = target
+                head._headers = None
+                (
+                    head.http11,
+                    head.block,
+                    head.forward_block,
+                    head.content_length,
+                    head.body_kind,
+                    head.connection_close,
+                    head.connection_keep_alive,
+                    head.connection_upgrade,
+                    head.keep_alive,
+                    head.expect_continue,
+                    head.host,
+                    head.upgrade,
+                    head.claims,
+                ) = fields
+                return head
+    check_head_bytes(data)
     if not data.endswith(b"\r\n\r\n"):
         raise HttpError(400, "request head does not end in CRLF CRLF")
     parts = data[:line_end].split(b" ")
@@ -342,30 +374,12 @@ def parse_request_head(data: bytes) -> RequestHead:
     head.method = method
     head.target = target
     head.http11 = http11
-    fields = _REQUEST_FIELDS.get((block, http11)) if known else None
-    if fields is not None:
-        head._headers = None
-        (
-            head.block,
-            head.forward_block,
-            head.content_length,
-            head.body_kind,
-            head.connection_close,
-            head.connection_keep_alive,
-            head.connection_upgrade,
-            head.keep_alive,
-            head.expect_continue,
-            head.host,
-            head.upgrade,
-            head.claims,
-        ) = fields
-        return head
-    _parse_request_fields(head, block, http11)
+    _parse_request_fields(head, data[line_end + 2 : -2], http11)
     _remember(
         _REQUEST_FIELDS,
-        (block, http11),
-        block,
+        data[line_end - 8 :],
         (
+            head.http11,
             head.block,
             head.forward_block,
             head.content_length,
@@ -488,7 +502,6 @@ def parse_response_head(data: bytes) -> ResponseHead:
         head.body_kind = BODY_LENGTH
     _remember(
         _RESPONSE_FIELDS,
-        block,
         block,
         (
             head.block,
