@@ -195,11 +195,17 @@ class Proxy:
                 started = time.perf_counter()
                 continue
             break
+        if small_body is not None:  # the common case: head and body in one write, nothing to stream
+            keep_alive = self._send_whole(head, response, small_body, upstream_conn, pool, writer, variant, started, conn)
+            if writer.write_blocked_since:  # above the high-water mark: wait (the send timeout bounds it)
+                try:
+                    await writer.drain()
+                except (ConnectionError, OSError):
+                    return False
+            return keep_alive
         if response.status == 101:
             return await self._tunnel(response, upstream_conn, reader, writer, variant, started, upgrade)
-        return await self._relay(
-            head, response, small_body, upstream_conn, pool, writer, variant, started, conn
-        )
+        return await self._relay(head, response, upstream_conn, pool, writer, variant, started, conn)
 
     @staticmethod
     def _discard(response: ResponseHead, small_body: bytes | None, head: RequestHead) -> bool:
@@ -264,19 +270,11 @@ class Proxy:
         self._meter.record_stream(variant, duration_ms, tunnel=True, idle_closed=ended == TUNNEL_IDLE)
         return False
 
-    async def _relay(
-        self,
-        head: RequestHead,
-        response: ResponseHead,
-        small_body: bytes | None,
-        upstream_conn: UpstreamConnection,
-        pool: UpstreamPool,
-        writer: Channel,
-        variant: str,
-        started: float,
-        conn: ClientConnection,
-    ) -> bool:
-        """Send the response on to the client; True when the client connection stays open."""
+    def _response_head(
+        self, head: RequestHead, response: ResponseHead, variant: str, conn: ClientConnection
+    ) -> tuple[tuple[bytes, ...], bool, int, bool]:
+        """The pieces of the response head sent on, whether the connection stays open, the framing,
+        and whether a chunked body must be de-chunked (for an HTTP/1.0 client)."""
         framing = response.framing(head.method)
         keep_alive = head.keep_alive and not conn.draining and framing != BODY_CLOSE
         dechunk = framing == BODY_CHUNKED and not head.http11
@@ -289,17 +287,43 @@ class Proxy:
         else:
             connection = b"Connection: close\r\n"
         out = (b"HTTP/1.1 ", response.reason_line, b"\r\n", fields, _VARIANT_LINE[variant], connection, b"\r\n")
+        return out, keep_alive, framing, dechunk
+
+    def _send_whole(
+        self,
+        head: RequestHead,
+        response: ResponseHead,
+        body: bytes,
+        upstream_conn: UpstreamConnection,
+        pool: UpstreamPool,
+        writer: Channel,
+        variant: str,
+        started: float,
+        conn: ClientConnection,
+    ) -> bool:
+        """Send a response whose body is already read, in one write; True when the connection stays open.
+        No coroutine: this is what most requests do."""
         head_ms = (time.perf_counter() - started) * 1000.0
-        if small_body is not None:  # the common case: head and body in one write, nothing to stream
-            writer.write(b"".join((*out, small_body)))
-            pool.release(upstream_conn, reusable=framing != BODY_CLOSE and response.reusable)
-            self._meter.record(variant, response.status, head_ms)
-            if writer.write_blocked_since:  # above the high-water mark: wait (the send timeout bounds it)
-                try:
-                    await writer.drain()
-                except (ConnectionError, OSError):
-                    return False
-            return keep_alive
+        out, keep_alive, framing, _ = self._response_head(head, response, variant, conn)
+        writer.write(b"".join((*out, body)))
+        pool.release(upstream_conn, reusable=framing != BODY_CLOSE and response.reusable)
+        self._meter.record(variant, response.status, head_ms)
+        return keep_alive
+
+    async def _relay(
+        self,
+        head: RequestHead,
+        response: ResponseHead,
+        upstream_conn: UpstreamConnection,
+        pool: UpstreamPool,
+        writer: Channel,
+        variant: str,
+        started: float,
+        conn: ClientConnection,
+    ) -> bool:
+        """Stream the response body on to the client; True when the client connection stays open."""
+        head_ms = (time.perf_counter() - started) * 1000.0
+        out, keep_alive, framing, dechunk = self._response_head(head, response, variant, conn)
         failed = False
         complete = False
         idle_closed = False
