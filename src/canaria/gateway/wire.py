@@ -26,7 +26,7 @@ __all__ = [
     "json_response",
 ]
 
-#: Largest request or response head accepted (also the StreamReader limit, so a longer head is a 431).
+#: Largest request or response head accepted (also the Channel read limit, so a longer head is a 431).
 MAX_HEAD_BYTES = 65536
 
 BODY_NONE = 0
