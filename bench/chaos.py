@@ -1,11 +1,15 @@
-"""Chaos figures: kill -9 of the gateway and of the controller during a rollout under bounded loopback load.
+"""Chaos figures: kill -9 of the gateway, of the controller and of the canary during a rollout under bounded
+loopback load.
 
-    .venv/bin/python bench/chaos.py [--gateway-kills 10] [--controller-kills 20] [--rps 60]
+    .venv/bin/python bench/chaos.py [--gateway-kills 10] [--controller-kills 20] [--canary-kills 3] [--rps 60]
 
 A rollout at 10% runs on the bundled sample service behind the embedded gateway, with the demo's load generator
 at `--rps`. Prints, per series, the failed user requests and the time to recovery (gateway: kill → first good
 answer through the public port; controller: kill → first tick of the next `canaria run`, whose imports were done
-beforehand), and a JSON line. Loopback only; every process it starts is stopped at the end.
+beforehand), and a JSON line. Then, with the canary on 50 % of the traffic, kill -9 of the canary process
+`--canary-kills` times (`canaria run` restarts it): the failed user requests and how long users saw errors (first
+to last failed request; retry on stable is on), beside the canary errors the judge counted. Loopback only; every
+process it starts is stopped at the end.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.chaos.canary_crash import crash_canary_under_load
 from tests.chaos.harness import ChaosLoad, Zygote, gateway_pid, wait_for
 from tests.chaos.test_kill9 import applied_weight, chaos_config, rollout_row, verdict_count
 from tests.e2e.cli_helpers import gateway_urls
@@ -98,6 +103,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gateway-kills", type=int, default=10)
     parser.add_argument("--controller-kills", type=int, default=20)
+    parser.add_argument("--canary-kills", type=int, default=3)
     parser.add_argument("--rps", type=float, default=60.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="canaria-chaos-") as tmp:
@@ -115,7 +121,19 @@ def main() -> int:
             resumed = after == before and applied_weight(config) == 10.0
             print(f"rollout after the kills: stage {after[2] + 1}, {after[3]:g}% "
                   f"({'same stage and weight' if resumed else f'CHANGED from {before}'})", flush=True)
-            print(json.dumps({"chaos": results, "resumed_same_stage_and_weight": resumed}))
+            crashes = []
+            for _ in range(args.canary_kills):
+                code, output = zygote.run("enable-canary", "--traffic", "50", "-c", str(config))
+                if code != 0:
+                    raise SystemExit(f"enable-canary --traffic 50 failed: {output}")
+                crash = crash_canary_under_load(config, zygote, rps=args.rps)
+                print(crash.line(), flush=True)
+                crashes.append(crash.to_dict())
+            if crashes:
+                worst = max(float(c["user_error_span_s"]) for c in crashes)  # type: ignore[arg-type]
+                print(f"canary kill -9: user-visible errors lasted at most {worst:.3f} s over {len(crashes)} "
+                      "kills (target <= 1 s)", flush=True)
+            print(json.dumps({"chaos": results, "resumed_same_stage_and_weight": resumed, "canary_crash": crashes}))
         finally:
             zygote.run("rollback", "--force", "-c", str(config))
             zygote.run("stop", "-c", str(config))

@@ -159,6 +159,13 @@ class FakeUpstream:
             )
             await writer.drain()
             return False
+        if path == "/huge":  # more than the loopback socket buffers hold: 16 MiB
+            piece = bytes(range(256)) * 4096
+            writer.write(f"HTTP/1.1 200 OK\r\n{variant}Content-Length: {16 * len(piece)}\r\n\r\n".encode())
+            for _ in range(16):
+                writer.write(piece)
+                await writer.drain()
+            return True
         if path == "/big":
             payload = bytes(range(256)) * 4096  # 1 MiB
             writer.write(

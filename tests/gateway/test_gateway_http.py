@@ -131,3 +131,31 @@ def test_repeated_fields_are_all_seen() -> None:
     assert head.get_all(b"cookie") == [b"a=1", b"b=2"]
     assert head.get_all(b"x-forwarded-for") == [b"1.1.1.1, 2.2.2.2"]
     assert head.get_all(b"nothing") == []
+
+
+def test_a_remembered_field_block_gives_the_same_head_and_never_vouches_for_the_start_line() -> None:
+    """Heads are memoised by their field block: a repeat must parse exactly like the first time, and the
+    request or status line in front of a known block is still checked in full."""
+    fields = b"Host: shop\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\nX-Forwarded-Host: a\r\nCookie: c=1\r\n\r\n"
+    first = parse_request_head(b"GET /a HTTP/1.1\r\n" + fields)
+    again = parse_request_head(b"POST /b?x=1 HTTP/1.1\r\n" + fields)
+    for slot in ("forward_block", "host", "keep_alive", "body_kind", "content_length", "upgrade", "claims"):
+        assert getattr(first, slot) == getattr(again, slot), slot
+    assert (again.method, again.target, again.forward) == (b"POST", b"/b?x=1", [b"X-Forwarded-Host: a", b"Cookie: c=1"])
+    assert again.get(b"cookie") == b"c=1" and again.headers == first.headers
+    http10 = parse_request_head(b"GET / HTTP/1.0\r\n" + fields)  # the same block says another thing in 1.0
+    assert http10.keep_alive and not http10.http11
+    for bad in (b"GET /a\x00 HTTP/1.1\r\n", b"GET /a\nX: y HTTP/1.1\r\n", b"GET  /a HTTP/1.1\r\n", b"GET /a HTTP/2.0\r\n"):
+        with pytest.raises(HttpError):
+            parse_request_head(bad + fields)
+    with pytest.raises(HttpError):  # the known block, but the head does not end in CRLF CRLF
+        parse_request_head(b"GET /a HTTP/1.1\r\n" + fields[:-2] + b"\n\n")
+
+    response = b"Content-Length: 3\r\nConnection: close\r\n\r\n"
+    ok = parse_response_head(b"HTTP/1.1 200 OK\r\n" + response)
+    repeat = parse_response_head(b"HTTP/1.1 404 Not Found\r\n" + response)
+    assert (repeat.status, repeat.reason_line, repeat.forward, repeat.reusable) == (404, b"404 Not Found", ok.forward, False)
+    for bad_line in (b"HTTP/1.1 2x0 OK\r\n", b"HTTP/1.1 200 O\rK\r\n", b"HTTP/3 200 OK\r\n"):
+        with pytest.raises(HttpError) as caught:
+            parse_response_head(bad_line + response)
+        assert caught.value.status == 502

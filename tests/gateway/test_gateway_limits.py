@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 import time
 
 from .conftest import GatewayFactory
@@ -99,3 +101,55 @@ async def test_per_client_and_total_connection_caps_answer_503_at_once(make_gate
     finally:
         for _, writer in held:
             writer.close()
+
+
+async def test_a_client_that_never_reads_its_response_is_dropped_after_the_send_timeout(
+    make_gateway: GatewayFactory, stable: FakeUpstream
+) -> None:
+    """Issue 10: a client that stops reading must not hold a connection (and its unsent bytes) for ever."""
+    gateway = await make_gateway(send_timeout=0.5, stream_idle_timeout=60)
+    conns = gateway._public_conns
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window: the gateway's buffer fills
+    sock.setblocking(False)
+    loop = asyncio.get_running_loop()
+    try:
+        await loop.sock_connect(sock, ("127.0.0.1", gateway.public_port))
+        await loop.sock_sendall(sock, b"GET /huge HTTP/1.1\r\nHost: a\r\n\r\n")
+        started = time.monotonic()
+        while not stable.requests and time.monotonic() - started < 5.0:
+            await asyncio.sleep(0.01)
+        assert len(conns) == 1
+        while len(conns) and time.monotonic() - started < 5.0:  # never read a byte meanwhile
+            await asyncio.sleep(0.05)
+        dropped_after = time.monotonic() - started
+        assert len(conns) == 0 and conns.send_timeouts == 1, "the connection is still open"
+        assert 0.4 <= dropped_after < 2.5, dropped_after
+        # the client now reads what reached it: the response was cut off, not delivered whole
+        received = 0
+        with contextlib.suppress(ConnectionError):
+            while chunk := await asyncio.wait_for(loop.sock_recv(sock, 1 << 20), 5.0):
+                received += len(chunk)
+        assert received < 16 * 1024 * 1024
+    finally:
+        sock.close()
+    assert stable.requests == 1
+    # the user stopped reading: that is not an error of the variant
+    assert gateway.meter.window().control.errors == 0
+
+
+async def test_a_slow_but_steady_reader_is_not_dropped(make_gateway: GatewayFactory, stable: FakeUpstream) -> None:
+    gateway = await make_gateway(send_timeout=0.5)
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.public_port, limit=1 << 16)
+    try:
+        writer.write(b"GET /huge HTTP/1.1\r\nHost: a\r\n\r\n")
+        head = await reader.readuntil(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 ")
+        received = 0
+        while received < 16 * 1024 * 1024:
+            received += len(await asyncio.wait_for(reader.read(1 << 20), 5.0) or b"x" * (16 << 20))
+            await asyncio.sleep(0.01)  # reads slowly, but never stops for a send timeout
+        assert received == 16 * 1024 * 1024
+        assert gateway._public_conns.send_timeouts == 0
+    finally:
+        writer.close()

@@ -44,23 +44,39 @@ async def test_canary_502_or_503_is_retried_on_stable(
     assert window["canary"]["errors"] == 2 and window["streams"]["canary"]["retried_on_stable"] == 1
 
 
-async def test_no_retry_for_non_idempotent_methods_or_when_switched_off(
+async def test_a_post_the_canary_received_is_never_retried(
+    make_gateway: GatewayFactory, stable: FakeUpstream, canary: FakeUpstream
+) -> None:
+    gateway = await make_gateway()
+    gateway.set_canary_weight(100.0)
+    client = RawClient(gateway.public_port)
+    status, headers, _ = await client.request("POST", "/status/502", body=b"{}")
+    await client.close()
+    assert status == 502 and headers["x-canaria-variant"] == "canary"  # the canary may have acted on it
+    assert canary.requests == 1 and stable.requests == 0
+
+
+async def test_a_post_the_canary_could_not_receive_goes_to_stable_and_off_means_off(
     make_gateway: GatewayFactory, stable: FakeUpstream
 ) -> None:
+    """A refused connection means the canary never saw the request (it crashed or is restarting): even a
+    POST is sent once, to stable, instead of failing the user."""
     down = f"http://127.0.0.1:{free_port()}"
     gateway = await make_gateway(canary_url=down)
     gateway.set_canary_weight(100.0)
     client = RawClient(gateway.public_port)
     status, headers, _ = await client.request("POST", "/order", body=b"{}")
     await client.close()
-    assert status == 502 and headers["x-canaria-variant"] == "canary" and stable.requests == 0
+    assert status == 200 and headers["x-canaria-variant"] == "stable" and stable.requests == 1
+    window = gateway.window_payload(cut=False)
+    assert window["canary"]["errors"] == 1 and window["streams"]["canary"]["retried_on_stable"] == 1
 
     off = await make_gateway(canary_url=down, retry_on_stable=False, state_dir=gateway.state_file.parent / "off")
     off.set_canary_weight(100.0)
     client = RawClient(off.public_port)
     status, _, _ = await client.request("GET", "/")
     await client.close()
-    assert status == 502 and stable.requests == 0
+    assert status == 502 and stable.requests == 1  # only the first gateway's retried POST
 
 
 async def test_tester_route_sends_only_matching_requests_to_the_canary_at_weight_zero(

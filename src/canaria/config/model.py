@@ -77,6 +77,7 @@ class GatewayConfig(_Model):
     body_timeout: Annotated[Duration, Field(gt=0)] = 30.0  # longest pause between request body bytes
     keepalive_timeout: Annotated[Duration, Field(gt=0)] = 60.0
     stream_idle_timeout: Annotated[Duration, Field(gt=0)] = 300.0  # pause allowed in a streamed response or WebSocket
+    send_timeout: Annotated[Duration, Field(gt=0)] = 30.0  # longest a client may leave its response unread
     max_connections: Annotated[int, Field(ge=1)] = 4096
     max_connections_per_ip: Annotated[int, Field(ge=1)] = 512
     retry_on_stable: bool = True  # idempotent requests the canary failed before answering go to stable

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from canaria.gateway.channel import Channel
 from canaria.gateway.conns import WAIT_BODY, ClientConnection, Connections, next_request_head
 from canaria.gateway.http import BODY_CHUNKED, HttpError, RequestHead, json_response
 from canaria.gateway.router import RouteMatch
@@ -99,7 +100,7 @@ class AdminServer:
         self._token = token.encode()
         self._refuse_token = refuse_token  # the token is the guessable default
 
-    async def handle_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def handle_connection(self, reader: Channel, writer: Channel) -> None:
         conn = self._connections.open(writer)
         if conn is None:  # over a connection limit: already answered 503
             return
@@ -142,7 +143,7 @@ class AdminServer:
 
     @staticmethod
     async def _read_body(
-        head: RequestHead, reader: asyncio.StreamReader, conn: ClientConnection, timeout: float
+        head: RequestHead, reader: Channel, conn: ClientConnection, timeout: float
     ) -> bytes:
         if head.body_kind == BODY_CHUNKED:
             raise HttpError(411, "send the admin request body with Content-Length")

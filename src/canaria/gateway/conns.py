@@ -2,7 +2,9 @@
 
 Every connection carries one deadline for what it is waiting on (the first request head, the next one
 on a keep-alive connection, or a request body); one sweep per listener closes the overdue ones, so a
-stalled client costs no timer per request and can never hold a file descriptor for ever. A client
+stalled client costs no timer per request and can never hold a file descriptor for ever. The same
+sweep drops a connection whose client has stopped reading: its write buffer has stayed above the
+transport's high-water mark for longer than `send_timeout`. A client
 stalled in the middle of a request gets 408 first; an idle keep-alive connection is just closed.
 
 Admission is bounded too: over `max_connections` in total, or `max_per_ip` from one address, a new
@@ -20,7 +22,8 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-from canaria.gateway.http import MAX_HEAD_BYTES, HttpError, RequestHead, json_response, parse_request_head
+from canaria.gateway.channel import Channel
+from canaria.gateway.http import HttpError, RequestHead, json_response, parse_request_head
 
 __all__ = ["ClientConnection", "ConnectionLimits", "Connections", "next_request_head"]
 
@@ -38,18 +41,21 @@ class ConnectionLimits:
     header_timeout: float = 10.0
     body_timeout: float = 30.0
     keepalive_timeout: float = 60.0
+    #: how long a connection's write buffer may stay above the high-water mark (a client not reading)
+    send_timeout: float = 30.0
     max_connections: int = 4096
     max_per_ip: int = 512
 
     @property
     def sweep_interval(self) -> float:
-        return max(0.05, min(0.5, self.header_timeout / 4, self.body_timeout / 4, self.keepalive_timeout / 4))
+        timeouts = (self.header_timeout, self.body_timeout, self.keepalive_timeout, self.send_timeout)
+        return max(0.05, min(0.5, *(t / 4 for t in timeouts)))
 
 
 class ClientConnection:
     __slots__ = ("deadline", "draining", "idle", "ip", "requests", "task", "waiting", "writer")
 
-    def __init__(self, writer: asyncio.StreamWriter, task: asyncio.Task[object] | None, ip: str) -> None:
+    def __init__(self, writer: Channel, task: asyncio.Task[object] | None, ip: str) -> None:
         self.writer = writer
         self.task = task
         self.ip = ip
@@ -75,35 +81,8 @@ class ClientConnection:
         self.writer.close()
 
 
-async def _read_head_bytes(reader: asyncio.StreamReader) -> bytes:
-    """The raw bytes of the next request head, stray leading CRLFs skipped (RFC 9112 2.2).
-
-    The request line is read on its own so that a bare-LF request line is answered at once instead of
-    waiting for a CRLF CRLF that never comes. After an HTTP/1.1 request line (Host is mandatory, so at
-    least one field follows) the rest is one `readuntil`; HTTP/1.0 heads may have no field at all and
-    are read line by line."""
-    while True:
-        line = await reader.readuntil(b"\n")
-        if line != b"\r\n":
-            break
-    if line[-2:] != b"\r\n":
-        raise HttpError(400, "request line must end in CRLF")
-    if line.endswith(b" HTTP/1.1\r\n"):
-        return line + await reader.readuntil(b"\n\r\n")
-    parts = [line]
-    size = len(line)
-    while True:
-        field = await reader.readuntil(b"\n")
-        parts.append(field)
-        if field in (b"\r\n", b"\n"):
-            return b"".join(parts)
-        size += len(field)
-        if size > MAX_HEAD_BYTES:
-            raise asyncio.LimitOverrunError("request head too large", size)
-
-
 async def next_request_head(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conn: ClientConnection, limits: ConnectionLimits
+    reader: Channel, writer: Channel, conn: ClientConnection, limits: ConnectionLimits
 ) -> RequestHead | None:
     """The next request head on a connection, or None when the connection should close (client gone,
     draining, overdue, or a bad head — answered with 431/4xx first). Shared by both listeners so the
@@ -111,12 +90,14 @@ async def next_request_head(
     if conn.draining:
         return None
     conn.idle = True
-    if not conn.requests:
-        conn.expect(WAIT_FIRST_HEAD, limits.header_timeout)
+    if conn.requests:  # ClientConnection.expect, inlined: this runs for every request
+        conn.waiting = WAIT_NEXT_HEAD
+        conn.deadline = time.monotonic() + limits.keepalive_timeout
     else:
-        conn.expect(WAIT_NEXT_HEAD, limits.keepalive_timeout)
+        conn.waiting = WAIT_FIRST_HEAD
+        conn.deadline = time.monotonic() + limits.header_timeout
     try:
-        data = await _read_head_bytes(reader)
+        data = await reader.read_request_head()
     except asyncio.LimitOverrunError:
         writer.write(json_response(431, {"error": "request head too large"}, keep_alive=False))
         return None
@@ -126,7 +107,7 @@ async def next_request_head(
     except (asyncio.IncompleteReadError, OSError):
         return None
     finally:
-        conn.done_waiting()
+        conn.waiting = WAIT_NONE
     conn.idle = False
     conn.requests += 1
     try:
@@ -136,7 +117,7 @@ async def next_request_head(
         return None
 
 
-def peer_ip(writer: asyncio.StreamWriter) -> str:
+def peer_ip(writer: Channel) -> str:
     peer = writer.get_extra_info("peername")
     return str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
 
@@ -152,11 +133,12 @@ class Connections:
         self._empty.set()
         self.draining = False
         self.refused = 0  # connections turned away by a limit, for tests and diagnostics
+        self.send_timeouts = 0  # connections dropped because their client stopped reading
 
     def __len__(self) -> int:
         return len(self._open)
 
-    def open(self, writer: asyncio.StreamWriter) -> ClientConnection | None:
+    def open(self, writer: Channel) -> ClientConnection | None:
         """Register a new connection, or answer 503 and return None when a limit is reached."""
         ip = peer_ip(writer)
         limits = self.limits
@@ -197,12 +179,20 @@ class Connections:
                 conn.writer.close()
 
     def sweep(self) -> int:
-        """Close connections whose head or body is overdue; returns how many."""
+        """Close connections whose head or body is overdue, or whose client has left a response unread
+        for longer than the send timeout; returns how many."""
         now = time.monotonic()
         overdue = [c for c in self._open if c.waiting != WAIT_NONE and c.deadline <= now]
         for conn in overdue:
             conn.expire()
-        return len(overdue)
+        # A client that never reads keeps the transport above its high-water mark: the handler waits in
+        # drain() for ever and the unsent bytes pile up. Dropping what is unsent is all that is left.
+        unread_since = now - self.limits.send_timeout
+        stalled = [c for c in self._open if 0.0 < c.writer.write_blocked_since <= unread_since]
+        for conn in stalled:
+            conn.writer.abort()
+        self.send_timeouts += len(stalled)
+        return len(overdue) + len(stalled)
 
     async def run_sweeper(self) -> None:
         """Sweep for the listener's life."""

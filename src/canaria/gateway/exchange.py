@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from canaria.gateway.channel import Channel
 from canaria.gateway.http import (
     BODY_CHUNKED,
     BODY_LENGTH,
@@ -35,11 +36,14 @@ IDEMPOTENT = frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE"
 class UpstreamFailure(Exception):
     """The exchange failed before a response head reached the client."""
 
-    def __init__(self, status: int, reason: str, *, retryable: bool = False) -> None:
+    def __init__(self, status: int, reason: str, *, retryable: bool = False, sent: bool = True) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
         self.retryable = retryable
+        #: False when no connection could be made: the upstream never saw the request, so even a
+        #: non-idempotent one may be sent elsewhere
+        self.sent = sent
 
 
 class ClientGone(Exception):
@@ -61,8 +65,8 @@ class Exchanger:
         body: bytes,
         streamed: bool,
         head: RequestHead,
-        client_reader: asyncio.StreamReader,
-        client_writer: asyncio.StreamWriter,
+        client_reader: Channel,
+        client_writer: Channel,
     ) -> tuple[UpstreamConnection, ResponseHead, bytes | None]:
         """Send the request and read the response head (and a small body); retries a stale pooled
         connection once."""
@@ -73,9 +77,9 @@ class Exchanger:
                 try:
                     upstream_conn = await pool.connect()
                 except UpstreamTimeout as exc:
-                    raise UpstreamFailure(504, f"unreachable: {exc}") from None
+                    raise UpstreamFailure(504, f"unreachable: {exc}", sent=False) from None
                 except UpstreamUnreachable as exc:
-                    raise UpstreamFailure(502, f"unreachable: {exc}") from None
+                    raise UpstreamFailure(502, f"unreachable: {exc}", sent=False) from None
             try:
                 upstream_conn.writer.write(request + body if body else request)
                 if streamed:
@@ -94,7 +98,7 @@ class Exchanger:
                 raise
 
     async def _stream_request_body(
-        self, head: RequestHead, client_reader: asyncio.StreamReader, upstream_conn: UpstreamConnection
+        self, head: RequestHead, client_reader: Channel, upstream_conn: UpstreamConnection
     ) -> None:
         try:
             if head.body_kind == BODY_CHUNKED:
@@ -113,7 +117,7 @@ class Exchanger:
             ) from None
 
     async def _read_response(
-        self, upstream_conn: UpstreamConnection, head: RequestHead, client_writer: asyncio.StreamWriter
+        self, upstream_conn: UpstreamConnection, head: RequestHead, client_writer: Channel
     ) -> tuple[ResponseHead, bytes | None]:
         """The final response head, skipping (or relaying) interim 1xx responses."""
         reader = upstream_conn.reader
@@ -133,13 +137,15 @@ class Exchanger:
                     return response, None
                 if response.status != 100 and head.http11:  # e.g. 103 Early Hints
                     client_writer.write(
-                        b"\r\n".join((b"HTTP/1.1 " + response.reason_line, *response.forward, b"", b""))
+                        b"".join((b"HTTP/1.1 ", response.reason_line, b"\r\n", response.forward_block, b"\r\n"))
                     )
             small_body = None
             if response.framing(head.method) == BODY_LENGTH:
                 length = response.content_length or 0
                 if length <= BUFFER_BODY_BYTES:
-                    small_body = await reader.readexactly(length)
+                    small_body = reader.take(length)
+                    if small_body is None:
+                        small_body = await reader.readexactly(length)
             return response, small_body
         except asyncio.IncompleteReadError as exc:
             if upstream_conn.timed_out:

@@ -8,12 +8,39 @@ LF or other control character anywhere but in a CRLF line end, obs-fold, whitesp
 two Host lines, Content-Length together with Transfer-Encoding, or conflicting Content-Length values is
 rejected with 400 and never forwarded. tests/gateway/test_gateway_fuzz.py checks this differentially
 against llhttp (Node's parser, through httptools): whatever llhttp rejects, this parser rejects too.
+
+The field lines are handled in fields.py and the byte-level rules live in wire.py (re-exported here).
+A head whose field block was parsed before is not parsed again (see the memo below): on a proxy most
+heads repeat, and parsing was the largest part of the gateway's CPU per request.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from canaria.gateway.fields import (
+    REQUEST_DROP,
+    REQUEST_SPECIAL,
+    RESPONSE_SPECIAL,
+    HeadFields,
+    framing_of,
+    without_fields,
+)
+from canaria.gateway.wire import (
+    BODY_CHUNKED,
+    BODY_CLOSE,
+    BODY_LENGTH,
+    BODY_NONE,
+    MAX_HEAD_BYTES,
+    HttpError,
+    check_head_bytes,
+    json_response,
+)
+from canaria.gateway.wire import DIGITS as _DIGITS
+from canaria.gateway.wire import HOP_BY_HOP as _HOP_BY_HOP
+from canaria.gateway.wire import TARGET_BYTES as _TARGET_BYTES
+from canaria.gateway.wire import TOKEN_CHARS as _TOKEN_CHARS
+from canaria.gateway.wire import is_token as _is_token
 
 __all__ = [
     "BODY_CHUNKED",
@@ -28,186 +55,13 @@ __all__ = [
     "json_response",
     "parse_request_head",
     "parse_response_head",
+    "without_fields",
 ]
 
-#: Largest request or response head accepted (also the StreamReader limit, so a longer head is a 431).
-MAX_HEAD_BYTES = 65536
+class RequestHead(HeadFields):
+    """A parsed request head. `forward_block` holds the raw end-to-end header lines."""
 
-BODY_NONE = 0
-BODY_LENGTH = 1
-BODY_CHUNKED = 2
-BODY_CLOSE = 3  # response only: the body ends when the upstream closes the connection
-
-_HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"te", b"trailer", b"upgrade"})
-# The proxy writes its own Host and appends to X-Forwarded-For, so the client's lines are not forwarded.
-_REQUEST_DROP = _HOP_BY_HOP | {b"host", b"x-forwarded-for"}
-_TOKEN_CHARS = b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_DIGITS = b"0123456789"
-#: Bytes a head may contain besides its CRLF line ends: SP, HTAB, VCHAR, obs-text.
-_HEAD_BYTES = bytes([9, *range(32, 127), *range(128, 256)])
-#: Bytes a request target may contain (RFC 3986: visible ASCII; anything else must be percent-encoded).
-_TARGET_BYTES = bytes(range(33, 127))
-
-_REASONS = {
-    200: "OK",
-    101: "Switching Protocols",
-    400: "Bad Request",
-    401: "Unauthorized",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    408: "Request Timeout",
-    411: "Length Required",
-    413: "Content Too Large",
-    422: "Unprocessable Content",
-    431: "Request Header Fields Too Large",
-    500: "Internal Server Error",
-    501: "Not Implemented",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-    504: "Gateway Timeout",
-    505: "HTTP Version Not Supported",
-}
-
-
-class HttpError(Exception):
-    """A malformed message; `status` is what the gateway answers the client with."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-def _is_token(value: bytes) -> bool:
-    return bool(value) and not value.strip(_TOKEN_CHARS)
-
-
-def check_head_bytes(data: bytes) -> None:
-    """Reject control characters and any CR or LF that is not part of a CRLF pair.
-
-    Two C-speed passes over the whole head instead of a per-line check: with the CRLF pairs removed, no
-    CR, LF or other control character may be left. This is what stops the smuggling the issue found
-    (a bare LF that a server behind the gateway reads as a line end)."""
-    if data.replace(b"\r\n", b"").translate(None, _HEAD_BYTES):
-        raise HttpError(400, "bare CR or LF, or a control character, in the message head")
-
-
-def _content_length(value: bytes, current: int | None) -> int:
-    """One Content-Length: digits only. A list ("5, 5") or a second Content-Length line is refused even when
-    the values agree (RFC 9110 8.6 lets a recipient refuse it; llhttp does, and so may a server behind us)."""
-    if current is not None:
-        raise HttpError(400, "more than one Content-Length")
-    text = value.strip(b" \t")
-    if not text.isdigit() or len(text) > 18:
-        raise HttpError(400, "invalid Content-Length")
-    return int(text)
-
-
-_FRAMING = frozenset({b"content-length", b"transfer-encoding", b"connection"})
-_PLAIN_CONNECTION = frozenset({b"keep-alive", b"close", b""})
-
-
-class _Head:
-    """Fields shared by request and response heads.
-
-    `headers` keeps (lower-case name, raw value) pairs for look-ups; values are stripped only when
-    read through get(), since most are never looked at.
-    """
-
-    __slots__ = (
-        "body_kind",
-        "connection_close",
-        "connection_keep_alive",
-        "connection_upgrade",
-        "content_length",
-        "forward",
-        "headers",
-    )
-
-    headers: list[tuple[bytes, bytes]]
-    forward: list[bytes]
-    content_length: int | None
-    body_kind: int
-    connection_close: bool
-    connection_keep_alive: bool
-    connection_upgrade: bool
-
-    def _parse_fields(self, lines: list[bytes], drop: frozenset[bytes], keep_headers: bool) -> bytes | None:
-        """Fill the header fields from raw lines; returns the Transfer-Encoding value if any.
-
-        Hop-by-hop lines are dropped here, in the same pass, so forwarding is one join of what is left.
-        This loop runs for every header of every request and response, hence its plainness.
-        """
-        headers: list[tuple[bytes, bytes]] = []
-        forward: list[bytes] = []
-        content_length: int | None = None
-        transfer_encoding: bytes | None = None
-        connection_tokens: set[bytes] | None = None
-        for line in lines:
-            name, sep, value = line.partition(b":")
-            if not sep or not name or name.strip(_TOKEN_CHARS):
-                raise HttpError(400, "malformed header line")
-            lname = name.lower()
-            if keep_headers:
-                headers.append((lname, value))
-            if lname in _FRAMING:
-                if lname == b"content-length":
-                    content_length = _content_length(value, content_length)
-                elif lname == b"transfer-encoding":
-                    value = value.strip(b" \t")
-                    transfer_encoding = (
-                        value if transfer_encoding is None else transfer_encoding + b"," + value
-                    )
-                else:
-                    if connection_tokens is None:
-                        connection_tokens = set()
-                    connection_tokens.update(t.strip(b" \t").lower() for t in value.split(b","))
-                    continue
-            if lname not in drop and not lname.startswith(b"proxy-"):
-                forward.append(line)
-        self.headers = headers
-        self.content_length = content_length
-        if connection_tokens is None:
-            self.connection_close = self.connection_keep_alive = self.connection_upgrade = False
-        else:
-            self.connection_close = b"close" in connection_tokens
-            self.connection_keep_alive = b"keep-alive" in connection_tokens
-            self.connection_upgrade = b"upgrade" in connection_tokens
-            named = connection_tokens - _PLAIN_CONNECTION - {b"upgrade"}
-            if named:  # headers listed in Connection are hop-by-hop too
-                forward = [line for line in forward if line.partition(b":")[0].lower() not in named]
-        self.forward = forward
-        return transfer_encoding
-
-    def get(self, lname: bytes) -> bytes | None:
-        """First value of a header by its lower-case name."""
-        for name, value in self.headers:
-            if name == lname:
-                return value.strip(b" \t")
-        return None
-
-    def get_all(self, lname: bytes) -> list[bytes]:
-        return [value.strip(b" \t") for name, value in self.headers if name == lname]
-
-
-def _framing(transfer_encoding: bytes | None, content_length: int | None, *, request: bool = False) -> int:
-    if transfer_encoding is not None:
-        if content_length is not None:
-            raise HttpError(400, "both Content-Length and Transfer-Encoding")
-        codings = [c.strip(b" \t").lower() for c in transfer_encoding.split(b",")]
-        if codings[-1] != b"chunked":
-            # RFC 9112 6.3: a request whose last coding is not chunked has no reliable length
-            raise HttpError(400 if request else 501, "Transfer-Encoding must end with chunked")
-        if codings.count(b"chunked") > 1:
-            raise HttpError(400, "chunked applied more than once")
-        return BODY_CHUNKED
-    return BODY_LENGTH if content_length else BODY_NONE
-
-
-class RequestHead(_Head):
-    """A parsed request head. `forward` holds the raw end-to-end header lines."""
-
-    __slots__ = ("expect_continue", "host", "http11", "keep_alive", "method", "target", "upgrade")
+    __slots__ = ("claims", "expect_continue", "host", "http11", "keep_alive", "method", "target", "upgrade")
 
     method: bytes
     target: bytes
@@ -216,19 +70,73 @@ class RequestHead(_Head):
     expect_continue: bool
     host: bytes | None
     upgrade: bytes | None  # the Upgrade value when the client asked to switch protocols
+    #: X-Forwarded-* and Forwarded fields as (lower-case name, raw value); forwarding.py decides
+    claims: list[tuple[bytes, bytes]]
 
     @property
     def path(self) -> str:
         return self.target.partition(b"?")[0].decode("latin-1")
 
 
+#: Field blocks seen recently, and what they say. Parsing is a pure function of the bytes, and a
+#: keep-alive client repeats its headers (an API client, a health check, a browser between cookie
+#: changes), as an upstream repeats its response heads within the second of their Date: a repeated
+#: block costs a dict look-up instead of the per-line work. Bounded: small blocks only, cleared when full.
+_MEMO_BLOCK_BYTES = 4096
+_MEMO_ENTRIES = 1024
+_REQUEST_FIELDS: dict[bytes, tuple[Any, ...]] = {}  # key: "HTTP/1.x" CRLF, the field block, CRLF
+_RESPONSE_FIELDS: dict[bytes, tuple[Any, ...]] = {}
+
+
+def _remember(memo: dict[bytes, tuple[Any, ...]], key: bytes, fields: tuple[Any, ...]) -> None:
+    if len(key) <= _MEMO_BLOCK_BYTES:
+        if len(memo) >= _MEMO_ENTRIES:
+            memo.clear()
+        memo[key] = fields
+
+
 def parse_request_head(data: bytes) -> RequestHead:
     """Parse a request head (ending in CRLF CRLF, leading empty lines already removed)."""
+    line_end = data.find(b"\r\n")
+    if line_end > 9 and data[line_end - 9] == 32:
+        # The version, the field block and the end of a head that parsed before: only the method and
+        # the target are left to check, and they are checked exactly as below (a failure takes the
+        # long way, which names the error).
+        fields = _REQUEST_FIELDS.get(data[line_end - 8 :])
+        if fields is not None:
+            method, sep, target = data[: line_end - 9].partition(b" ")
+            if (
+                sep
+                and method
+                and not method.strip(_TOKEN_CHARS)
+                and target
+                and (target[0] == 47 or target == b"*")
+                and not target.translate(None, _TARGET_BYTES)
+            ):
+                head = RequestHead()
+                head.method = method
+                head.target = target
+                head._headers = None
+                (
+                    head.http11,
+                    head.block,
+                    head.forward_block,
+                    head.content_length,
+                    head.body_kind,
+                    head.connection_close,
+                    head.connection_keep_alive,
+                    head.connection_upgrade,
+                    head.keep_alive,
+                    head.expect_continue,
+                    head.host,
+                    head.upgrade,
+                    head.claims,
+                ) = fields
+                return head
     check_head_bytes(data)
     if not data.endswith(b"\r\n\r\n"):
         raise HttpError(400, "request head does not end in CRLF CRLF")
-    lines = data.split(b"\r\n")
-    parts = lines[0].split(b" ")
+    parts = data[:line_end].split(b" ")
     if len(parts) != 3:
         raise HttpError(400, "malformed request line")
     method, target, version = parts
@@ -250,37 +158,69 @@ def parse_request_head(data: bytes) -> RequestHead:
     head.method = method
     head.target = target
     head.http11 = http11
-    transfer_encoding = head._parse_fields(lines[1:-2], _REQUEST_DROP, True)
-    if transfer_encoding is not None and not http11:
-        raise HttpError(400, "Transfer-Encoding in an HTTP/1.0 request")
-    head.body_kind = _framing(transfer_encoding, head.content_length, request=True)
-    head.keep_alive = (not head.connection_close) if http11 else head.connection_keep_alive
-    expect = head.get(b"expect")
-    head.expect_continue = expect is not None and expect.lower() == b"100-continue"
-    if head.expect_continue:
-        head.forward = [line for line in head.forward if line[:7].lower() != b"expect:"]
-    hosts = head.get_all(b"host")
-    if len(hosts) > 1:
-        raise HttpError(400, "more than one Host header")
-    head.host = hosts[0] if hosts else None
-    if http11 and head.host is None:
-        raise HttpError(400, "HTTP/1.1 request without Host")
-    head.upgrade = None
-    if head.connection_upgrade and http11:
-        upgrade = head.get(b"upgrade")
-        if upgrade:
-            head.upgrade = upgrade
+    _parse_request_fields(head, data[line_end + 2 : -2], http11)
+    _remember(
+        _REQUEST_FIELDS,
+        data[line_end - 8 :],
+        (
+            head.http11,
+            head.block,
+            head.forward_block,
+            head.content_length,
+            head.body_kind,
+            head.connection_close,
+            head.connection_keep_alive,
+            head.connection_upgrade,
+            head.keep_alive,
+            head.expect_continue,
+            head.host,
+            head.upgrade,
+            head.claims,
+        ),
+    )
     return head
 
 
-class ResponseHead(_Head):
+def _parse_request_fields(head: RequestHead, block: bytes, http11: bool) -> None:
+    transfer_encoding, found = head._parse_fields(block, REQUEST_SPECIAL, REQUEST_DROP)
+    if transfer_encoding is not None and not http11:
+        raise HttpError(400, "Transfer-Encoding in an HTTP/1.0 request")
+    head.body_kind = framing_of(transfer_encoding, head.content_length, request=True)
+    head.keep_alive = (not head.connection_close) if http11 else head.connection_keep_alive
+    host = expect = upgrade = None
+    claims = []
+    for lname, value in found:
+        if lname == b"host":
+            if host is not None:
+                raise HttpError(400, "more than one Host header")
+            host = value.strip(b" \t")
+        elif lname == b"expect":
+            if expect is None:
+                expect = value.strip(b" \t")
+        elif lname == b"upgrade":
+            if upgrade is None:
+                upgrade = value.strip(b" \t")
+        elif lname[:12] == b"x-forwarded-" or lname == b"forwarded":
+            claims.append((lname, value))
+    head.claims = claims
+    head.expect_continue = expect is not None and expect.lower() == b"100-continue"
+    if head.expect_continue:
+        head.forward_block = without_fields(head.forward_block, lambda lname: lname == b"expect")
+    head.host = host
+    if http11 and host is None:
+        raise HttpError(400, "HTTP/1.1 request without Host")
+    head.upgrade = upgrade if upgrade and head.connection_upgrade and http11 else None
+
+
+class ResponseHead(HeadFields):
     """A parsed upstream response head."""
 
-    __slots__ = ("http11", "reason_line", "status")
+    __slots__ = ("http11", "reason_line", "status", "upgrade")
 
     status: int
     reason_line: bytes  # "200 OK", reused as is in the status line sent on
     http11: bool
+    upgrade: bytes | None  # a 101's Upgrade value
 
     def framing(self, method: bytes) -> int:
         if method == b"HEAD" or self.status < 200 or self.status in (204, 304):
@@ -298,13 +238,19 @@ class ResponseHead(_Head):
 
 
 def parse_response_head(data: bytes) -> ResponseHead:
+    line_end = data.find(b"\r\n")
+    block = data[line_end + 2 : -2]
+    fields = _RESPONSE_FIELDS.get(block) if line_end >= 0 and data.endswith(b"\r\n\r\n") else None
     try:
-        check_head_bytes(data)
+        check_head_bytes(data if fields is None else data[:line_end])
     except HttpError as exc:
         raise HttpError(502, f"invalid response head from upstream: {exc.message}") from None
-    lines = data.split(b"\r\n")
-    version, _, rest = lines[0].partition(b" ")
-    if version not in (b"HTTP/1.1", b"HTTP/1.0"):
+    version, _, rest = data[:line_end].partition(b" ")
+    if version == b"HTTP/1.1":
+        http11 = True
+    elif version == b"HTTP/1.0":
+        http11 = False
+    else:
         raise HttpError(502, "invalid status line from upstream")
     code = rest[:3]
     if len(code) != 3 or code.strip(_DIGITS) or not 100 <= int(code) <= 599:
@@ -312,34 +258,44 @@ def parse_response_head(data: bytes) -> ResponseHead:
     head = ResponseHead()
     head.status = int(code)
     head.reason_line = rest
-    head.http11 = version == b"HTTP/1.1"
+    head.http11 = http11
+    if fields is not None:
+        head._headers = None
+        (
+            head.block,
+            head.forward_block,
+            head.content_length,
+            head.body_kind,
+            head.connection_close,
+            head.connection_keep_alive,
+            head.connection_upgrade,
+            head.upgrade,
+        ) = fields
+        return head
     try:
-        # a 101's Upgrade header is needed to answer the client; other responses skip the look-up list
-        transfer_encoding = head._parse_fields(lines[1:-2], _HOP_BY_HOP, head.status == 101)
-        head.body_kind = _framing(transfer_encoding, head.content_length)
+        transfer_encoding, found = head._parse_fields(block, RESPONSE_SPECIAL, _HOP_BY_HOP)
+        head.body_kind = framing_of(transfer_encoding, head.content_length)
     except HttpError as exc:
         raise HttpError(502, f"invalid response head from upstream: {exc.message}") from None
+    head.upgrade = None
+    for lname, value in found:
+        if lname == b"upgrade":
+            head.upgrade = value.strip(b" \t")
+            break
     if head.content_length == 0:
         head.body_kind = BODY_LENGTH
-    return head
-
-
-def json_response(
-    status: int,
-    payload: Any,
-    *,
-    keep_alive: bool = True,
-    extra_headers: bytes = b"",
-    content_type: bytes = b"application/json",
-) -> bytes:
-    """A complete response with a JSON (or pre-encoded bytes) body."""
-    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    reason = _REASONS.get(status, "Unknown")
-    connection = b"keep-alive" if keep_alive else b"close"
-    return (
-        b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: %s\r\nCache-Control: no-store\r\n"
-        % (status, reason.encode(), content_type, len(body), connection)
-        + extra_headers
-        + b"\r\n"
-        + body
+    _remember(
+        _RESPONSE_FIELDS,
+        block,
+        (
+            head.block,
+            head.forward_block,
+            head.content_length,
+            head.body_kind,
+            head.connection_close,
+            head.connection_keep_alive,
+            head.connection_upgrade,
+            head.upgrade,
+        ),
     )
+    return head

@@ -17,6 +17,7 @@ is atomic with respect to requests without any lock.
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 
@@ -29,7 +30,7 @@ from canaria.gateway.router import CANARY, STABLE
 
 __all__ = ["PROMETHEUS_BUCKET_INDEXES", "GatewayCollector", "Meter", "Snapshot", "StreamStats"]
 
-_STATUS_CLASS = {1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
+_STATUS_CLASSES = ("5xx", "1xx", "2xx", "3xx", "4xx", "5xx")
 
 
 @dataclass
@@ -112,11 +113,19 @@ class Meter:
         (a response cut off after its head was sent)."""
         window = self._current[variant]
         window.requests += 1
-        key = _STATUS_CLASS.get(status // 100, "5xx")
-        window.status[key] = window.status.get(key, 0) + 1
+        key = _STATUS_CLASSES[status // 100] if 100 <= status < 600 else "5xx"
+        counts = window.status
+        counts[key] = counts.get(key, 0) + 1
         if failed or status >= 500:
             window.errors += 1
-        window.latency.record(latency_ms)
+        # LatencyHistogram.record, inlined: one bisect on the precomputed bounds finds the bucket
+        # (bucket i holds bounds[i-1] < ms <= bounds[i]; past the last bound is the overflow bucket)
+        histogram = window.latency
+        histogram.counts[bisect_left(BUCKET_BOUNDS_MS, latency_ms)] += 1
+        histogram.count += 1
+        histogram.sum_ms += latency_ms
+        if latency_ms > histogram.max_ms:
+            histogram.max_ms = latency_ms
 
     def record_stream(self, variant: str, duration_ms: float, *, tunnel: bool = False, idle_closed: bool = False) -> None:
         """Count how long a streamed response (or a WebSocket tunnel) lasted after its head."""

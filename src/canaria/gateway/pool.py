@@ -12,7 +12,7 @@ import os
 import ssl
 from collections import deque
 
-from canaria.gateway.http import MAX_HEAD_BYTES
+from canaria.gateway.channel import Channel, open_channel
 from canaria.gateway.router import Upstream
 
 __all__ = ["Pools", "UpstreamConnection", "UpstreamPool", "UpstreamTimeout", "UpstreamUnreachable"]
@@ -29,15 +29,16 @@ class UpstreamTimeout(Exception):
 class UpstreamConnection:
     __slots__ = ("deadline", "reader", "reused", "timed_out", "writer")
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
+    def __init__(self, channel: Channel) -> None:
+        # one Channel reads and writes; both names are kept so body relays read like stream code
+        self.reader = channel
+        self.writer = channel
         self.reused = False
         self.deadline = 0.0  # monotonic time by which the response head must have arrived
         self.timed_out = False  # set by the proxy's watchdog when it closed this connection
 
     def usable(self) -> bool:
-        return not (self.writer.is_closing() or self.reader.at_eof())
+        return self.reader.idle_and_open()
 
     def close(self) -> None:
         self.writer.close()
@@ -81,12 +82,8 @@ class UpstreamPool:
         up = self.upstream
         try:
             async with asyncio.timeout(self.connect_timeout):
-                reader, writer = await asyncio.open_connection(
-                    up.host,
-                    up.port,
-                    ssl=self._ssl,
-                    server_hostname=up.host if self._ssl else None,
-                    limit=MAX_HEAD_BYTES,
+                channel = await open_channel(
+                    up.host, up.port, ssl=self._ssl, server_hostname=up.host if self._ssl else None
                 )
         except TimeoutError:
             raise UpstreamTimeout(
@@ -99,7 +96,7 @@ class UpstreamPool:
             reason = os.strerror(exc.errno) if exc.errno else str(exc) or type(exc).__name__
             raise UpstreamUnreachable(f"connect to {up.host}:{up.port} failed: {reason}") from None
         self.connects += 1
-        return UpstreamConnection(reader, writer)
+        return UpstreamConnection(channel)
 
     def release(self, conn: UpstreamConnection, *, reusable: bool) -> None:
         """Hand a connection back after a complete exchange (`reusable`) or close it."""

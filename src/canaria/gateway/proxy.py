@@ -11,7 +11,8 @@ had already closed is retried once on a fresh connection, but only for an idempo
 nothing of the response was received and the request body was not streamed (so it can be replayed
 exactly). Under the same conditions a request the *canary* failed (refused, reset, 502/503) is retried
 once on stable when `retry_on_stable` is on: the user gets stable's answer, the judge still counts the
-canary's failure. Response deadlines are enforced by one watchdog task rather than a timer per request.
+canary's failure. A non-idempotent request (POST) is retried on stable only when no connection to the
+canary could be made (it crashed, or is restarting): the canary never saw it, so it is sent once. Response deadlines are enforced by one watchdog task rather than a timer per request.
 
 Latency is recorded when the response head is in (see measure.py); a streamed body is then governed by
 `stream_idle_timeout` and its duration recorded apart. `Upgrade` requests (WebSocket) are routed like
@@ -22,9 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 
+from canaria.gateway.channel import Channel
 from canaria.gateway.conns import WAIT_BODY, ClientConnection, Connections, next_request_head
 from canaria.gateway.exchange import (
     BUFFER_BODY_BYTES,
@@ -43,6 +46,7 @@ from canaria.gateway.http import (
     RequestHead,
     ResponseHead,
     json_response,
+    without_fields,
 )
 from canaria.gateway.measure import Meter
 from canaria.gateway.pool import Pools, UpstreamConnection, UpstreamPool
@@ -88,10 +92,14 @@ class Proxy:
         self._retry_on_stable = retry_on_stable
         self._trusted = trusted_proxies or TrustedProxies()
         self._local = local_endpoints
+        # the common start of the local paths: most requests are told apart by one startswith
+        self._local_prefix = (  # character by character on purpose: a string prefix, not a path
+            os.path.commonprefix(list(local_endpoints)).encode() if local_endpoints else b""  # noqa: RUF071
+        )
         self._exchanger = Exchanger(upstream_timeout=upstream_timeout, body_timeout=self._body_timeout)
         self.watchdog = self._exchanger.watchdog
 
-    async def handle_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def handle_connection(self, reader: Channel, writer: Channel) -> None:
         conn = self._connections.open(writer)
         if conn is None:  # over a connection limit: already answered 503
             return
@@ -116,14 +124,14 @@ class Proxy:
     async def _handle(
         self,
         head: RequestHead,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
+        reader: Channel,
+        writer: Channel,
         client_ip: bytes,
         trusted: bool,
         conn: ClientConnection,
     ) -> bool:
         """Serve one request; True when the client connection stays open for the next one."""
-        if head.method == b"GET" and self._local:
+        if head.method == b"GET" and self._local and head.target.startswith(self._local_prefix):
             endpoint = self._local.get(head.path)
             if endpoint is not None:
                 return await self._answer_local(endpoint, head, writer, conn)
@@ -153,13 +161,9 @@ class Proxy:
                 streamed = True
 
         started = time.perf_counter()
-        retry = (
-            self._retry_on_stable
-            and variant == CANARY
-            and not streamed
-            and upgrade is None
-            and head.method in IDEMPOTENT
-        )
+        # a buffered body can be sent again; an idempotent request may be even if the canary saw it
+        retry = self._retry_on_stable and variant == CANARY and not streamed
+        idempotent = upgrade is None and head.method in IDEMPOTENT
         while True:
             request = request_bytes(
                 head, upstream.host_header, upstream.base_path, client_ip, trusted=trusted, upgrade=upgrade
@@ -170,7 +174,8 @@ class Proxy:
                     pool, request, body, streamed, head, reader, writer
                 )
             except UpstreamFailure as failure:
-                if retry and failure.status in _RETRY_STATUS:  # refused/reset/closed; not a timeout
+                # refused/reset/closed, not a timeout; a POST only when the canary never received it
+                if retry and failure.status in _RETRY_STATUS and (idempotent or not failure.sent):
                     self._meter.record(variant, failure.status, (time.perf_counter() - started) * 1000.0)
                     self._meter.record_retry(variant)
                     upstream, variant, retry = route.stable, STABLE, False
@@ -182,7 +187,7 @@ class Proxy:
             except HttpError as exc:  # the client's chunked body was malformed
                 writer.write(json_response(exc.status, {"error": exc.message}, keep_alive=False))
                 return False
-            if retry and response.status in _RETRY_STATUS and self._discard(response, small_body, head):
+            if retry and idempotent and response.status in _RETRY_STATUS and self._discard(response, small_body, head):
                 pool.release(upstream_conn, reusable=response.reusable)
                 self._meter.record(variant, response.status, (time.perf_counter() - started) * 1000.0)
                 self._meter.record_retry(variant)
@@ -190,11 +195,17 @@ class Proxy:
                 started = time.perf_counter()
                 continue
             break
+        if small_body is not None:  # the common case: head and body in one write, nothing to stream
+            keep_alive = self._send_whole(head, response, small_body, upstream_conn, pool, writer, variant, started, conn)
+            if writer.write_blocked_since:  # above the high-water mark: wait (the send timeout bounds it)
+                try:
+                    await writer.drain()
+                except (ConnectionError, OSError):
+                    return False
+            return keep_alive
         if response.status == 101:
             return await self._tunnel(response, upstream_conn, reader, writer, variant, started, upgrade)
-        return await self._relay(
-            head, response, small_body, upstream_conn, pool, writer, variant, started, conn
-        )
+        return await self._relay(head, response, upstream_conn, pool, writer, variant, started, conn)
 
     @staticmethod
     def _discard(response: ResponseHead, small_body: bytes | None, head: RequestHead) -> bool:
@@ -205,7 +216,7 @@ class Proxy:
         self,
         failure: UpstreamFailure,
         head: RequestHead,
-        writer: asyncio.StreamWriter,
+        writer: Channel,
         variant: str,
         started: float,
         streamed: bool,
@@ -226,23 +237,25 @@ class Proxy:
         self,
         response: ResponseHead,
         upstream_conn: UpstreamConnection,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
+        reader: Channel,
+        writer: Channel,
         variant: str,
         started: float,
         upgrade: bytes | None,
     ) -> bool:
         """Answer 101 and tunnel bytes both ways; the connection ends with the tunnel."""
         self._meter.record(variant, 101, (time.perf_counter() - started) * 1000.0)
-        protocol = response.get(b"upgrade") or upgrade or b""
+        protocol = response.upgrade or upgrade or b""
         writer.write(
-            b"\r\n".join(
+            b"".join(
                 (
-                    b"HTTP/1.1 101 Switching Protocols",
-                    *response.forward,
-                    b"Connection: Upgrade\r\nUpgrade: " + protocol,
+                    b"HTTP/1.1 101 Switching Protocols\r\n",
+                    response.forward_block,
+                    b"Connection: Upgrade\r\nUpgrade: ",
+                    protocol,
+                    b"\r\n",
                     _VARIANT_LINE[variant],
-                    b"",
+                    b"\r\n",
                 )
             )
         )
@@ -257,54 +270,74 @@ class Proxy:
         self._meter.record_stream(variant, duration_ms, tunnel=True, idle_closed=ended == TUNNEL_IDLE)
         return False
 
-    async def _relay(
-        self,
-        head: RequestHead,
-        response: ResponseHead,
-        small_body: bytes | None,
-        upstream_conn: UpstreamConnection,
-        pool: UpstreamPool,
-        writer: asyncio.StreamWriter,
-        variant: str,
-        started: float,
-        conn: ClientConnection,
-    ) -> bool:
-        """Send the response on to the client; True when the client connection stays open."""
+    def _response_head(
+        self, head: RequestHead, response: ResponseHead, variant: str, conn: ClientConnection
+    ) -> tuple[tuple[bytes, ...], bool, int, bool]:
+        """The pieces of the response head sent on, whether the connection stays open, the framing,
+        and whether a chunked body must be de-chunked (for an HTTP/1.0 client)."""
         framing = response.framing(head.method)
         keep_alive = head.keep_alive and not conn.draining and framing != BODY_CLOSE
         dechunk = framing == BODY_CHUNKED and not head.http11
-        lines = response.forward
+        fields = response.forward_block
         if dechunk:  # an HTTP/1.0 client cannot read chunked framing: send the data, then close
             keep_alive = False
-            lines = [line for line in lines if line[:18].lower() != b"transfer-encoding:"]
+            fields = without_fields(fields, lambda lname: lname == b"transfer-encoding")
         if keep_alive:
             connection = b"" if head.http11 else b"Connection: keep-alive\r\n"
         else:
             connection = b"Connection: close\r\n"
-        out = b"\r\n".join(
-            (b"HTTP/1.1 " + response.reason_line, *lines, _VARIANT_LINE[variant] + connection, b"")
-        )
+        out = (b"HTTP/1.1 ", response.reason_line, b"\r\n", fields, _VARIANT_LINE[variant], connection, b"\r\n")
+        return out, keep_alive, framing, dechunk
+
+    def _send_whole(
+        self,
+        head: RequestHead,
+        response: ResponseHead,
+        body: bytes,
+        upstream_conn: UpstreamConnection,
+        pool: UpstreamPool,
+        writer: Channel,
+        variant: str,
+        started: float,
+        conn: ClientConnection,
+    ) -> bool:
+        """Send a response whose body is already read, in one write; True when the connection stays open.
+        No coroutine: this is what most requests do."""
+        head_ms = (time.perf_counter() - started) * 1000.0
+        out, keep_alive, framing, _ = self._response_head(head, response, variant, conn)
+        writer.write(b"".join((*out, body)))
+        pool.release(upstream_conn, reusable=framing != BODY_CLOSE and response.reusable)
+        self._meter.record(variant, response.status, head_ms)
+        return keep_alive
+
+    async def _relay(
+        self,
+        head: RequestHead,
+        response: ResponseHead,
+        upstream_conn: UpstreamConnection,
+        pool: UpstreamPool,
+        writer: Channel,
+        variant: str,
+        started: float,
+        conn: ClientConnection,
+    ) -> bool:
+        """Stream the response body on to the client; True when the client connection stays open."""
+        head_ms = (time.perf_counter() - started) * 1000.0
+        out, keep_alive, framing, dechunk = self._response_head(head, response, variant, conn)
         failed = False
         complete = False
         idle_closed = False
-        head_ms = (time.perf_counter() - started) * 1000.0
         try:
-            if small_body is not None:
-                writer.write(out + small_body)
-                complete = True
-                if not writer.transport.get_write_buffer_size():  # all sent: nothing to wait for
-                    return keep_alive
-            else:
-                writer.write(out)
-                upstream_reader = upstream_conn.reader
-                idle = self._stream_timeout
-                if framing == BODY_LENGTH:
-                    await copy_exact(upstream_reader, writer, response.content_length or 0, idle_timeout=idle)
-                elif framing == BODY_CHUNKED:
-                    await copy_chunked(upstream_reader, writer, dechunk=dechunk, idle_timeout=idle)
-                elif framing == BODY_CLOSE:
-                    await copy_until_eof(upstream_reader, writer, idle_timeout=idle)
-                complete = True
+            writer.write(b"".join(out))
+            upstream_reader = upstream_conn.reader
+            idle = self._stream_timeout
+            if framing == BODY_LENGTH:
+                await copy_exact(upstream_reader, writer, response.content_length or 0, idle_timeout=idle)
+            elif framing == BODY_CHUNKED:
+                await copy_chunked(upstream_reader, writer, dechunk=dechunk, idle_timeout=idle)
+            elif framing == BODY_CLOSE:
+                await copy_until_eof(upstream_reader, writer, idle_timeout=idle)
+            complete = True
             await writer.drain()
         except IdleTimeout:
             idle_closed = True  # a quiet stream ended by its own timeout is not the variant's error
@@ -318,13 +351,13 @@ class Proxy:
         finally:
             pool.release(upstream_conn, reusable=complete and framing != BODY_CLOSE and response.reusable)
             self._meter.record(variant, response.status, head_ms, failed=failed)
-            if small_body is None and framing != BODY_NONE:
+            if framing != BODY_NONE:
                 duration_ms = (time.perf_counter() - started) * 1000.0 - head_ms
                 self._meter.record_stream(variant, duration_ms, idle_closed=idle_closed)
         return keep_alive
 
     async def _answer_local(
-        self, endpoint: LocalEndpoint, head: RequestHead, writer: asyncio.StreamWriter, conn: ClientConnection
+        self, endpoint: LocalEndpoint, head: RequestHead, writer: Channel, conn: ClientConnection
     ) -> bool:
         keep_alive = head.keep_alive and not conn.draining
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
+from canaria.gateway.channel import Channel
 from canaria.gateway.http import MAX_HEAD_BYTES, HttpError, check_head_bytes
 
 __all__ = ["FramingError", "IdleTimeout", "SourceError", "copy_chunked", "copy_exact", "copy_until_eof"]
@@ -64,7 +65,7 @@ def _check_trailer_field(field: bytes) -> None:
         raise FramingError(f"{name.decode('latin-1')} is not allowed in a chunked trailer")
 
 
-async def _read(reader: asyncio.StreamReader, n: int, idle_timeout: float | None) -> bytes:
+async def _read(reader: Channel, n: int, idle_timeout: float | None) -> bytes:
     try:
         if idle_timeout is None:
             chunk = await reader.read(n)
@@ -80,7 +81,7 @@ async def _read(reader: asyncio.StreamReader, n: int, idle_timeout: float | None
     return chunk
 
 
-async def _readline(reader: asyncio.StreamReader, idle_timeout: float | None) -> bytes:
+async def _readline(reader: Channel, idle_timeout: float | None) -> bytes:
     try:
         if idle_timeout is None:
             return await reader.readuntil(b"\r\n")
@@ -93,8 +94,8 @@ async def _readline(reader: asyncio.StreamReader, idle_timeout: float | None) ->
 
 
 async def copy_exact(
-    reader: asyncio.StreamReader,
-    writer: asyncio.StreamWriter,
+    reader: Channel,
+    writer: Channel,
     length: int,
     *,
     idle_timeout: float | None = None,
@@ -108,8 +109,8 @@ async def copy_exact(
 
 
 async def copy_chunked(
-    reader: asyncio.StreamReader,
-    writer: asyncio.StreamWriter,
+    reader: Channel,
+    writer: Channel,
     *,
     dechunk: bool = False,
     idle_timeout: float | None = None,
@@ -142,7 +143,7 @@ async def copy_chunked(
 
 
 async def copy_until_eof(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, idle_timeout: float | None = None
+    reader: Channel, writer: Channel, *, idle_timeout: float | None = None
 ) -> None:
     """Relay a close-delimited body."""
     while True:

@@ -26,10 +26,10 @@ from prometheus_client.exposition import generate_latest
 from canaria.config import CanariaConfig, parse_address
 from canaria.errors import GatewayError
 from canaria.gateway.admin import AdminServer
+from canaria.gateway.channel import channel_factory
 from canaria.gateway.conns import ConnectionLimits, Connections
 from canaria.gateway.forwarding import TrustedProxies
 from canaria.gateway.handoff import SocketHandoff, handoff_path
-from canaria.gateway.http import MAX_HEAD_BYTES
 from canaria.gateway.listen import bind_listener, fd_bounded
 from canaria.gateway.measure import GatewayCollector, Meter
 from canaria.gateway.pool import Pools
@@ -79,6 +79,7 @@ class Gateway:
             header_timeout=gw.header_timeout,
             body_timeout=gw.body_timeout,
             keepalive_timeout=gw.keepalive_timeout,
+            send_timeout=gw.send_timeout,
             max_connections=fd_bounded(gw.max_connections),
             max_per_ip=gw.max_connections_per_ip,
         )
@@ -142,9 +143,10 @@ class Gateway:
             raise
         self.public_port = public_sock.getsockname()[1]
         self.admin_port = admin_sock.getsockname()[1]
+        loop = asyncio.get_running_loop()
         self._servers = [
-            await asyncio.start_server(self._proxy.handle_connection, sock=public_sock, limit=MAX_HEAD_BYTES),
-            await asyncio.start_server(self._admin.handle_connection, sock=admin_sock, limit=MAX_HEAD_BYTES),
+            await loop.create_server(channel_factory(self._proxy.handle_connection), sock=public_sock),
+            await loop.create_server(channel_factory(self._admin.handle_connection), sock=admin_sock),
         ]
         self._sweepers = [
             asyncio.create_task(self._public_conns.run_sweeper()),

@@ -13,6 +13,8 @@ import asyncio
 import contextlib
 import time
 
+from canaria.gateway.channel import Channel
+
 __all__ = ["TUNNEL_CLOSED", "TUNNEL_IDLE", "tunnel"]
 
 TUNNEL_CLOSED = "closed"
@@ -28,7 +30,7 @@ class _Activity:
         self.last = time.monotonic()
 
 
-async def _pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter, activity: _Activity) -> None:
+async def _pump(src: Channel, dst: Channel, activity: _Activity) -> None:
     try:
         while True:
             data = await src.read(_PIECE)
@@ -46,10 +48,10 @@ async def _pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter, activity: 
 
 
 async def tunnel(
-    client_reader: asyncio.StreamReader,
-    client_writer: asyncio.StreamWriter,
-    upstream_reader: asyncio.StreamReader,
-    upstream_writer: asyncio.StreamWriter,
+    client_reader: Channel,
+    client_writer: Channel,
+    upstream_reader: Channel,
+    upstream_writer: Channel,
     *,
     idle_timeout: float,
 ) -> str:
