@@ -1,6 +1,7 @@
 """Throughput and added latency of the canaria gateway, against nginx as a peer proxy.
 
     PYTHONPATH=src python bench/gateway_vs_nginx.py [--duration 5] [--rounds 3] [--connections 32] [--rate 1000]
+                                                    [--unique-headers]
 
 Starts, all on 127.0.0.1 free ports:
   * two upstreams: one nginx (1 worker) answering a small static body on a "stable" and a "canary" port;
@@ -138,6 +139,20 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+# `--unique-headers`: every request carries headers no other request has (a request id and a session cookie),
+# as real users' requests do, so nothing that remembers a repeated header block can help either proxy.
+UNIQUE_HEADERS_LUA = """
+local n = 0
+request = function()
+  n = n + 1
+  local id = string.format("%d-%d", n, math.random(1, 1000000000))
+  return wrk.format("GET", "/", {["X-Request-Id"] = id, ["Cookie"] = "session=" .. id .. "; theme=dark",
+                                 ["User-Agent"] = "bench/" .. (n % 97), ["Accept"] = "application/json"})
+end
+"""
+WRK_SCRIPT: list[str] = []  # ["-s", path] when --unique-headers
+
+
 def run_wrk(port: int, threads: int, connections: int, duration: float) -> dict[str, float]:
     out = subprocess.run(
         [
@@ -146,6 +161,7 @@ def run_wrk(port: int, threads: int, connections: int, duration: float) -> dict[
             f"-c{connections}",
             f"-d{duration:g}s",
             "--latency",
+            *WRK_SCRIPT,
             f"http://127.0.0.1:{port}/",
         ],
         capture_output=True,
@@ -253,6 +269,8 @@ def main() -> int:
     parser.add_argument("--nginx-workers", type=int, default=1, help="workers of the nginx peer proxy")
     parser.add_argument("--rounds", type=int, default=3, help="alternating nginx/gateway wrk rounds")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON line at the end")
+    parser.add_argument("--unique-headers", action="store_true",
+                        help="every wrk request carries its own request id and cookie (no repeated header block)")
     args = parser.parse_args()
     for tool in ("nginx", "wrk"):
         if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
@@ -264,6 +282,9 @@ def main() -> int:
     procs = Processes()
     tmp = Path(tempfile.mkdtemp(prefix="canaria-bench-"))
     os.chmod(tmp, 0o755)  # nginx workers run as an unprivileged user when started by root
+    if args.unique_headers:
+        (tmp / "unique.lua").write_text(UNIQUE_HEADERS_LUA)
+        WRK_SCRIPT[:] = ["-s", str(tmp / "unique.lua")]
     try:
         stable_port, canary_port, proxy_port = free_port(), free_port(), free_port()
         gw_port, admin_port = free_port(), free_port()
