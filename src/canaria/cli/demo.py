@@ -29,7 +29,8 @@ def demo(
     keep_state: Annotated[bool, typer.Option("--keep-state", help="keep the demo's state dir")] = False,
     dashboard: Annotated[bool, typer.Option("--dashboard", help="serve the web dashboard on the demo's rollout; "
                                             "the approval gate waits for a click on Approve")] = False,
-    listen: Annotated[str, typer.Option("--listen", help="dashboard HOST:PORT")] = "127.0.0.1:8080",
+    listen: Annotated[str | None, typer.Option("--listen", help="dashboard HOST:PORT (default 127.0.0.1:8080, "
+                                                "or a free loopback port when 8080 is taken)")] = None,
     auto_approve: Annotated[bool | None, typer.Option("--auto-approve/--no-auto-approve",
                                                       help="approve the 50% gate by itself "
                                                       "(default: on, off with --dashboard)")] = None,
@@ -50,7 +51,8 @@ def demo(
 
     options = None
     if dashboard:
-        options = DashboardOptions(listen=listen, token=secrets.token_urlsafe(12), linger=sys.stdin.isatty())
+        options = DashboardOptions(listen=listen or _default_dashboard_listen(), token=secrets.token_urlsafe(12),
+                                   linger=sys.stdin.isatty())
     approve_alone = (not dashboard) if auto_approve is None else auto_approve
     limit = max_seconds or (1800.0 if dashboard else 170.0)
     outcome = run_demo(scenario, lang=cli_lang(lang), rps=rps, keep_state=keep_state, dashboard=options,
@@ -107,3 +109,16 @@ def simulate(
             console.print(render_scenarios(result, name))
     if as_json:
         print(json.dumps(result, ensure_ascii=False), flush=True)
+
+
+def _default_dashboard_listen() -> str:
+    """127.0.0.1:8080 when it is free (a URL people remember), else any free loopback port: the demo never
+    fails because something else already serves 8080."""
+    from canaria.errors import PortInUseError
+    from canaria.platforms.processes import ensure_port_free, free_port
+
+    try:
+        ensure_port_free("127.0.0.1", 8080)
+        return "127.0.0.1:8080"
+    except PortInUseError:
+        return f"127.0.0.1:{free_port()}"

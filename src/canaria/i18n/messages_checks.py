@@ -23,6 +23,7 @@ CHECK_MESSAGES: dict[str, dict[str, str]] = {
         "plan.local.keep_canary": "leave the canary running for debugging (it gets no traffic)",
         "plan.check_stable": "check stable {url}",
         "rollback.confirm": "Roll back {service} ({traffic}% canary)?",
+        "demo.dashboard": "dashboard: {url}  (token for actions: {token})",
     },
     "ko": {
         "check.name.metrics": "지표",
@@ -42,5 +43,6 @@ CHECK_MESSAGES: dict[str, dict[str, str]] = {
         "plan.local.keep_canary": "디버깅을 위해 카나리는 계속 실행 (트래픽은 받지 않음)",
         "plan.check_stable": "기존 버전 확인 {url}",
         "rollback.confirm": "{service}을(를) 롤백할까요? (카나리 {traffic}%)",
+        "demo.dashboard": "대시보드: {url}  (조작용 토큰: {token})",
     },
 }

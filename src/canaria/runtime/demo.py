@@ -22,6 +22,7 @@ import yaml
 from canaria.config import CanariaConfig, load_config, runbook_guardrails
 from canaria.controller.actions import Operator
 from canaria.controller.machine import TickResult
+from canaria.i18n import t
 from canaria.platforms.processes import free_port
 from canaria.runtime.app import open_app
 from canaria.runtime.runner import RunOutcome, drive
@@ -96,12 +97,12 @@ async def _run(config: CanariaConfig, *, lang: str, rps: float, auto_approve: bo
                                      tokens={"final-approver": dashboard.token})
             url = await server.start()
             dashboard_url = str(url)
-            print(f"dashboard: {url}  (token for actions: {dashboard.token})", file=sys.stderr, flush=True)
+            print(t("demo.dashboard", lang, url=url, token=dashboard.token), file=sys.stderr, flush=True)
         await application.platform.ensure_stable()
         from canaria.runtime.preflight import run_checks  # the runbook's D-1 rehearsal, recorded for the report
 
         for line in await run_checks(application, lang=lang):
-            print(f"{'✅' if line.ok else '❌'} {line.name}: {line.detail}", file=sys.stderr, flush=True)
+            print(f"{'✅' if line.ok else '❌'} {line.shown_name}: {line.detail}", file=sys.stderr, flush=True)
         load_task = asyncio.create_task(generate_load(public, rps=rps, duration_s=max_seconds,
                                                       max_requests=int(rps * max_seconds), stop=stop))
         lines = ["Try it while it runs:" if lang == "en" else "실행 중에 직접 확인해 보세요:",
