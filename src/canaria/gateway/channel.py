@@ -165,6 +165,28 @@ class Channel(asyncio.Protocol):
     def exception(self) -> BaseException | None:
         return self._exception
 
+    def _cut(self, n: int) -> bytes:
+        """The first `n` buffered bytes (all of them when `n` reaches the end), taken off the buffer."""
+        buffer = self._buffer
+        if n >= len(buffer):
+            data = bytes(buffer)
+            buffer.clear()
+        else:
+            data = bytes(buffer[:n])
+            del buffer[:n]
+        if self._reading_paused:
+            self._consumed()
+        return data
+
+    def _ended(self, expected: int | None) -> BaseException:
+        """What a read that needs more bytes after the end of the stream raises: the connection's error, or
+        IncompleteReadError carrying what was left."""
+        if self._exception is not None:
+            return self._exception
+        partial = bytes(self._buffer)
+        self._buffer.clear()
+        return asyncio.IncompleteReadError(partial, expected)
+
     async def readuntil(self, separator: bytes = b"\n") -> bytes:
         buffer = self._buffer
         start = 0
@@ -175,61 +197,26 @@ class Channel(asyncio.Protocol):
                 end = index + width
                 if end > self._limit:
                     raise asyncio.LimitOverrunError("separator found past the limit", index)
-                if end == len(buffer):
-                    data = bytes(buffer)
-                    buffer.clear()
-                else:
-                    data = bytes(buffer[:end])
-                    del buffer[:end]
-                if self._reading_paused:
-                    self._consumed()
-                return data
+                return self._cut(end)
             if len(buffer) > self._limit:
                 raise asyncio.LimitOverrunError("separator not found within the limit", len(buffer))
             if self._eof:
-                if self._exception is not None:
-                    raise self._exception
-                partial = bytes(buffer)
-                buffer.clear()
-                raise asyncio.IncompleteReadError(partial, None)
+                raise self._ended(None)
             start = max(0, len(buffer) - width + 1)
             await self._wait()
 
     def take(self, n: int) -> bytes | None:
         """Exactly `n` bytes if they are already buffered, else None (then `await readexactly(n)`):
         a small response body usually arrives with its head, and needs no coroutine."""
-        buffer = self._buffer
-        if len(buffer) == n:
-            data = bytes(buffer)
-            buffer.clear()
-        elif len(buffer) > n:
-            data = bytes(buffer[:n])
-            del buffer[:n]
-        else:
-            return None
-        if self._reading_paused:
-            self._consumed()
-        return data
+        return self._cut(n) if len(self._buffer) >= n else None
 
     async def readexactly(self, n: int) -> bytes:
         buffer = self._buffer
         while len(buffer) < n:
             if self._eof:
-                if self._exception is not None:
-                    raise self._exception
-                partial = bytes(buffer)
-                buffer.clear()
-                raise asyncio.IncompleteReadError(partial, n)
+                raise self._ended(n)
             await self._wait()
-        if len(buffer) == n:
-            data = bytes(buffer)
-            buffer.clear()
-        else:
-            data = bytes(buffer[:n])
-            del buffer[:n]
-        if self._reading_paused:
-            self._consumed()
-        return data
+        return self._cut(n)
 
     async def read(self, n: int = -1) -> bytes:
         buffer = self._buffer
@@ -239,15 +226,7 @@ class Channel(asyncio.Protocol):
                     raise self._exception
                 return b""
             await self._wait()
-        if n < 0 or n >= len(buffer):
-            data = bytes(buffer)
-            buffer.clear()
-        else:
-            data = bytes(buffer[:n])
-            del buffer[:n]
-        if self._reading_paused:
-            self._consumed()
-        return data
+        return self._cut(len(buffer) if n < 0 else n)
 
     async def read_request_head(self) -> bytes:
         """The raw bytes of the next request head, stray leading CRLFs skipped (RFC 9112 2.2).
@@ -279,23 +258,11 @@ class Channel(asyncio.Protocol):
                 if end >= 0:
                     if end > MAX_HEAD_BYTES:
                         raise asyncio.LimitOverrunError("request head too large", end)
-                    if end == len(buffer):  # the usual case: the head is all there is
-                        data = bytes(buffer)
-                        buffer.clear()
-                    else:
-                        data = bytes(buffer[:end])
-                        del buffer[:end]
-                    if self._reading_paused:
-                        self._consumed()
-                    return data
+                    return self._cut(end)  # the usual case: the head is all there is
             if len(buffer) > MAX_HEAD_BYTES:
                 raise asyncio.LimitOverrunError("request head too large", len(buffer))
             if self._eof:
-                if self._exception is not None:
-                    raise self._exception
-                partial = bytes(buffer)
-                buffer.clear()
-                raise asyncio.IncompleteReadError(partial, None)
+                raise self._ended(None)
             await self._wait()
 
     # ------------------------------------------------------------ writing (the StreamWriter subset)

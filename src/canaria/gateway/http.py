@@ -16,6 +16,7 @@ heads repeat, and parsing was the largest part of the gateway's CPU per request.
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from canaria.gateway.fields import (
@@ -86,6 +87,15 @@ _MEMO_BLOCK_BYTES = 4096
 _MEMO_ENTRIES = 1024
 _REQUEST_FIELDS: dict[bytes, tuple[Any, ...]] = {}  # key: "HTTP/1.x" CRLF, the field block, CRLF
 _RESPONSE_FIELDS: dict[bytes, tuple[Any, ...]] = {}
+# What a memo entry holds: every attribute parsing the version and the field block sets (the method and the
+# target are checked and set per request).
+_REQUEST_SLOTS = ("http11", "block", "forward_block", "content_length", "body_kind", "connection_close",
+                  "connection_keep_alive", "connection_upgrade", "keep_alive", "expect_continue", "host", "upgrade",
+                  "claims")
+_RESPONSE_SLOTS = ("block", "forward_block", "content_length", "body_kind", "connection_close",
+                   "connection_keep_alive", "connection_upgrade", "upgrade")
+_pack_request = operator.attrgetter(*_REQUEST_SLOTS)
+_pack_response = operator.attrgetter(*_RESPONSE_SLOTS)
 
 
 def _remember(memo: dict[bytes, tuple[Any, ...]], key: bytes, fields: tuple[Any, ...]) -> None:
@@ -117,21 +127,8 @@ def parse_request_head(data: bytes) -> RequestHead:
                 head.method = method
                 head.target = target
                 head._headers = None
-                (
-                    head.http11,
-                    head.block,
-                    head.forward_block,
-                    head.content_length,
-                    head.body_kind,
-                    head.connection_close,
-                    head.connection_keep_alive,
-                    head.connection_upgrade,
-                    head.keep_alive,
-                    head.expect_continue,
-                    head.host,
-                    head.upgrade,
-                    head.claims,
-                ) = fields
+                for name, value in zip(_REQUEST_SLOTS, fields):
+                    setattr(head, name, value)
                 return head
     check_head_bytes(data)
     if not data.endswith(b"\r\n\r\n"):
@@ -162,21 +159,7 @@ def parse_request_head(data: bytes) -> RequestHead:
     _remember(
         _REQUEST_FIELDS,
         data[line_end - 8 :],
-        (
-            head.http11,
-            head.block,
-            head.forward_block,
-            head.content_length,
-            head.body_kind,
-            head.connection_close,
-            head.connection_keep_alive,
-            head.connection_upgrade,
-            head.keep_alive,
-            head.expect_continue,
-            head.host,
-            head.upgrade,
-            head.claims,
-        ),
+        _pack_request(head),
     )
     return head
 
@@ -261,16 +244,8 @@ def parse_response_head(data: bytes) -> ResponseHead:
     head.http11 = http11
     if fields is not None:
         head._headers = None
-        (
-            head.block,
-            head.forward_block,
-            head.content_length,
-            head.body_kind,
-            head.connection_close,
-            head.connection_keep_alive,
-            head.connection_upgrade,
-            head.upgrade,
-        ) = fields
+        for name, value in zip(_RESPONSE_SLOTS, fields):
+            setattr(head, name, value)
         return head
     try:
         transfer_encoding, found = head._parse_fields(block, RESPONSE_SPECIAL, _HOP_BY_HOP)
@@ -287,15 +262,6 @@ def parse_response_head(data: bytes) -> ResponseHead:
     _remember(
         _RESPONSE_FIELDS,
         block,
-        (
-            head.block,
-            head.forward_block,
-            head.content_length,
-            head.body_kind,
-            head.connection_close,
-            head.connection_keep_alive,
-            head.connection_upgrade,
-            head.upgrade,
-        ),
+        _pack_response(head),
     )
     return head
