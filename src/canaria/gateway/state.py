@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from canaria.foundation.files import write_atomic
 
 __all__ = ["PersistedState", "load_state", "save_state", "state_file_for"]
 
@@ -71,17 +71,4 @@ def save_state(path: Path, state: PersistedState) -> None:
         "match": state.match,
         "saved_at": time.time(),
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, indent=2)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    write_atomic(path, json.dumps(payload, indent=2) + "\n")

@@ -13,12 +13,12 @@ notices that HAProxy no longer applies what canaria set, re-applies it and says 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from canaria.config.platform import HaproxyPlatformConfig, HaproxySettings
 from canaria.errors import ConfigError, PlatformError
+from canaria.foundation.files import write_atomic
 from canaria.platforms.access_log import AccessLogSpec, parse_haproxy
 from canaria.platforms.base import PlatformCheck, RouteStatus, TesterMatch, Variant
 from canaria.platforms.haproxy_runtime import HaproxyRuntime
@@ -35,12 +35,7 @@ MAX_WEIGHT = 256  # HAProxy's ceiling for a server weight
 
 
 def _write_map(path: str, entries: dict[str, str]) -> None:
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.writelines(f"{key} {value}\n" for key, value in entries.items())
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, target)
+    write_atomic(Path(path), "".join(f"{key} {value}\n" for key, value in entries.items()))
 
 
 class HaproxyPlatform(ProxyPlatform):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import httpx
 
 from canaria.config import CanariaConfig, UpstreamConfig
 from canaria.errors import GatewayError, PlatformError
+from canaria.foundation.files import read_json_object, write_atomic
 from canaria.gateway.client import GatewayClient
 from canaria.i18n.text import msg, render
 from canaria.platforms.base import HealthResult, Platform, RouteStatus, TesterMatch, Variant, VersionInfo
@@ -58,17 +58,10 @@ class LocalPlatform(LocalGatewayProcess, LocalSupervision, Platform):
 
     # ------------------------------------------------------------ state
     def _load_state(self) -> dict[str, Any]:
-        try:
-            data = json.loads(self._state_file.read_text())
-            return data if isinstance(data, dict) else {}
-        except (OSError, ValueError):
-            return {}
+        return read_json_object(self._state_file)
 
     def _save_state(self) -> None:
-        self._state_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self._state, indent=2))
-        os.replace(tmp, self._state_file)
+        write_atomic(self._state_file, json.dumps(self._state, indent=2))
 
     def upstream_url(self, variant: Variant) -> str | None:
         """Where the variant answers now (after a promotion, stable is the former canary)."""

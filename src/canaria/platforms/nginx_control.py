@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shlex
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from typing import Any
 import httpx
 
 from canaria.errors import ConfigError, PlatformError
+from canaria.foundation.files import write_atomic
 
 __all__ = ["NginxControl", "CommandResult", "run_command", "nginx_error_line"]
 
@@ -66,27 +65,6 @@ def nginx_error_line(output: str) -> str:
     return lines[-1] if lines else "no output"
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        else:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 class NginxControl:
     """One include file plus the commands that test and reload the nginx that includes it."""
 
@@ -110,7 +88,7 @@ class NginxControl:
         except OSError as exc:
             raise PlatformError(f"cannot read {self.include}: {exc.strerror or exc}") from None
         try:
-            _write_atomic(self.include, text)
+            write_atomic(self.include, text)
         except OSError as exc:
             raise PlatformError(f"cannot write {self.include}: {exc.strerror or exc}") from None
         tested = await run_command(self.test_command)
@@ -138,7 +116,7 @@ class NginxControl:
             if previous is None:
                 self.include.unlink(missing_ok=True)
             else:
-                _write_atomic(self.include, previous)
+                write_atomic(self.include, previous)
         except OSError as exc:
             raise PlatformError(f"cannot restore {self.include}: {exc.strerror or exc}") from None
 

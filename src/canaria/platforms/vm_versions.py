@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from canaria.errors import ConfigError, PlatformError, UsageError
+from canaria.foundation.files import read_json_object, write_atomic
 from canaria.platforms.base import HealthResult, Platform, Variant, VersionInfo
 from canaria.platforms.nginx_control import run_command
 from canaria.platforms.processes import (
@@ -105,17 +105,10 @@ class VmVersions:
 
     # ------------------------------------------------------------ state
     def _load(self) -> dict[str, Any]:
-        try:
-            data = json.loads(self.state_file.read_text())
-            return data if isinstance(data, dict) else {}
-        except (OSError, ValueError):
-            return {}
+        return read_json_object(self.state_file)
 
     def save(self) -> None:
-        self.state_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.state, indent=2))
-        os.replace(tmp, self.state_file)
+        write_atomic(self.state_file, json.dumps(self.state, indent=2))
 
     @property
     def promoted(self) -> bool:
