@@ -322,6 +322,11 @@ class RunSource:
                 self._bucket_probs[key] = cached
         return cached
 
+    def baseline(self, windows: int) -> list[VariantWindow]:
+        """The stable version's last `windows` windows before the canary starts, all traffic on it, oldest
+        first (what a controller reads from the metrics backend's history before the first stage)."""
+        return [self.window(k, -1, 0.0).control for k in range(-windows, 0)]
+
     # ---------------------------------------------------------------- per-minute series (Kayenta)
 
     def minutes(self, k: int, stage_index: int) -> MinuteSeries:

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from canaria.analysis.context import StageContext
 from canaria.analysis.verdict import Decision
-from canaria.analysis.window import Window
+from canaria.analysis.window import VariantWindow, Window
 from canaria.simulate.generator import MinuteSeries, WindowTruth
 
 __all__ = ["SimJudge", "Step", "Tick"]
@@ -23,6 +23,8 @@ class Tick:
     minutes: Callable[[int], MinuteSeries]  # per-minute series of history[i]
     #: the generator's true rates behind history[i]; only the clairvoyant oracle reads them
     truth: Callable[[int], WindowTruth] | None = None
+    #: the stable version's windows from before the canary started (all traffic on it), oldest first
+    baseline: Sequence[VariantWindow] = ()
 
 
 @dataclass(frozen=True)

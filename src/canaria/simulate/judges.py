@@ -28,6 +28,8 @@ class CanariaJudge:
     state: JudgeState = field(default_factory=JudgeState)
 
     def decide(self, tick: Tick) -> Step:
+        if self.state.comparison is None and not self.state.baseline:
+            self.state.baseline = tick.baseline  # what the controller reads once before the first stage
         verdict = evaluate(tick.history, tick.ctx, self.guardrails, self.analysis, state=self.state)
         return Step(verdict.decision, needs_human=verdict.needs_human)
 

@@ -112,6 +112,7 @@ def simulate_run(source: RunSource, judge_name: str, setup: SimulationSetup) -> 
     def truth(i: int) -> WindowTruth:
         return source.truth(i, slow_bucket)
 
+    baseline = source.baseline(int(setup.analysis.compare.baseline // interval))
     stage_index, stage_start, bad, judge_s = 0, 0.0, 0.0, 0.0
     outcome, end_s, share_after = "held", scenario.horizon_s, None
     for k in range(windows):
@@ -120,7 +121,9 @@ def simulate_run(source: RunSource, judge_name: str, setup: SimulationSetup) -> 
         bad += source.expected_excess_bad(k, window.canary.requests, slow_ms)
         now = (k + 1) * interval
         started = time.perf_counter()
-        step = judge.decide(Tick(history, _context(plan, stage_index, now - stage_start, interval), minutes, truth))
+        step = judge.decide(
+            Tick(history, _context(plan, stage_index, now - stage_start, interval), minutes, truth, baseline)
+        )
         judge_s += time.perf_counter() - started
         if step.decision is Decision.NO_GO:
             outcome, end_s = "rolled_back", now
