@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from canaria.config.platform import HaproxyPlatformConfig, HaproxySettings
 from canaria.errors import ConfigError, PlatformError
 from canaria.foundation.files import write_atomic
+from canaria.i18n.text import msg, render
 from canaria.platforms.access_log import AccessLogSpec, parse_haproxy
 from canaria.platforms.base import PlatformCheck, RouteStatus, TesterMatch, Variant
 from canaria.platforms.haproxy_runtime import HaproxyRuntime
@@ -163,14 +164,15 @@ class HaproxyPlatform(ProxyPlatform):
         return f"HAProxy marks canary server(s) {', '.join(down)} down" if down else None
 
     def rollback_plan(self) -> list[str]:
-        steps = [f"runtime API {self.settings.runtime_api}: set server {self.settings.backend}/{n} weight 0"
-                 for n in self._names("canary")]
+        return [render(step, "en") for step in self.rollback_plan_text()]
+
+    def rollback_plan_text(self) -> list[dict[str, Any]]:
+        steps = [msg("plan.haproxy.weight_zero", runtime_api=self.settings.runtime_api, backend=self.settings.backend,
+                     server=name) for name in self._names("canary")]
         if self.settings.map_file:
-            steps.append(f"clear map {self.settings.map_file} (no tester route)")
-        steps.append("read back the weights with `show servers state`")
-        if self.versions.specs["canary"].command:
-            steps.append(f"stop the canary process (pid {self.versions.pid_of('canary') or 'not running'})")
-        return steps
+            steps.append(msg("plan.haproxy.clear_map", map_file=self.settings.map_file))
+        steps.append(msg("plan.haproxy.read_back"))
+        return steps + self.versions.stop_canary_plan()
 
     # ------------------------------------------------------------ measurements and checks
     def access_log_source(self) -> AccessLogSpec | None:

@@ -23,6 +23,7 @@ import httpx
 
 from canaria.config.platform import KubernetesPlatformConfig
 from canaria.errors import ConfigError, PlatformError, UsageError
+from canaria.i18n.text import msg, render
 from canaria.platforms.base import (
     HealthResult,
     Platform,
@@ -325,11 +326,14 @@ class KubernetesPlatform(Platform):
                             f"{ready}/{wanted} pods Ready (readiness probes; no URL configured)")
 
     def rollback_plan(self) -> list[str]:
-        keep = "scale" if self.k8s.keep_canary_objects else "delete"
-        return [f"{self.router.kind}: route 100% to Service {self.service_name}, remove canaria's tester rule",
-                f"{keep} Deployment {self.canary_name}" + ("" if keep == "scale" else f" and Service "
-                                                            f"{self.canary_service_name}"),
-                f"leave Deployment {self.stable_name} untouched"]
+        return [render(step, "en") for step in self.rollback_plan_text()]
+
+    def rollback_plan_text(self) -> list[dict[str, Any]]:
+        retire = (msg("plan.kubernetes.scale_canary", deployment=self.canary_name) if self.k8s.keep_canary_objects
+                  else msg("plan.kubernetes.delete_canary", deployment=self.canary_name,
+                           service=self.canary_service_name))
+        return [msg("plan.kubernetes.route_stable", router=self.router.kind, service=self.service_name), retire,
+                msg("plan.kubernetes.leave_stable", deployment=self.stable_name)]
 
     async def checks(self) -> list[PlatformCheck]:
         lines: list[PlatformCheck] = []

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from canaria.config.platform import NginxPlatformConfig, NginxSettings
 from canaria.errors import ConfigError, PlatformError
+from canaria.i18n.text import msg, render
 from canaria.platforms.access_log import AccessLogSpec, parse_nginx_json
 from canaria.platforms.base import PlatformCheck, RouteStatus, TesterMatch
 from canaria.platforms.nginx_conf import NginxRoute, render_include, status_path, upstream_variable
@@ -137,13 +138,14 @@ class NginxPlatform(ProxyPlatform):
         return self.versions.problem("canary")
 
     def rollback_plan(self) -> list[str]:
-        steps = [f"rewrite {self.include}: upstream {self.settings.upstream_name} with the canary "
-                 f"servers down (0%), no tester route",
-                 f"run `{self.settings.test_command}`; only if it passes `{self.settings.reload_command}`",
-                 f"read back the weights nginx serves at {self.control.status_url}"]
-        if self.versions.specs["canary"].command:
-            steps.append(f"stop the canary process (pid {self.versions.pid_of('canary') or 'not running'})")
-        return steps
+        return [render(step, "en") for step in self.rollback_plan_text()]
+
+    def rollback_plan_text(self) -> list[dict[str, Any]]:
+        steps = [msg("plan.nginx.rewrite", include=str(self.include), upstream=self.settings.upstream_name),
+                 msg("plan.nginx.test_reload", test_command=self.settings.test_command,
+                     reload_command=self.settings.reload_command),
+                 msg("plan.nginx.read_back", url=self.control.status_url)]
+        return steps + self.versions.stop_canary_plan()
 
     # ------------------------------------------------------------ measurements and checks
     def access_log_source(self) -> AccessLogSpec | None:
