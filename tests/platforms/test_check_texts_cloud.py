@@ -1,0 +1,135 @@
+"""`canaria check`'s Kubernetes and Cloud Run lines against their emulators (real lightkube and Google clients over
+HTTP): English word for word what they always said (`check --json` and the record keep it), and Korean for
+`check --lang ko`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from canaria.config import CanariaConfig, parse_config
+from canaria.platforms.base import PlatformCheck
+from canaria.platforms.cloudrun import CloudRunPlatform
+from canaria.platforms.kubernetes import KubernetesPlatform
+from tests.emulators.cloudrun import CloudRunEmulator, ImageBehaviour
+from tests.emulators.kubernetes import KubernetesEmulator
+from tests.platforms.cloudrun_harness import CANARY_IMAGE, PROJECT, REGION, SERVICE, cloudrun_data, fake
+from tests.platforms.kubernetes_setup import kubernetes_platform_config, seed_user_cluster
+
+from .check_texts import english
+
+__all__ = ["fake"]
+
+NAME = f"projects/{PROJECT}/locations/{REGION}/services/{SERVICE}"
+IDENTITY = ("workload identity federation (//iam.googleapis.com/projects/123456789/locations/global/"
+            f"workloadIdentityPools/ci/providers/{PROJECT})")
+PERMISSIONS = "run.services.get, run.services.update, run.revisions.get, run.revisions.list, run.operations.get"
+RBAC_DENIED = ("platform.kubernetes: the Kubernetes identity may not delete deployments ion-api-canary in namespace "
+               "default (apply deploy/kubernetes/rbac.yaml)")
+
+
+async def kubernetes_cases() -> dict[str, list[PlatformCheck]]:
+    cases: dict[str, list[PlatformCheck]] = {}
+    for router in ("gateway-api", "istio", "replicas"):
+        with KubernetesEmulator() as emulator:
+            seed_user_cluster(emulator, router=router)
+            platform = KubernetesPlatform(CanariaConfig.model_validate({
+                "service": "ion-api", "platform": kubernetes_platform_config(emulator, router=router)}))
+            try:
+                cases[router] = await platform.checks()
+                emulator.faults.forbid("delete", "deployments")
+                cases[f"{router} denied"] = await platform.checks()
+            finally:
+                await platform.close()
+    with KubernetesEmulator() as emulator:
+        platform = KubernetesPlatform(CanariaConfig.model_validate({
+            "service": "ion-api", "platform": kubernetes_platform_config(emulator)}))
+        try:
+            cases["empty cluster"] = await platform.checks()
+        finally:
+            await platform.close()
+    return cases
+
+
+async def test_kubernetes_lines_in_english_are_unchanged() -> None:
+    cases = await kubernetes_cases()
+    assert english(cases["gateway-api"]) == {
+        "kubernetes objects": "Deployment ion-api, Service ion-api, HTTPRoute ion-api: 1 rule(s) send to Service ion-api",
+        "stable Deployment available": "2/2 Ready",
+        "kubernetes RBAC": "17 verbs granted",
+    }
+    assert english(cases["istio"])["kubernetes objects"] == ("Deployment ion-api, Service ion-api, VirtualService "
+                                                             "ion-api: 1 http route(s) send to ion-api")
+    assert english(cases["replicas"]) == {
+        "kubernetes objects": "Deployment ion-api, Service ion-api, replicas: the split follows pod counts behind "
+                              "Service ion-api (approximate)",
+        "stable Deployment available": "2/2 Ready",
+        "kubernetes RBAC": "15 verbs granted",
+        "traffic split": "replicas router: weights are approximated by pod counts",
+    }
+    assert english(cases["gateway-api denied"]) == {"kubernetes": RBAC_DENIED}
+    assert english(cases["replicas denied"]) == {
+        "kubernetes": RBAC_DENIED, "traffic split": "replicas router: weights are approximated by pod counts"}
+    assert english(cases["empty cluster"]) == {
+        "kubernetes": "platform.kubernetes.deployment: Deployment default/ion-api not found"}
+
+
+async def cloudrun_cases(fake: CloudRunEmulator, tmp_path: Path) -> dict[str, list[PlatformCheck]]:
+    async def checks(extra: dict[str, Any] | None = None, **settings: Any) -> list[PlatformCheck]:
+        data = cloudrun_data(fake, tmp_path / "state", **settings) | (extra or {})
+        platform = CloudRunPlatform(parse_config(yaml.safe_dump(data)))
+        try:
+            return await platform.checks()
+        finally:
+            await platform.close()
+
+    fake.model.images[CANARY_IMAGE] = ImageBehaviour()
+    testers = {"plan": {"stages": [{"match": {"header": "X-Canary", "value": "1"}, "hold": "1m"},
+                                   {"traffic": 50, "hold": "1m"}]}}
+    cases = {"good": await checks(), "no image": await checks(image=None), "testers": await checks(testers),
+             "no service": await checks(service="nope")}
+    platform = CloudRunPlatform(parse_config(yaml.safe_dump(cloudrun_data(fake, tmp_path / "state"))))
+    try:
+        await platform.start_canary()
+    finally:
+        await platform.close()
+    cases["canary"] = await checks()
+    fake.permissions.discard("run.services.update")
+    cases["denied"] = await checks()
+    (tmp_path / "subject-token.jwt").unlink()
+    cases["no token"] = await checks()
+    return cases
+
+
+def revisions(fake: CloudRunEmulator) -> list[str]:
+    return [str(status["revision"]) for status in fake.model.services[NAME].statuses]
+
+
+async def test_cloudrun_lines_in_english_are_unchanged(fake: CloudRunEmulator, tmp_path: Path) -> None:
+    cases = await cloudrun_cases(fake, tmp_path)
+    stable, canary = revisions(fake)
+    lines = english(cases["good"])
+    assert lines == {
+        "cloudrun: credentials": f"acting as {IDENTITY}",
+        "cloudrun: service": f"{NAME} serves revision {stable}",
+        "cloudrun: permissions": f"may update the service ({PERMISSIONS})",
+    }
+    assert english(cases["no image"]) == lines | {
+        "cloudrun: canary image": "platform.cloudrun.image is not set: pass --image to run / enable-canary"}
+    assert english(cases["testers"]) == lines | {
+        "cloudrun: tester route": "Cloud Run has no header routing: the match stage gives the canary 0% and testers "
+                                  "use the `canary` tag URL"}
+    assert english(cases["no service"]) == {
+        "cloudrun: credentials": f"acting as {IDENTITY}",
+        "cloudrun: service": f"Cloud Run: reading service projects/{PROJECT}/locations/{REGION}/services/nope "
+                             f"failed: 404 NOT_FOUND: Resource 'nope' of kind 'SERVICE' in region '{REGION}' in project "
+                             f"'{PROJECT}' does not exist. — check platform.cloudrun.project, region and service"}
+    assert english(cases["canary"])["cloudrun: service"] == f"{NAME} serves revision {stable}, canary {canary} (tag canary)"
+    assert english(cases["denied"])["cloudrun: permissions"] == (
+        "missing run.services.update on the service: grant roles/run.developer (and roles/iam.serviceAccountUser on "
+        "its runtime service account)")
+    assert english(cases["no token"]) == {
+        "cloudrun: credentials": f"{IDENTITY}: Google credentials ({IDENTITY}) could not get a token: File "
+                                 f"'{tmp_path / 'subject-token.jwt'}' was not found."}
