@@ -17,7 +17,7 @@ from canaria.platforms.haproxy import HaproxyPlatform
 from canaria.platforms.nginx import NginxPlatform
 from canaria.platforms.processes import free_port
 
-from .check_texts import english
+from .check_texts import english, shown, untranslated
 from .proxy_fixtures import (
     Haproxy,
     Nginx,
@@ -104,6 +104,34 @@ async def test_nginx_lines_in_english_are_unchanged(tmp_path: Path, processes: P
     assert english(cases["missing"]) == {"nginx: binary": "no-such-nginx not found on PATH"}
 
 
+async def test_nginx_lines_in_korean(tmp_path: Path, processes: Processes,
+                                     closing: list[NginxPlatform | HaproxyPlatform]) -> None:
+    found = await nginx_cases(tmp_path, processes, closing)
+    include, log, cases = found.nginx.include, found.nginx.access_log, found.cases
+    assert [name for name, checks in cases.items() if untranslated(checks)] == []
+    assert shown(cases["good"], "ko") == {
+        "nginx: binary": found.nginx.binary,
+        "nginx: include": f"{include}이(가) 포함되어 있습니다",
+        "nginx: proxy_pass": "location 하나가 http://$canaria_app_upstream(으)로 프록시합니다",
+        "nginx: access log": f"{log}에 canaria가 읽는 필드가 있습니다",
+        "nginx: loaded route": "워커가 라우팅 세대 0을(를) 적용 중입니다",
+    }
+    lines = shown(cases["elsewhere"], "ko")
+    assert lines["nginx: access log"] == f"설정에 access_log {tmp_path / 'other.json'}이(가) 없습니다"
+    assert lines["nginx: loaded route"] == (f"아직 http://{found.silent}/canaria/app에서 응답이 없습니다 (첫 단계에서 "
+                                            "불러옵니다)")
+    lines = shown(cases["lacking"], "ko")
+    assert lines["nginx: proxy_pass"] == ("서비스를 제공하는 location에 `proxy_pass http://$canaria_app_upstream;`을(를) "
+                                          "추가하세요")
+    assert lines["nginx: access log"] == ("log_format에 $request_time이(가) 없습니다 (`canaria init --platform nginx`의 "
+                                          "canaria.yaml에 있습니다)")
+    assert shown(cases["unincluded"], "ko")["nginx: include"] == f"http {{}} 안에 `include {include};`을(를) 추가하세요"
+    assert shown(cases["undefined"], "ko")["nginx: configuration"] == (
+        f"'{found.nginx.dump_command}' failed: nginx: [emerg] unknown \"canaria_app_upstream\" variable — http {{}} "
+        f"안에 `include {include};`을(를) 추가하세요")  # nginx's own answer stays as nginx said it
+    assert shown(cases["missing"], "ko") == {"nginx: binary": "PATH에서 no-such-nginx을(를) 찾을 수 없습니다"}
+
+
 @dataclass
 class HaproxyCases:
     proxy: Haproxy
@@ -165,3 +193,27 @@ async def test_haproxy_lines_in_english_are_unchanged(tmp_path: Path, processes:
     assert not servers.ok and "be_nope" in servers.detail, servers
     assert english(cases["absent"]) == {"haproxy: runtime API": f"no socket at {found.no_socket}: add `stats socket "
                                                                 f"{found.no_socket} mode 600 level admin` to global"}
+
+
+async def test_haproxy_lines_in_korean(tmp_path: Path, processes: Processes,
+                                       closing: list[NginxPlatform | HaproxyPlatform]) -> None:
+    found = await haproxy_cases(tmp_path, processes, closing)
+    proxy, log, cases = found.proxy, found.log, found.cases
+    assert [name for name, checks in cases.items() if untranslated(checks)] == []
+    assert shown(cases["good"], "ko") == {
+        "haproxy: runtime API": f"HAProxy {haproxy_version(found)}이(가) {proxy.socket}에서 응답합니다",
+        "haproxy: servers": "stable 가중치 100, canary 가중치 0",
+        "haproxy: tester map": f"{proxy.map_file}이(가) 로드되어 있습니다",
+        "haproxy: access log": f"배포 중에 canaria가 udp://127.0.0.1:{proxy.log_port}에서 수신합니다",
+    }
+    lines = shown(cases["unmapped"], "ko")
+    assert lines["haproxy: tester map"] == f"로드된 맵 {tmp_path / 'other.map'}이(가) 없습니다: use-server 줄을 추가하세요"
+    assert lines["haproxy: access log"] == "access_log 없음: 측정에는 Prometheus가 필요합니다"
+    assert shown(cases["unreadable"], "ko")["haproxy: access log"] == (
+        f"{log}을(를) 읽을 수 없습니다: No such file or directory")  # the OS's reason, as the OS says it
+    assert shown(cases["unmarked"], "ko")["haproxy: access log"] == (
+        f"{log}에 아직 canaria1 줄이 없습니다 (`canaria init --platform haproxy`의 canaria.yaml에 log-format이 있습니다)")
+    assert shown(cases["marked"], "ko")["haproxy: access log"] == f"{log}에 canaria1 줄이 있습니다"
+    assert shown(cases["absent"], "ko") == {
+        "haproxy: runtime API": f"{found.no_socket}에 소켓이 없습니다: global에 `stats socket {found.no_socket} mode "
+                                "600 level admin`을(를) 추가하세요"}
