@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from canaria.config import CanariaConfig, parse_config
+from canaria.i18n.check_names import check_name
 from canaria.platforms.base import PlatformCheck
 from canaria.platforms.cloudrun import CloudRunPlatform
 from canaria.platforms.kubernetes import KubernetesPlatform
@@ -18,7 +19,7 @@ from tests.emulators.kubernetes import KubernetesEmulator
 from tests.platforms.cloudrun_harness import CANARY_IMAGE, PROJECT, REGION, SERVICE, cloudrun_data, fake
 from tests.platforms.kubernetes_setup import kubernetes_platform_config, seed_user_cluster
 
-from .check_texts import english
+from .check_texts import english, shown, untranslated
 
 __all__ = ["fake"]
 
@@ -133,3 +134,56 @@ async def test_cloudrun_lines_in_english_are_unchanged(fake: CloudRunEmulator, t
     assert english(cases["no token"]) == {
         "cloudrun: credentials": f"{IDENTITY}: Google credentials ({IDENTITY}) could not get a token: File "
                                  f"'{tmp_path / 'subject-token.jwt'}' was not found."}
+
+
+async def test_kubernetes_lines_in_korean() -> None:
+    cases = await kubernetes_cases()
+    assert [name for name, checks in cases.items() if untranslated(checks)] == []
+    assert shown(cases["gateway-api"], "ko") == {
+        "kubernetes objects": "Deployment ion-api, Service ion-api, HTTPRoute ion-api: 규칙 1개가 Service ion-api(으)로 "
+                              "보냅니다",
+        "stable Deployment available": "2/2 준비됨",
+        "kubernetes RBAC": "권한 17개 허용됨",
+    }
+    assert shown(cases["istio"], "ko")["kubernetes objects"] == ("Deployment ion-api, Service ion-api, VirtualService "
+                                                                 "ion-api: http 경로 1개가 ion-api(으)로 보냅니다")
+    assert shown(cases["replicas"], "ko") == {
+        "kubernetes objects": "Deployment ion-api, Service ion-api, replicas: Service ion-api 뒤의 파드 수로 분할합니다 "
+                              "(근사치)",
+        "stable Deployment available": "2/2 준비됨",
+        "kubernetes RBAC": "권한 15개 허용됨",
+        "traffic split": "replicas 라우터: 가중치는 파드 수로 근사합니다",
+    }
+    denied = ("platform.kubernetes: Kubernetes 계정에 네임스페이스 default의 delete deployments ion-api-canary 권한이 "
+              "없습니다 (deploy/kubernetes/rbac.yaml을 적용하세요)")
+    assert shown(cases["gateway-api denied"], "ko") == {"kubernetes": denied}
+    assert shown(cases["empty cluster"], "ko") == {
+        "kubernetes": "platform.kubernetes.deployment: Deployment default/ion-api을(를) 찾을 수 없습니다"}
+    assert [check_name(name, "ko") for name in english(cases["replicas"])] == [
+        "kubernetes objects", "안정 버전 Deployment 가용", "kubernetes RBAC", "트래픽 분할"]
+
+
+async def test_cloudrun_lines_in_korean(fake: CloudRunEmulator, tmp_path: Path) -> None:
+    cases = await cloudrun_cases(fake, tmp_path)
+    stable, canary = revisions(fake)
+    assert [name for name, checks in cases.items() if untranslated(checks)] == []
+    lines = shown(cases["good"], "ko")
+    assert lines == {
+        "cloudrun: credentials": f"{IDENTITY}(으)로 인증됨",
+        "cloudrun: service": f"{NAME}이(가) 리비전 {stable}을(를) 제공합니다",
+        "cloudrun: permissions": f"서비스를 수정할 수 있습니다 ({PERMISSIONS})",
+    }
+    assert shown(cases["no image"], "ko") == lines | {
+        "cloudrun: canary image": "platform.cloudrun.image가 설정되지 않았습니다: run / enable-canary에 --image를 "
+                                  "넘기세요"}
+    assert shown(cases["testers"], "ko") == lines | {
+        "cloudrun: tester route": "Cloud Run에는 헤더 라우팅이 없습니다: match 단계는 카나리에 0%를 주고 테스터는 "
+                                  "`canary` 태그 URL을 씁니다"}
+    assert shown(cases["canary"], "ko")["cloudrun: service"] == (
+        f"{NAME}이(가) 리비전 {stable}, 카나리 {canary}(태그 canary)을(를) 제공합니다")
+    assert shown(cases["denied"], "ko")["cloudrun: permissions"] == (
+        "서비스에 run.services.update 권한이 없습니다: roles/run.developer를 부여하세요 (런타임 서비스 계정에는 "
+        "roles/iam.serviceAccountUser도)")
+    assert shown(cases["no token"], "ko") == {
+        "cloudrun: credentials": f"{IDENTITY}: Google 자격 증명({IDENTITY})으로 토큰을 받지 못했습니다: File "
+                                 f"'{tmp_path / 'subject-token.jwt'}' was not found."}  # Google's reason as it says it
