@@ -15,7 +15,7 @@ from canaria.platforms.base import PlatformCheck
 from canaria.platforms.cloudrun import CloudRunPlatform
 from canaria.platforms.kubernetes import KubernetesPlatform
 from tests.emulators.cloudrun import CloudRunEmulator, ImageBehaviour
-from tests.emulators.kubernetes import KubernetesEmulator
+from tests.emulators.kubernetes import KubernetesEmulator, deployment, gateway, httproute, service, virtualservice
 from tests.platforms.cloudrun_harness import CANARY_IMAGE, PROJECT, REGION, SERVICE, cloudrun_data, fake
 from tests.platforms.kubernetes_setup import kubernetes_platform_config, seed_user_cluster
 
@@ -44,13 +44,22 @@ async def kubernetes_cases() -> dict[str, list[PlatformCheck]]:
                 cases[f"{router} denied"] = await platform.checks()
             finally:
                 await platform.close()
-    with KubernetesEmulator() as emulator:
-        platform = KubernetesPlatform(CanariaConfig.model_validate({
-            "service": "ion-api", "platform": kubernetes_platform_config(emulator)}))
-        try:
-            cases["empty cluster"] = await platform.checks()
-        finally:
-            await platform.close()
+    selectorless = service()
+    del selectorless["spec"]["selector"]
+    for case, router, objects in (
+            ("empty cluster", "gateway-api", []),
+            ("no rule", "gateway-api", [service(), gateway(), httproute(service_name="elsewhere")]),
+            ("no route", "istio", [service(), virtualservice(host="elsewhere")]),
+            ("no selector", "gateway-api", [selectorless, gateway(), httproute()])):
+        with KubernetesEmulator() as emulator:
+            if objects:
+                emulator.seed(deployment(), *objects)
+            platform = KubernetesPlatform(CanariaConfig.model_validate({
+                "service": "ion-api", "platform": kubernetes_platform_config(emulator, router=router)}))
+            try:
+                cases[case] = await platform.checks()
+            finally:
+                await platform.close()
     return cases
 
 
@@ -75,6 +84,12 @@ async def test_kubernetes_lines_in_english_are_unchanged() -> None:
         "kubernetes": RBAC_DENIED, "traffic split": "replicas router: weights are approximated by pod counts"}
     assert english(cases["empty cluster"]) == {
         "kubernetes": "platform.kubernetes.deployment: Deployment default/ion-api not found"}
+    assert english(cases["no rule"]) == {"kubernetes": "platform.kubernetes.router.service: HTTPRoute ion-api has no "
+                                                       "rule with a backendRef to Service ion-api"}
+    assert english(cases["no route"]) == {"kubernetes": "platform.kubernetes.router.service: VirtualService ion-api "
+                                                        "has no http route to host ion-api"}
+    assert english(cases["no selector"]) == {"kubernetes": "platform.kubernetes.router.service: Service ion-api has no "
+                                                           "selector"}
 
 
 async def cloudrun_cases(fake: CloudRunEmulator, tmp_path: Path) -> dict[str, list[PlatformCheck]]:

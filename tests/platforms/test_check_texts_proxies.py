@@ -157,6 +157,7 @@ async def haproxy_cases(tmp_path: Path, processes: Processes,
              "unmapped": await checks(map_file=str(tmp_path / "other.map"), access_log=None),
              "unreadable": await checks(access_log=str(log)),
              "wrong backend": await checks(backend="be_nope"),
+             "ghost server": await checks(canary_server="ghost"),
              "absent": await checks(runtime_api=str(no_socket))}
     log.write_text("Dec  1 19:30:00 haproxy[42]: Proxy fe started.\n")
     cases["unmarked"] = await checks(access_log=str(log))
@@ -189,6 +190,7 @@ async def test_haproxy_lines_in_english_are_unchanged(tmp_path: Path, processes:
     assert english(cases["unmarked"])["haproxy: access log"] == (
         f"no canaria1 line in {log} yet (the canaria.yaml of `canaria init --platform haproxy` has the log-format)")
     assert english(cases["marked"])["haproxy: access log"] == f"{log} has canaria1 lines"
+    assert english(cases["ghost server"])["haproxy: servers"] == "backend be_app has no server ghost"
     servers = {c.name: c for c in cases["wrong backend"]}["haproxy: servers"]
     assert not servers.ok and "be_nope" in servers.detail, servers
     assert english(cases["absent"]) == {"haproxy: runtime API": f"no socket at {found.no_socket}: add `stats socket "
