@@ -174,6 +174,12 @@ async def test_kubernetes_lines_in_korean() -> None:
     assert shown(cases["gateway-api denied"], "ko") == {"kubernetes": denied}
     assert shown(cases["empty cluster"], "ko") == {
         "kubernetes": "platform.kubernetes.deployment: Deployment default/ion-api을(를) 찾을 수 없습니다"}
+    assert shown(cases["no rule"], "ko") == {"kubernetes": "platform.kubernetes.router.service: HTTPRoute ion-api에 "
+                                                           "Service ion-api(으)로 가는 backendRef 규칙이 없습니다"}
+    assert shown(cases["no route"], "ko") == {"kubernetes": "platform.kubernetes.router.service: VirtualService "
+                                                            "ion-api에 호스트 ion-api(으)로 가는 http 경로가 없습니다"}
+    assert shown(cases["no selector"], "ko") == {"kubernetes": "platform.kubernetes.router.service: Service ion-api에 "
+                                                               "selector가 없습니다"}
     assert [check_name(name, "ko") for name in english(cases["replicas"])] == [
         "kubernetes objects", "안정 버전 Deployment 가용", "kubernetes RBAC", "트래픽 분할"]
 

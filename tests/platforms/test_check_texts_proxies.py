@@ -127,7 +127,7 @@ async def test_nginx_lines_in_korean(tmp_path: Path, processes: Processes,
                                           "canaria.yaml에 있습니다)")
     assert shown(cases["unincluded"], "ko")["nginx: include"] == f"http {{}} 안에 `include {include};`을(를) 추가하세요"
     assert shown(cases["undefined"], "ko")["nginx: configuration"] == (
-        f"'{found.nginx.dump_command}' failed: nginx: [emerg] unknown \"canaria_app_upstream\" variable — http {{}} "
+        f"'{found.nginx.dump_command}' 실패: nginx: [emerg] unknown \"canaria_app_upstream\" variable — http {{}} "
         f"안에 `include {include};`을(를) 추가하세요")  # nginx's own answer stays as nginx said it
     assert shown(cases["missing"], "ko") == {"nginx: binary": "PATH에서 no-such-nginx을(를) 찾을 수 없습니다"}
 
@@ -216,6 +216,7 @@ async def test_haproxy_lines_in_korean(tmp_path: Path, processes: Processes,
     assert shown(cases["unmarked"], "ko")["haproxy: access log"] == (
         f"{log}에 아직 canaria1 줄이 없습니다 (`canaria init --platform haproxy`의 canaria.yaml에 log-format이 있습니다)")
     assert shown(cases["marked"], "ko")["haproxy: access log"] == f"{log}에 canaria1 줄이 있습니다"
+    assert shown(cases["ghost server"], "ko")["haproxy: servers"] == "backend be_app에 서버 ghost이(가) 없습니다"
     assert shown(cases["absent"], "ko") == {
         "haproxy: runtime API": f"{found.no_socket}에 소켓이 없습니다: global에 `stats socket {found.no_socket} mode "
                                 "600 level admin`을(를) 추가하세요"}

@@ -1,8 +1,8 @@
-"""`canaria check`'s lines that only a platform backend can tell (nginx, HAProxy, Kubernetes, Cloud Run), in
-English and Korean (both carry every key; a test checks).
+"""`canaria check`'s lines that only a platform backend can tell (nginx, HAProxy, Kubernetes, Cloud Run), and the
+backends' errors those lines show, in English and Korean (both carry every key; a test checks).
 
-English entries are exactly the words the backends always wrote in `detail` (`check --json`, the deployment record
-and other tools match them); the backends render `detail` from these entries, so the two cannot drift apart."""
+English entries are exactly the words the backends and their errors always wrote (`check --json`, the deployment
+record and other tools match them); the backends render `detail` from these entries, so the two cannot drift apart."""
 
 from __future__ import annotations
 
@@ -53,6 +53,11 @@ PLATFORM_CHECK_MESSAGES: dict[str, dict[str, str]] = {
         "roles/iam.serviceAccountUser on its runtime service account)",
         "check.cloudrun.may_update": "may update the service ({permissions})",
         "error.google.no_token": "Google credentials ({identity}) could not get a token: {reason}",
+        "error.nginx.dump_failed": "{command} failed: {detail}",
+        "error.haproxy.no_server": "backend {backend} has no server {servers}",
+        "error.kubernetes.no_selector": "Service {service} has no selector",
+        "error.kubernetes.no_rule": "HTTPRoute {name} has no rule with a backendRef to Service {service}",
+        "error.kubernetes.no_route": "VirtualService {name} has no http route to host {service}",
     },
     "ko": {
         "check.name.stable_deployment": "안정 버전 Deployment 가용",
@@ -102,5 +107,10 @@ PLATFORM_CHECK_MESSAGES: dict[str, dict[str, str]] = {
         "부여하세요 (런타임 서비스 계정에는 roles/iam.serviceAccountUser도)",
         "check.cloudrun.may_update": "서비스를 수정할 수 있습니다 ({permissions})",
         "error.google.no_token": "Google 자격 증명({identity})으로 토큰을 받지 못했습니다: {reason}",
+        "error.nginx.dump_failed": "{command} 실패: {detail}",
+        "error.haproxy.no_server": "backend {backend}에 서버 {servers}이(가) 없습니다",
+        "error.kubernetes.no_selector": "Service {service}에 selector가 없습니다",
+        "error.kubernetes.no_rule": "HTTPRoute {name}에 Service {service}(으)로 가는 backendRef 규칙이 없습니다",
+        "error.kubernetes.no_route": "VirtualService {name}에 호스트 {service}(으)로 가는 http 경로가 없습니다",
     },
 }

@@ -75,7 +75,9 @@ class HaproxyPlatform(ProxyPlatform):
         states = {s.name: s for s in await self.api.servers(self.settings.backend)}
         missing = [n for n in (*self._names("stable"), *self._names("canary")) if n not in states]
         if missing:
-            raise PlatformError(f"backend {self.settings.backend} has no server {', '.join(missing)}")
+            said = {"backend": self.settings.backend, "servers": ", ".join(missing)}
+            raise PlatformError(f"backend {said['backend']} has no server {said['servers']}",
+                                key="error.haproxy.no_server", params=said)
         return {name: states[name].weight for name in (*self._names("stable"), *self._names("canary"))}
 
     async def _apply_weights(self, targets: dict[str, int], current: dict[str, int] | None = None) -> None:

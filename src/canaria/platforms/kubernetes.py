@@ -160,7 +160,8 @@ class KubernetesPlatform(Platform):
         except (KeyError, ValueError) as exc:
             raise ConfigError(f"Deployment {self.stable_name}: {exc}", field="platform.kubernetes.container") from None
         if not (service.get("spec") or {}).get("selector"):
-            raise ConfigError(f"Service {self.service_name} has no selector", field="platform.kubernetes.router.service")
+            raise ConfigError(f"Service {self.service_name} has no selector", field="platform.kubernetes.router.service",
+                              key="error.kubernetes.no_selector", params={"service": self.service_name})
         await self.router.prepare()
 
     def _needed(self) -> list[tuple[str, str, str, str | None]]:

@@ -83,7 +83,8 @@ class GatewayApiRouter(Router):
         rules = httproute_stable_rules(route.get("spec") or {}, self.service)
         if not rules:
             raise ConfigError(f"HTTPRoute {self.object_name} has no rule with a backendRef to Service {self.service}",
-                              field="platform.kubernetes.router.service")
+                              field="platform.kubernetes.router.service", key="error.kubernetes.no_rule",
+                              params={"name": self.object_name, "service": self.service})
         return msg("check.kubernetes.httproute", name=self.object_name, rules=len(rules), service=self.service)
 
     async def set(self, weight: float, match: TesterMatch | None) -> None:
@@ -168,7 +169,8 @@ class IstioRouter(Router):
         routes = virtualservice_stable_routes(vs.get("spec") or {}, self.service)
         if not routes:
             raise ConfigError(f"VirtualService {self.object_name} has no http route to host {self.service}",
-                              field="platform.kubernetes.router.service")
+                              field="platform.kubernetes.router.service", key="error.kubernetes.no_route",
+                              params={"name": self.object_name, "service": self.service})
         return msg("check.kubernetes.virtualservice", name=self.object_name, routes=len(routes), service=self.service)
 
     async def set(self, weight: float, match: TesterMatch | None) -> None:
