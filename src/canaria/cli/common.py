@@ -21,8 +21,8 @@ from canaria.config import CanariaConfig, load_config
 from canaria.config.lang_hint import declared_lang
 from canaria.config.platform import with_canary_image
 from canaria.errors import CanariaError, ConfigError, UsageError
-from canaria.i18n import LANGS, resolve_lang, t
-from canaria.i18n.text import render
+from canaria.i18n import LANGS, resolve_lang
+from canaria.i18n.error_line import error_line
 from canaria.runtime.app import App, default_actor, open_app
 
 __all__ = ["ConfigOpt", "ImageOpt", "JsonOpt", "LangOpt", "cli_lang", "err", "error_lang", "error_line", "handle_errors", "out", "print_json", "with_app"]
@@ -71,13 +71,6 @@ def cli_lang(flag: str | None, config: CanariaConfig | None = None) -> str:
     lang = resolve_lang(flag, config.lang if config else None)
     _COMMAND_LANG.set(lang)
     return lang
-
-
-def error_line(exc: CanariaError, lang: str) -> str:
-    """`error: …` in the reader's language; in English exactly the error's own words (tools match them)."""
-    if lang == "en":
-        return f"error: {exc}"
-    return t("cli.error", lang, message=render(exc.text, lang))
 
 
 def error_lang(flag: object, exc: CanariaError, config_path: object = None) -> str:
