@@ -35,7 +35,7 @@ class CompareConfig(_Model):
         default_factory=lambda: [0.5, 0.95, 0.99], min_length=1, description="control quantiles compared"
     )
     baseline: Duration = Field(
-        default=21600.0, ge=0,
+        default=10800.0, ge=0,
         description="the stable version's own history before the canary starts, read once and pooled with control (0: none)",
     )
 
