@@ -185,6 +185,26 @@ async def test_windows_have_the_counts_latency_and_saturation_of_both_variants(s
     stack.notes["burst"] = {k: w.to_dict()["canary"]["requests"] for k, w in windows.items()}
 
 
+async def test_the_stable_versions_past_windows_count_what_it_served(stack: Stack) -> None:
+    """read_baseline over scraped history: 5 s windows, a burst inside the first and the third, none in between."""
+    start = time.time()
+    stable = stack.services["stable"].url
+    await asyncio.sleep(1.5)
+    assert await _burst(stable, 60) == 0
+    await asyncio.sleep(max(0.0, start + 11.5 - time.time()))
+    assert await _burst(stable, 40) == 0
+    await asyncio.sleep(max(0.0, start + 15 + 2.5 - time.time()))  # two more scrapes after the last window
+    provider = PrometheusMetricsProvider(stack.configs["good"])
+    try:
+        windows = await provider.read_baseline(start=start, end=start + 15, interval=5)
+    finally:
+        await provider.close()
+    # the quiet window is left out; increase() extrapolates each to its edges (at most 5/4 with 1 s scrapes)
+    assert [n * 0.97 <= w.requests <= n * 1.3 for w, n in zip(windows, (60, 40))] == [True, True], windows
+    assert len(windows) == 2 and all(w.errors == 0 and w.latency.count == pytest.approx(w.requests, abs=2)
+                                     for w in windows)
+
+
 async def test_check_passes_against_the_real_server_and_fails_on_a_missing_variant(stack: Stack) -> None:
     lines = await prometheus_checks(stack.configs["errors"])
     assert all(ok for _, ok, _ in lines), lines
