@@ -34,7 +34,7 @@ class MetricsProvider(ABC):
         """The stable version's windows over [start, end], cut every `interval` seconds, oldest first: each one
         the `control` side of what `read_window` would have measured then. Windows without stable requests
         are left out. The default has none: a provider that only sees from now on (the gateway's meter, a
-        tailed access log) has no history to offer, and the judge then pools the rollout's own control only."""
+        syslog socket) has no history to offer, and the judge then pools the rollout's own control only."""
         return []
 
     async def close(self) -> None:
