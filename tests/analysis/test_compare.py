@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from canaria.analysis.compare import ComparisonState, compare, restart_weight
+from canaria.analysis.compare import (
+    WITHIN_STAGE_RESTARTS,
+    WITHIN_STAGE_SHARE,
+    ComparisonState,
+    compare,
+    restart_weight,
+)
 from canaria.analysis.verdict import Decision, Severity
 from canaria.config import CompareConfig
 from canaria.foundation.histogram import LatencyHistogram
@@ -50,11 +56,35 @@ def test_state_starts_again_when_the_history_is_not_a_continuation() -> None:
 def test_stages_restart_the_evidence_with_shares_of_alpha_that_sum_to_at_most_one() -> None:
     rng = np.random.default_rng(4)
     state = ComparisonState(CompareConfig())
-    state.update(_history(rng, 30))  # stages 0, 1, 2
-    assert state.weights == [0.45, 0.2, 0.25]
-    assert state.errors.log_lr.shape[0] == 3
-    assert state.pooled_errors.starts == 3 and state.pooled_slow.starts == 3
-    assert sum(restart_weight(s) for s in range(60)) <= 1.0
+    state.update(_history(rng, 30))  # stages 0, 1 (12 windows each), 2 (6 windows)
+    c = WITHIN_STAGE_SHARE
+    expected: list[float] = []
+    for stage, windows in enumerate((12, 12, 6)):
+        w = restart_weight(stage)
+        expected += [w * (1 - c)] + [w * c / (j * (j + 1)) for j in range(1, windows)]
+    assert state.weights == pytest.approx(expected)
+    assert state.errors.log_lr.shape[0] == len(expected) == 30
+    assert state.pooled_errors.starts == 30 and state.pooled_slow.starts == 30
+    # the leaning factor reads the stages' own starts only
+    assert state.errors.stage_rows == [0, 12, 24] == state.pooled_errors.stage_rows
+    # whatever the plan, the weights of every start sum to at most 1: the weighted sum is an e-process
+    per_stage = (1 - c) + c * sum(1 / (j * (j + 1)) for j in range(1, WITHIN_STAGE_RESTARTS + 1))
+    assert sum(restart_weight(s) for s in range(60)) * per_stage <= 1.0
+
+
+def test_a_fault_that_begins_inside_a_stage_is_judged_from_a_restart_at_its_onset() -> None:
+    """Four good windows at 50 %, then 4 % errors: the restart at the onset window carries more evidence
+    than the stage's own start, which the good windows before the fault drove down (the pooled test scores
+    every request; the concurrent one only events, so it loses less to good windows, never more)."""
+    rng = np.random.default_rng(9)
+    good = [window(k, lognormal_variant(rng, 150), lognormal_variant(rng, 150), stage=0) for k in range(4)]
+    bad = [window(4 + k, lognormal_variant(rng, 150, error_rate=0.04), lognormal_variant(rng, 150), stage=0)
+           for k in range(2)]
+    state = ComparisonState(CompareConfig()).update(good + bad)
+    assert len(state.weights) == 6
+    log_e = state.pooled_errors.log_e_values
+    assert log_e[4] > log_e[0] + 1.0
+    assert state.errors.log_e_values[4] >= state.errors.log_e_values[0]
 
 
 def test_a_fault_that_begins_in_a_later_stage_is_weighed_against_the_pooled_control() -> None:
@@ -67,8 +97,8 @@ def test_a_fault_that_begins_in_a_later_stage_is_weighed_against_the_pooled_cont
         for k in range(3)
     ]
     state = ComparisonState(CompareConfig()).update(history)
-    assert state.pooled_errors.log_e_values[2] > state.errors.log_e_values[2]
-    concurrent_only = state.errors.weighted([0.45, 0.2 * 0.5, 0.25 * 0.5])
+    assert state.pooled_errors.log_e_values[24] > state.errors.log_e_values[24]  # the 50 % stage's start
+    concurrent_only = state.errors.weighted(state._budget_split()[0])
     assert compare(history, CompareConfig())[0].e_value > concurrent_only
 
 

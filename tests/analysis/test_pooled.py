@@ -104,3 +104,15 @@ def test_leaning_favours_a_regression_only_when_the_canary_is_worse() -> None:
     assert worse.leaning_e_value > 1.0
     assert same.leaning_e_value < 1.0
     assert same.log_e_values[0] < 0.0
+
+
+def test_the_null_maximum_over_many_starts_at_once_equals_the_scalar_one() -> None:
+    from canaria.analysis.pooled import null_log_sup_rows
+
+    rng = np.random.default_rng(21)
+    nc = rng.integers(1, 400, size=200).astype(float)
+    xc = np.floor(nc * rng.uniform(0, 0.08, size=200))
+    for xb, nb in ((0.0, 500.0), (3.0, 2000.0), (40.0, 3000.0)):
+        rows = null_log_sup_rows(xc, nc, xb, nb, 1.5)
+        scalar = [null_log_sup(a, n, xb, nb, 1.5) for a, n in zip(xc, nc)]
+        assert rows == pytest.approx(scalar, rel=1e-9, abs=1e-9)

@@ -85,3 +85,18 @@ def test_bad_share_counts_errors_and_slow_requests_once() -> None:
     share = expected_bad_share(base, 500.0)
     slow = 1 - 0.5 * math.erfc(-(math.log(500 / 120) / (math.log(350 / 120) / 1.6448536)) / math.sqrt(2))
     assert share == pytest.approx(1 - (1 - 0.01) * (1 - slow))
+
+
+def test_the_baseline_is_the_stable_version_alone_before_the_canary_and_the_same_for_every_judge() -> None:
+    """What a controller reads from the metrics history before the first stage: all traffic on stable,
+    drawn from control's rates even in a scenario whose canary is bad from the start."""
+    source = RunSource(_scenario("leak"), run=0, seed=1, interval_s=300)
+    baseline = source.baseline(12)
+    assert len(baseline) == 12
+    assert sum(v.requests for v in baseline) == pytest.approx(50 * 300 * 12, rel=0.02)
+    assert sum(v.errors for v in baseline) / sum(v.requests for v in baseline) == pytest.approx(0.002, rel=0.35)
+    again = RunSource(_scenario("leak"), run=0, seed=1, interval_s=300).baseline(12)
+    assert [(v.requests, v.errors) for v in again] == [(v.requests, v.errors) for v in baseline]
+    # not the rollout's own windows: those come after it
+    assert (source.window(0, 0, 5.0).control.requests + source.window(0, 0, 5.0).canary.requests) != 0
+    assert source.baseline(0) == []

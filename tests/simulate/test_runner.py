@@ -96,3 +96,27 @@ def test_tables_render(result: dict) -> None:
     console.print(render_scenarios(result, "canaria"))
     text = console.export_text()
     assert "false rollback" in text and "kayenta" in text and "errors-5pct" in text
+
+
+def test_canaria_reads_the_pre_canary_baseline_its_config_asks_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    from canaria.config import CompareConfig
+    from canaria.simulate.generator import RunSource
+    from canaria.simulate.judges import CanariaJudge
+    from canaria.simulate.runner import SimulationSetup, simulate_run
+
+    scenario = SUITE.resolved()[0]
+    seen: list[int] = []
+    original = CanariaJudge.decide
+
+    def spy(self: CanariaJudge, tick):  # type: ignore[no-untyped-def]
+        step = original(self, tick)
+        seen.append(len(self.state.baseline))
+        return step
+
+    monkeypatch.setattr(CanariaJudge, "decide", spy)
+    for hours, windows in ((6.0, 72), (1.0, 12), (0.0, 0)):
+        analysis = AnalysisConfig(compare=CompareConfig(baseline=hours * 3600))
+        setup = SimulationSetup(plan=PlanConfig(), analysis=analysis, guardrails=[], judges=["canaria"], seed=0)
+        seen.clear()
+        simulate_run(RunSource(scenario, run=0, seed=0, interval_s=300.0), "canaria", setup)
+        assert seen and set(seen) == {windows}

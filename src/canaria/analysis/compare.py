@@ -145,6 +145,13 @@ def _describe(c: Comparison) -> str:
 #: shares of the budget of the evidence started at the rollout's start and at the next two stages; later
 #: stages share the remaining 0.1 geometrically (0.05, 0.025...), so the sum is 1
 RESTART_WEIGHTS = (0.45, 0.2, 0.25)
+#: share of each stage's budget on e-processes restarted inside the stage, at its j-th window (j = 1, 2...,
+#: up to WITHIN_STAGE_RESTARTS) with weight share/(j(j+1)): a fault that begins after a stage's first
+#: windows is judged on its own data, not under the good windows before it, which drive the large
+#: alternatives down fast (docs/judge.md). The weights over j sum to less than the share, so every start's
+#: weights sum to at most 1 and the weighted sum stays an e-process.
+WITHIN_STAGE_SHARE = 0.5
+WITHIN_STAGE_RESTARTS = 12
 
 
 def restart_weight(start: int) -> float:
@@ -187,7 +194,10 @@ class ComparisonState:
 
     def _reset(self, config: CompareConfig) -> None:
         self.config = config
-        self.weights = [restart_weight(0)]  # share of the budget of each start: the rollout's, then each stage's
+        # share of the budget of each start: the rollout's, then each stage's, and the restarts inside a stage
+        self.weights = [restart_weight(0) * (1.0 - WITHIN_STAGE_SHARE)]
+        self._row_stage = [0]  # ordinal of the stage each start belongs to (0: the rollout's first)
+        self._stage_windows = 0  # windows consumed in the current stage
         self.errors = RatioEvidence(null_ratio=1.0 + config.error_rate_tolerance)
         self.quantiles = [RatioEvidence(null_ratio=1.0) for _ in config.latency_quantiles]
         self.slow = RatioEvidence(null_ratio=1.0 + config.slow_rate_tolerance)
@@ -222,15 +232,25 @@ class ComparisonState:
             consumed = 0
         for window in history[consumed:]:
             if self._stage is not None and window.stage_index != self._stage:
-                self.weights.append(restart_weight(len(self.weights)))
-                for evidence in (self.errors, self.slow, *self.quantiles):
-                    evidence.restart()
-                self.pooled_errors.restart()
-                self.pooled_slow.restart()
+                ordinal = self._row_stage[-1] + 1
+                self._add_start(ordinal, restart_weight(ordinal) * (1.0 - WITHIN_STAGE_SHARE), stage=True)
+                self._stage_windows = 0
+            elif self._stage is not None and 1 <= self._stage_windows <= WITHIN_STAGE_RESTARTS:
+                j, ordinal = self._stage_windows, self._row_stage[-1]
+                self._add_start(ordinal, restart_weight(ordinal) * WITHIN_STAGE_SHARE / (j * (j + 1)), stage=False)
             self._stage = window.stage_index
+            self._stage_windows += 1
             self._consume(window)
             self._keys.append((window.start, window.end))
         return self
+
+    def _add_start(self, ordinal: int, weight: float, *, stage: bool) -> None:
+        self.weights.append(weight)
+        self._row_stage.append(ordinal)
+        for evidence in (self.errors, self.slow, *self.quantiles):
+            evidence.restart(stage=stage)
+        self.pooled_errors.restart(stage=stage)
+        self.pooled_slow.restart(stage=stage)
 
     def _consume(self, window: Window) -> None:
         # Plain list slices, not numpy: a window's histogram is a 322-long list and converting it costs
@@ -277,7 +297,7 @@ class ComparisonState:
     # ------------------------------------------------------------------ results
 
     def _budget_split(self) -> tuple[list[float], list[float]]:
-        return _split(self.weights, has_baseline=bool(self.baseline))
+        return _split(self.weights, self._row_stage, has_baseline=bool(self.baseline))
 
     def error_comparison(self, reject_at: float) -> Comparison:
         ev = self.errors
@@ -349,9 +369,9 @@ def _pooled_share(start: int, has_baseline: bool) -> float:
     return POOLED_SHARE
 
 
-def _split(weights: list[float], *, has_baseline: bool) -> tuple[list[float], list[float]]:
+def _split(weights: list[float], row_stage: list[int], *, has_baseline: bool) -> tuple[list[float], list[float]]:
     """Each start's share of the budget, split between its concurrent and its pooled e-process."""
-    shares = [_pooled_share(s, has_baseline) for s in range(len(weights))]
+    shares = [_pooled_share(s, has_baseline) for s in row_stage]
     return [w * (1.0 - f) for w, f in zip(weights, shares)], [w * f for w, f in zip(weights, shares)]
 
 

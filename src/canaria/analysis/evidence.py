@@ -72,11 +72,15 @@ class RatioEvidence:
     control_events: float = 0.0
     control_exposure: float = 0.0
 
+    #: the rows started at a stage's start (the leaning factor reads only these)
+    stage_rows: list[int] = field(default_factory=lambda: [0])
     _log_e: np.ndarray | None = field(default=None, init=False, repr=False)
     _leaning_value: float = field(default=1.0, init=False, repr=False)
 
-    def restart(self) -> None:
+    def restart(self, *, stage: bool = True) -> None:
         self.log_lr = np.vstack((self.log_lr, np.zeros(len(RATIO_GRID))))
+        if stage:
+            self.stage_rows.append(len(self.log_lr) - 1)
         self._log_e = None
 
     def update(self, canary_events: float, canary_exposure: float, control_events: float, control_exposure: float) -> None:
@@ -111,9 +115,9 @@ class RatioEvidence:
         self._log_e = top + np.log(scaled.sum(axis=1)) + _LOG_WEIGHTS[0]
         with np.errstate(divide="ignore"):
             log_mean = top + np.log(scaled[:, :_LEANING].sum(axis=1) / _LEANING)
-        best = float(log_mean.max())
+        best = float(log_mean[self.stage_rows].max())
         if not math.isfinite(best):  # the modest block underflowed under a huge top: recompute it on its own
-            block = self.log_lr[:, :_LEANING]
+            block = self.log_lr[self.stage_rows, :_LEANING]
             block_top = block.max(axis=1)
             best = float((block_top + np.log(np.exp(block - block_top[:, None]).sum(axis=1) / _LEANING)).max())
         self._leaning_value = math.exp(min(best, 700.0))
@@ -139,7 +143,8 @@ class RatioEvidence:
 
     def weighted(self, weights: list[float]) -> float:
         """sum_s weights[s] * e-value of start s: an e-value when the weights sum to at most 1."""
-        return sum(w * math.exp(min(log_e, 700.0)) for w, log_e in zip(weights, self.log_e_values.tolist()) if w)
+        log_e = np.minimum(self.log_e_values, 700.0)
+        return float(np.dot(np.asarray(weights[: len(log_e)]), np.exp(log_e[: len(weights)])))
 
     @property
     def canary_rate(self) -> float | None:

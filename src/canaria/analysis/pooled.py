@@ -31,6 +31,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.special import xlogy
 
 from canaria.analysis.evidence import LEANING_MAX_RATIO
 
@@ -73,6 +74,20 @@ def null_log_sup(xc: float, nc: float, xb: float, nb: float, r0: float) -> float
     return _binomial_loglik(xc, nc, r0 * p) + _binomial_loglik(xb, nb, p)
 
 
+def null_log_sup_rows(xc: np.ndarray, nc: np.ndarray, xb: float, nb: float, r0: float) -> np.ndarray:
+    """`null_log_sup` for many canary tallies against one control tally at once (one per start)."""
+    pc, pb = xc / nc, xb / nb
+    x = xc + xb
+    a = r0 * (nb + nc)
+    b = -(nb + r0 * nc + xc + r0 * xb)
+    p = (-b - np.sqrt(np.maximum(0.0, b * b - 4.0 * a * x))) / (2.0 * a)
+    p = np.clip(p, 1e-300, _P_MAX / max(r0, 1.0))
+    inside = pc <= r0 * pb  # the unconstrained maximum is already in the null
+    pc_hat = np.where(inside, pc, r0 * p)
+    pb_hat = np.where(inside, pb, p)
+    return xlogy(xc, pc_hat) + xlogy(nc - xc, 1.0 - pc_hat) + xlogy(xb, pb_hat) + xlogy(nb - xb, 1.0 - pb_hat)
+
+
 @dataclass
 class PooledEvidence:
     """Universal-inference e-values for "canary rate <= null_ratio x control rate", control pooled.
@@ -89,6 +104,8 @@ class PooledEvidence:
     control_log_q: float = 0.0
     stage_control: list[float] = field(default_factory=lambda: [0.0, 0.0])
 
+    #: the rows started at a stage's start (the leaning factor reads only these)
+    stage_rows: list[int] = field(default_factory=lambda: [0])
     _cache: dict[str, object] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -102,10 +119,12 @@ class PooledEvidence:
     def starts(self) -> int:
         return len(self.canary)
 
-    def restart(self) -> None:
+    def restart(self, *, stage: bool = True) -> None:
         self.log_q = np.vstack((self.log_q, np.zeros(len(self._multiples))))
         self.canary = np.vstack((self.canary, np.zeros(2)))
-        self.stage_control = [0.0, 0.0]
+        if stage:
+            self.stage_control = [0.0, 0.0]
+            self.stage_rows.append(len(self.log_q) - 1)
         self._cache.clear()
 
     @property
@@ -142,17 +161,20 @@ class PooledEvidence:
         alternatives = self.log_q[:, 1:]
         top = alternatives.max(axis=1)
         scaled = np.exp(alternatives - top[:, None])
-        log_q = (top + np.log(scaled.sum(axis=1))).tolist()
+        log_q = top + np.log(scaled.sum(axis=1))
         # leaning: log mean over the modest alternatives of exp(log_q[g] - log_q[boundary]), per start; it
         # underflows to -inf only under a large alternative so far ahead that the e-value has long rejected
         with np.errstate(divide="ignore"):
-            log_lean = (top - self.log_q[:, 0] + np.log(scaled[:, : self._leaning - 1].mean(axis=1))).tolist()
+            log_lean = (top - self.log_q[:, 0] + np.log(scaled[:, : self._leaning - 1].mean(axis=1)))[self.stage_rows].tolist()
         xb, nb = self.control_events, self.control_exposure
-        constant = self._log_w + self.control_log_q
-        log_e = [
-            q + constant - null_log_sup(xc, nc, xb, nb, self.null_ratio) if nc > 0 and nb > 0 else 0.0
-            for q, (xc, nc) in zip(log_q, self.canary.tolist())
-        ]
+        xc, nc = self.canary[:, 0], self.canary[:, 1]
+        if nb > 0:
+            seen = nc > 0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                sup = null_log_sup_rows(xc, np.where(seen, nc, 1.0), xb, nb, self.null_ratio)
+            log_e = np.where(seen, log_q + self._log_w + self.control_log_q - sup, 0.0).tolist()
+        else:
+            log_e = [0.0] * len(log_q)
         return log_e, math.exp(min(max(log_lean), 700.0))
 
     def _summary(self) -> tuple[list[float], float]:
@@ -198,4 +220,5 @@ class PooledEvidence:
         """sum_s weights[s] * e-value of start s, 0 while the guard is off."""
         if not self.stable or not any(weights):
             return 0.0
-        return sum(w * math.exp(min(log_e, 700.0)) for w, log_e in zip(weights, self.log_e_values) if w)
+        log_e = np.minimum(np.asarray(self.log_e_values), 700.0)
+        return float(np.dot(np.asarray(weights[: len(log_e)]), np.exp(log_e[: len(weights)])))

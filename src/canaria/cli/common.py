@@ -18,13 +18,14 @@ import typer
 from rich.console import Console
 
 from canaria.config import CanariaConfig, load_config
+from canaria.config.lang_hint import declared_lang
 from canaria.config.platform import with_canary_image
-from canaria.errors import CanariaError, UsageError
-from canaria.i18n import LANGS, resolve_lang, t
-from canaria.i18n.text import render
+from canaria.errors import CanariaError, ConfigError, UsageError
+from canaria.i18n import LANGS, resolve_lang
+from canaria.i18n.error_line import error_line
 from canaria.runtime.app import App, default_actor, open_app
 
-__all__ = ["ConfigOpt", "ImageOpt", "JsonOpt", "LangOpt", "cli_lang", "err", "handle_errors", "out", "print_json", "with_app"]
+__all__ = ["ConfigOpt", "ImageOpt", "JsonOpt", "LangOpt", "cli_lang", "err", "error_lang", "error_line", "handle_errors", "out", "print_json", "with_app"]
 
 def _console(*, stderr: bool) -> Console:
     """Off a terminal (CI logs, pipes) nothing is wrapped at 80 columns or cut with an ellipsis. The console
@@ -55,8 +56,8 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except CanariaError as exc:
-            err.print(error_line(exc, _error_lang(kwargs.get("lang"))), markup=False, highlight=False,
-                      soft_wrap=True)
+            lang = error_lang(kwargs.get("lang"), exc, kwargs.get("config"))
+            err.print(error_line(exc, lang), markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         finally:
             _COMMAND_LANG.reset(token)
@@ -72,17 +73,17 @@ def cli_lang(flag: str | None, config: CanariaConfig | None = None) -> str:
     return lang
 
 
-def error_line(exc: CanariaError, lang: str) -> str:
-    """`error: …` in the reader's language; in English exactly the error's own words (tools match them)."""
-    if lang == "en":
-        return f"error: {exc}"
-    return t("cli.error", lang, message=render(exc.text, lang))
+def error_lang(flag: object, exc: CanariaError, config_path: object = None) -> str:
+    """The language of the command that failed: its --lang, else the config's `lang`, else LANG.
 
-
-def _error_lang(flag: object) -> str:
-    """The language of the command that failed: its --lang, else what it resolved (config `lang`), else LANG."""
+    A config that did not load still says which language it wants: a ConfigError is told in the `lang` its
+    raw YAML declares (when it parses that far), as it would have been had the file loaded."""
     if isinstance(flag, str) and flag in LANGS:
         return flag
+    if isinstance(exc, ConfigError) and isinstance(config_path, Path):
+        declared = declared_lang(config_path)
+        if declared is not None:
+            return declared
     return _COMMAND_LANG.get() or resolve_lang(None, None)
 
 

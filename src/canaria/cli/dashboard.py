@@ -48,11 +48,12 @@ def register(app: typer.Typer) -> None:
         from canaria.web.server import DashboardServer, is_loopback
 
         err = Console(stderr=True)
+        resolved: str | None = None  # the command's language once the config loads
         try:
             if lang is not None and lang not in ("en", "ko"):
                 raise UsageError(f"--lang must be en or ko, got {lang!r}")
             loaded = load_config(config)
-            lg = resolve_lang(lang, loaded.lang)
+            lg = resolved = resolve_lang(lang, loaded.lang)
             if listen is not None:
                 try:
                     parse_address(listen)
@@ -75,5 +76,8 @@ def register(app: typer.Typer) -> None:
 
             asyncio.run(main())
         except CanariaError as exc:
-            err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+            from canaria.cli.common import error_lang, error_line
+
+            err.print(error_line(exc, resolved or error_lang(lang, exc, config)), markup=False, highlight=False,
+                      soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None

@@ -12,7 +12,8 @@ _NAMES = {"config": "check.name.config", "dependencies": "check.name.dependencie
           "gateway public port": "check.name.gateway_public_port", "gateway admin port": "check.name.gateway_admin_port",
           "gateway admin token": "check.name.gateway_admin_token", "notify": "check.name.notify",
           "stable": "health.name.stable", "canary": "health.name.canary", "metrics": "check.name.metrics",
-          "gateway measurements": "check.name.gateway_measurements", "access log": "check.name.access_log"}
+          "gateway measurements": "check.name.gateway_measurements", "access log": "check.name.access_log",
+          "stable Deployment available": "check.name.stable_deployment", "traffic split": "check.name.traffic_split"}
 
 
 def check_name(name: str, lang: str) -> str:

@@ -7,6 +7,7 @@ from canaria.i18n.messages_cli import CLI_MESSAGES
 from canaria.i18n.messages_errors import ERROR_MESSAGES
 from canaria.i18n.messages_events import EVENT_MESSAGES
 from canaria.i18n.messages_notify import NOTIFY_MESSAGES
+from canaria.i18n.messages_platform_checks import PLATFORM_CHECK_MESSAGES
 from canaria.i18n.messages_reading import READING_MESSAGES
 from canaria.i18n.messages_web import merge_into as _merge_web
 
@@ -139,7 +140,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
 }
 
-for _extra in (NOTIFY_MESSAGES, CLI_MESSAGES, READING_MESSAGES, EVENT_MESSAGES, ERROR_MESSAGES, CHECK_MESSAGES):
+for _extra in (NOTIFY_MESSAGES, CLI_MESSAGES, READING_MESSAGES, EVENT_MESSAGES, ERROR_MESSAGES, CHECK_MESSAGES,
+               PLATFORM_CHECK_MESSAGES):
     for _lang, _table in _extra.items():
         MESSAGES[_lang].update(_table)
 _merge_web(MESSAGES)

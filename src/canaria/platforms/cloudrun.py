@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from canaria.config.platform import CloudRunPlatformConfig
 from canaria.errors import ConfigError, InfrastructureError, PlatformError, UsageError
+from canaria.i18n.text import msg, render
 from canaria.platforms.base import (
     HealthResult,
     Platform,
@@ -294,11 +295,11 @@ class CloudRunPlatform(Platform):
         return HealthResult(variant, path, ok, 200 if ok else None, detail)
 
     def rollback_plan(self) -> list[str]:
-        return [f"read service {self.name}",
-                f"write traffic: 100% to the stable revision (pinned by name), remove the tag {self.tag}, "
-                "keep other tags",
-                "wait for traffic_statuses to show it (observed_generation caught up, not reconciling)",
-                "the canary revision stays (Cloud Run keeps revisions); the service template keeps its image"]
+        return [render(step, "en") for step in self.rollback_plan_text()]
+
+    def rollback_plan_text(self) -> list[dict[str, Any]]:
+        return [msg("plan.cloudrun.read_service", name=self.name), msg("plan.cloudrun.write_traffic", tag=self.tag),
+                msg("plan.cloudrun.wait_applied"), msg("plan.cloudrun.revision_stays")]
 
     async def checks(self) -> list[PlatformCheck]:
         async def read_roles() -> tuple[str, str | None]:

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from canaria.errors import CanariaError
+from canaria.i18n.text import msg
 from canaria.platforms.base import PlatformCheck
+from canaria.platforms.check_lines import check_line, failed_line
 from canaria.platforms.gcp import GoogleAuth, call_google
 
 __all__ = ["CheckTarget", "cloudrun_checks", "REQUIRED_PERMISSIONS"]
@@ -35,24 +37,24 @@ async def cloudrun_checks(platform: CheckTarget) -> list[PlatformCheck]:
     checks: list[PlatformCheck] = []
     try:
         await call_google("Google credentials", platform.auth.refresh)
-        checks.append(PlatformCheck("cloudrun: credentials", True, f"acting as {identity}"))
+        checks.append(check_line("cloudrun: credentials", True, msg("check.cloudrun.acting_as", identity=identity)))
     except CanariaError as exc:
-        return [PlatformCheck("cloudrun: credentials", False, f"{identity}: {exc}")]
+        return [check_line("cloudrun: credentials", False, msg("check.cloudrun.credentials_failed",
+                                                               identity=identity, error=exc.text))]
     try:
         stable, canary = await platform.read_roles()
     except CanariaError as exc:
-        checks.append(PlatformCheck("cloudrun: service", False, str(exc)))
+        checks.append(failed_line("cloudrun: service", exc))
         return checks
-    serving = f"serves revision {stable}" + (f", canary {canary} (tag {platform.tag})" if canary else "")
-    checks.append(PlatformCheck("cloudrun: service", True, f"{platform.name} {serving}"))
+    checks.append(check_line("cloudrun: service", True, msg(
+        "check.cloudrun.serves_with_canary", name=platform.name, stable=stable, canary=canary, tag=platform.tag)
+        if canary else msg("check.cloudrun.serves", name=platform.name, stable=stable)))
     checks.append(await _permissions(platform))
     if not platform.image:
-        checks.append(PlatformCheck("cloudrun: canary image", True, "platform.cloudrun.image is not set: pass "
-                                    "--image to run / enable-canary", warning=True))
+        checks.append(check_line("cloudrun: canary image", True, msg("check.cloudrun.no_image"), warning=True))
     if platform.has_match_stage:
-        checks.append(PlatformCheck("cloudrun: tester route", True, "Cloud Run has no header routing: the match "
-                                    f"stage gives the canary 0% and testers use the `{platform.tag}` tag URL",
-                                    warning=True))
+        checks.append(check_line("cloudrun: tester route", True, msg("check.cloudrun.no_header_routing",
+                                                                     tag=platform.tag), warning=True))
     return checks
 
 
@@ -64,10 +66,10 @@ async def _permissions(platform: CheckTarget) -> PlatformCheck:
         answer = await call_google("Cloud Run: testIamPermissions", platform.services.test_iam_permissions,
                                    request=request)
     except CanariaError as exc:
-        return PlatformCheck("cloudrun: permissions", False, str(exc))
+        return failed_line("cloudrun: permissions", exc)
     missing = [p for p in REQUIRED_PERMISSIONS if p not in set(answer.permissions)]
     if missing:
-        return PlatformCheck("cloudrun: permissions", False, f"missing {', '.join(missing)} on the service: grant "
-                             "roles/run.developer (and roles/iam.serviceAccountUser on its runtime service account)")
-    return PlatformCheck("cloudrun: permissions", True, "may update the service (" + ", ".join(REQUIRED_PERMISSIONS)
-                         + ")")
+        return check_line("cloudrun: permissions", False, msg("check.cloudrun.missing_permissions",
+                                                              permissions=", ".join(missing)))
+    return check_line("cloudrun: permissions", True, msg("check.cloudrun.may_update",
+                                                         permissions=", ".join(REQUIRED_PERMISSIONS)))

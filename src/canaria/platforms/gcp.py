@@ -85,8 +85,9 @@ class GoogleAuth:
         try:
             self.credentials.refresh(Request())
         except auth_exceptions.GoogleAuthError as exc:
-            raise InfrastructureError(f"Google credentials ({self.identity()}) could not get a token: "
-                                      f"{str(exc).splitlines()[0]}") from exc
+            said = {"identity": self.identity(), "reason": str(exc).splitlines()[0]}
+            raise InfrastructureError(f"Google credentials ({said['identity']}) could not get a token: "
+                                      f"{said['reason']}", key="error.google.no_token", params=said) from exc
 
     def run_clients(self, api_endpoint: str | None) -> tuple[Any, Any]:
         """(ServicesClient, RevisionsClient) of Cloud Run Admin API v2 over REST."""

@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, Any
 from canaria.config.platform import HaproxyPlatformConfig, HaproxySettings
 from canaria.errors import ConfigError, PlatformError
 from canaria.foundation.files import write_atomic
+from canaria.i18n.text import join, literal, msg, render
 from canaria.platforms.access_log import AccessLogSpec, parse_haproxy
 from canaria.platforms.base import PlatformCheck, RouteStatus, TesterMatch, Variant
+from canaria.platforms.check_lines import check_line, failed_line
 from canaria.platforms.haproxy_runtime import HaproxyRuntime
 from canaria.platforms.pool_weights import applied_percent, server_weights
 from canaria.platforms.syslog_receiver import is_syslog_target
@@ -73,7 +75,9 @@ class HaproxyPlatform(ProxyPlatform):
         states = {s.name: s for s in await self.api.servers(self.settings.backend)}
         missing = [n for n in (*self._names("stable"), *self._names("canary")) if n not in states]
         if missing:
-            raise PlatformError(f"backend {self.settings.backend} has no server {', '.join(missing)}")
+            said = {"backend": self.settings.backend, "servers": ", ".join(missing)}
+            raise PlatformError(f"backend {said['backend']} has no server {said['servers']}",
+                                key="error.haproxy.no_server", params=said)
         return {name: states[name].weight for name in (*self._names("stable"), *self._names("canary"))}
 
     async def _apply_weights(self, targets: dict[str, int], current: dict[str, int] | None = None) -> None:
@@ -163,14 +167,15 @@ class HaproxyPlatform(ProxyPlatform):
         return f"HAProxy marks canary server(s) {', '.join(down)} down" if down else None
 
     def rollback_plan(self) -> list[str]:
-        steps = [f"runtime API {self.settings.runtime_api}: set server {self.settings.backend}/{n} weight 0"
-                 for n in self._names("canary")]
+        return [render(step, "en") for step in self.rollback_plan_text()]
+
+    def rollback_plan_text(self) -> list[dict[str, Any]]:
+        steps = [msg("plan.haproxy.weight_zero", runtime_api=self.settings.runtime_api, backend=self.settings.backend,
+                     server=name) for name in self._names("canary")]
         if self.settings.map_file:
-            steps.append(f"clear map {self.settings.map_file} (no tester route)")
-        steps.append("read back the weights with `show servers state`")
-        if self.versions.specs["canary"].command:
-            steps.append(f"stop the canary process (pid {self.versions.pid_of('canary') or 'not running'})")
-        return steps
+            steps.append(msg("plan.haproxy.clear_map", map_file=self.settings.map_file))
+        steps.append(msg("plan.haproxy.read_back"))
+        return steps + self.versions.stop_canary_plan()
 
     # ------------------------------------------------------------ measurements and checks
     def access_log_source(self) -> AccessLogSpec | None:
@@ -181,45 +186,43 @@ class HaproxyPlatform(ProxyPlatform):
     async def checks(self) -> list[PlatformCheck]:
         address = self.settings.runtime_api
         if address.startswith("/") and not os.path.exists(address):
-            return [PlatformCheck("haproxy: runtime API", False,
-                                  f"no socket at {address}: add `stats socket {address} mode 600 level admin` "
-                                  f"to global")]
+            return [check_line("haproxy: runtime API", False, msg("check.haproxy.no_socket", address=address))]
         try:
             version = await self.api.version()
         except PlatformError as exc:
-            return [PlatformCheck("haproxy: runtime API", False, str(exc), text=exc.text)]
-        checks = [PlatformCheck("haproxy: runtime API", True, f"HAProxy {version} answers on {address}")]
+            return [failed_line("haproxy: runtime API", exc)]
+        checks = [check_line("haproxy: runtime API", True, msg("check.haproxy.answers", version=version,
+                                                                address=address))]
         try:
             weights = await self._weights()
-            checks.append(PlatformCheck("haproxy: servers", True, ", ".join(f"{n} weight {w}"
-                                                                            for n, w in weights.items())))
+            checks.append(check_line("haproxy: servers", True, join(
+                [msg("check.haproxy.server_weight", server=n, weight=w) for n, w in weights.items()], ", ")))
         except PlatformError as exc:
-            checks.append(PlatformCheck("haproxy: servers", False, str(exc), text=exc.text))
+            checks.append(failed_line("haproxy: servers", exc))
         if self.settings.map_file:
             loaded = self.settings.map_file in await self.api.maps()
-            checks.append(PlatformCheck("haproxy: tester map", loaded, f"{self.settings.map_file} is loaded" if loaded
-                                        else f"no map {self.settings.map_file} loaded: add the use-server line"))
+            checks.append(check_line("haproxy: tester map", loaded, msg(
+                "check.haproxy.map_loaded" if loaded else "check.haproxy.map_missing", map_file=self.settings.map_file)))
         checks.append(self._log_check())
         return checks
 
     def _log_check(self) -> PlatformCheck:
         target = self.settings.access_log
         if not target:
-            return PlatformCheck("haproxy: access log", True, "no access_log: measurements need Prometheus",
-                                 warning=True)
+            return check_line("haproxy: access log", True, msg("check.haproxy.no_access_log"), warning=True)
         if is_syslog_target(target):
-            return PlatformCheck("haproxy: access log", True, f"canaria listens on {target} during a rollout")
+            return check_line("haproxy: access log", True, msg("check.haproxy.syslog", target=target))
         try:
             with open(target, "rb") as fh:
                 fh.seek(max(0, os.fstat(fh.fileno()).st_size - 65536))
                 tail = fh.read().decode(errors="replace").splitlines()
         except OSError as exc:
-            return PlatformCheck("haproxy: access log", False, f"cannot read {target}: {exc.strerror or exc}")
+            return check_line("haproxy: access log", False, msg("check.haproxy.log_unreadable", target=target,
+                                                                reason=literal(str(exc.strerror or exc))))
         marked = any(parse_haproxy(line) for line in tail)
-        return PlatformCheck("haproxy: access log", True,
-                             f"{target} has canaria1 lines" if marked else
-                             f"no canaria1 line in {target} yet (the canaria.yaml of `canaria init --platform "
-                             f"haproxy` has the log-format)", warning=not marked)
+        return check_line("haproxy: access log", True, msg(
+            "check.haproxy.log_marked" if marked else "check.haproxy.log_unmarked", target=target),
+            warning=not marked)
 
     async def close(self) -> None:
         await self.versions.close()

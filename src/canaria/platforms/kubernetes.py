@@ -23,6 +23,7 @@ import httpx
 
 from canaria.config.platform import KubernetesPlatformConfig
 from canaria.errors import ConfigError, PlatformError, UsageError
+from canaria.i18n.text import msg, render
 from canaria.platforms.base import (
     HealthResult,
     Platform,
@@ -33,6 +34,7 @@ from canaria.platforms.base import (
     Variant,
     VersionInfo,
 )
+from canaria.platforms.kubernetes_checks import KubernetesCheckTarget, kubernetes_checks
 from canaria.platforms.kubernetes_client import KubeApi, NotFound
 from canaria.platforms.kubernetes_history import find_revision, owned_replicasets, revisions_of
 from canaria.platforms.kubernetes_objects import (
@@ -148,15 +150,18 @@ class KubernetesPlatform(Platform):
         missing = [f"{verb} {resource}" + (f" {name}" if name else "") for verb, resource, group, name in self._needed()
                    if not await self.api.can_i(verb, resource, group, name)]
         if missing:
-            raise ConfigError(f"the Kubernetes identity may not {', '.join(missing)} in namespace "
-                              f"{self.api.namespace} (apply deploy/kubernetes/rbac.yaml)", field="platform.kubernetes")
+            said = {"missing": ", ".join(missing), "namespace": self.api.namespace}
+            raise ConfigError(f"the Kubernetes identity may not {said['missing']} in namespace {said['namespace']} "
+                              "(apply deploy/kubernetes/rbac.yaml)", field="platform.kubernetes",
+                              key="error.kubernetes.rbac_missing", params=said)
         stable, service = await self._stable(), await self._stable_service()
         try:
             container_of(stable["spec"]["template"], self.k8s.container)
         except (KeyError, ValueError) as exc:
             raise ConfigError(f"Deployment {self.stable_name}: {exc}", field="platform.kubernetes.container") from None
         if not (service.get("spec") or {}).get("selector"):
-            raise ConfigError(f"Service {self.service_name} has no selector", field="platform.kubernetes.router.service")
+            raise ConfigError(f"Service {self.service_name} has no selector", field="platform.kubernetes.router.service",
+                              key="error.kubernetes.no_selector", params={"service": self.service_name})
         await self.router.prepare()
 
     def _needed(self) -> list[tuple[str, str, str, str | None]]:
@@ -325,30 +330,19 @@ class KubernetesPlatform(Platform):
                             f"{ready}/{wanted} pods Ready (readiness probes; no URL configured)")
 
     def rollback_plan(self) -> list[str]:
-        keep = "scale" if self.k8s.keep_canary_objects else "delete"
-        return [f"{self.router.kind}: route 100% to Service {self.service_name}, remove canaria's tester rule",
-                f"{keep} Deployment {self.canary_name}" + ("" if keep == "scale" else f" and Service "
-                                                            f"{self.canary_service_name}"),
-                f"leave Deployment {self.stable_name} untouched"]
+        return [render(step, "en") for step in self.rollback_plan_text()]
+
+    def rollback_plan_text(self) -> list[dict[str, Any]]:
+        retire = (msg("plan.kubernetes.scale_canary", deployment=self.canary_name) if self.k8s.keep_canary_objects
+                  else msg("plan.kubernetes.delete_canary", deployment=self.canary_name,
+                           service=self.canary_service_name))
+        return [msg("plan.kubernetes.route_stable", router=self.router.kind, service=self.service_name), retire,
+                msg("plan.kubernetes.leave_stable", deployment=self.stable_name)]
 
     async def checks(self) -> list[PlatformCheck]:
-        lines: list[PlatformCheck] = []
-        try:
-            await self.ensure_stable()
-            stable = await self._stable()
-            lines.append(PlatformCheck("kubernetes objects", True, f"Deployment {self.stable_name}, Service "
-                                       f"{self.service_name}, {await self.router.prepare()}"))
-            ready = rollout_complete(stable)
-            lines.append(PlatformCheck("stable Deployment available", ready,
-                                       f"{(stable.get('status') or {}).get('readyReplicas', 0)}/"
-                                       f"{stable['spec'].get('replicas', 1)} Ready"))
-            lines.append(PlatformCheck("kubernetes RBAC", True, f"{len(self._needed())} verbs granted"))
-        except (ConfigError, PlatformError) as exc:
-            lines.append(PlatformCheck("kubernetes", False, str(exc)))
-        if self.router.approximate:
-            lines.append(PlatformCheck("traffic split", True, "replicas router: weights are approximated by pod "
-                                       "counts", warning=True))
-        return lines
+        return await kubernetes_checks(KubernetesCheckTarget(
+            stable_name=self.stable_name, service_name=self.service_name, router=self.router,
+            verbs=len(self._needed()), ensure_stable=self.ensure_stable, read_stable=self._stable))
 
     async def _owned_replicasets(self) -> tuple[Obj, list[Obj]]:
         stable = await self._stable()

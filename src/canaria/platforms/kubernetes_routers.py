@@ -20,6 +20,7 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from canaria.errors import ConfigError
+from canaria.i18n.text import msg
 from canaria.platforms.base import RouteState, RouteStatus, TesterMatch
 from canaria.platforms.kubernetes_client import KubeApi, NotFound
 from canaria.platforms.kubernetes_routes import (
@@ -49,8 +50,9 @@ class Router(ABC):
         self.api, self.service, self.canary_service, self.object_name = api, service, canary_service, object_name
 
     @abstractmethod
-    async def prepare(self) -> str:
-        """Check the routing object exists and sends to the stable Service; say what was found."""
+    async def prepare(self) -> dict[str, Any]:
+        """Check the routing object exists and sends to the stable Service; say what was found (a catalogue
+        text: `canaria check` shows it in the reader's language)."""
 
     @abstractmethod
     async def set(self, weight: float, match: TesterMatch | None) -> None:
@@ -76,13 +78,14 @@ class GatewayApiRouter(Router):
                               params={"kind": "HTTPRoute", "name": f"{self.api.namespace}/{self.object_name}"}
                               ) from None
 
-    async def prepare(self) -> str:
+    async def prepare(self) -> dict[str, Any]:
         route = await self._route()
         rules = httproute_stable_rules(route.get("spec") or {}, self.service)
         if not rules:
             raise ConfigError(f"HTTPRoute {self.object_name} has no rule with a backendRef to Service {self.service}",
-                              field="platform.kubernetes.router.service")
-        return f"HTTPRoute {self.object_name}: {len(rules)} rule(s) send to Service {self.service}"
+                              field="platform.kubernetes.router.service", key="error.kubernetes.no_rule",
+                              params={"name": self.object_name, "service": self.service})
+        return msg("check.kubernetes.httproute", name=self.object_name, rules=len(rules), service=self.service)
 
     async def set(self, weight: float, match: TesterMatch | None) -> None:
         await self._route()
@@ -161,13 +164,14 @@ class IstioRouter(Router):
                               params={"kind": "VirtualService", "name": f"{self.api.namespace}/{self.object_name}"}
                               ) from None
 
-    async def prepare(self) -> str:
+    async def prepare(self) -> dict[str, Any]:
         vs = await self._virtualservice()
         routes = virtualservice_stable_routes(vs.get("spec") or {}, self.service)
         if not routes:
             raise ConfigError(f"VirtualService {self.object_name} has no http route to host {self.service}",
-                              field="platform.kubernetes.router.service")
-        return f"VirtualService {self.object_name}: {len(routes)} http route(s) send to {self.service}"
+                              field="platform.kubernetes.router.service", key="error.kubernetes.no_route",
+                              params={"name": self.object_name, "service": self.service})
+        return msg("check.kubernetes.virtualservice", name=self.object_name, routes=len(routes), service=self.service)
 
     async def set(self, weight: float, match: TesterMatch | None) -> None:
         await self._virtualservice()
@@ -223,8 +227,8 @@ class ReplicasRouter(Router):
         self.stable_deployment, self.canary_deployment = stable_deployment, canary_deployment
         self.asked = 0.0
 
-    async def prepare(self) -> str:
-        return f"replicas: the split follows pod counts behind Service {self.service} (approximate)"
+    async def prepare(self) -> dict[str, Any]:
+        return msg("check.kubernetes.replicas", service=self.service)
 
     @staticmethod
     def canary_replicas(stable_replicas: int, weight: float) -> int:

@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from canaria.config.platform import NginxPlatformConfig, NginxSettings
 from canaria.errors import ConfigError, PlatformError
+from canaria.i18n.text import literal, msg, render
 from canaria.platforms.access_log import AccessLogSpec, parse_nginx_json
 from canaria.platforms.base import PlatformCheck, RouteStatus, TesterMatch
+from canaria.platforms.check_lines import check_line, failed_line
 from canaria.platforms.nginx_conf import NginxRoute, render_include, status_path, upstream_variable
 from canaria.platforms.nginx_control import NginxControl
 from canaria.platforms.nginx_dump import REQUIRED_LOG_FIELDS, parse_dump
@@ -137,13 +139,14 @@ class NginxPlatform(ProxyPlatform):
         return self.versions.problem("canary")
 
     def rollback_plan(self) -> list[str]:
-        steps = [f"rewrite {self.include}: upstream {self.settings.upstream_name} with the canary "
-                 f"servers down (0%), no tester route",
-                 f"run `{self.settings.test_command}`; only if it passes `{self.settings.reload_command}`",
-                 f"read back the weights nginx serves at {self.control.status_url}"]
-        if self.versions.specs["canary"].command:
-            steps.append(f"stop the canary process (pid {self.versions.pid_of('canary') or 'not running'})")
-        return steps
+        return [render(step, "en") for step in self.rollback_plan_text()]
+
+    def rollback_plan_text(self) -> list[dict[str, Any]]:
+        steps = [msg("plan.nginx.rewrite", include=str(self.include), upstream=self.settings.upstream_name),
+                 msg("plan.nginx.test_reload", test_command=self.settings.test_command,
+                     reload_command=self.settings.reload_command),
+                 msg("plan.nginx.read_back", url=self.control.status_url)]
+        return steps + self.versions.stop_canary_plan()
 
     # ------------------------------------------------------------ measurements and checks
     def access_log_source(self) -> AccessLogSpec | None:
@@ -155,42 +158,40 @@ class NginxPlatform(ProxyPlatform):
     async def checks(self) -> list[PlatformCheck]:
         binary = shlex.split(self.settings.test_command)[0]
         found = shutil.which(binary)
-        checks = [PlatformCheck("nginx: binary", bool(found), found or f"{binary} not found on PATH",
-                                text=None if found else {"key": "check.platform.binary_missing",
-                                                         "params": {"binary": binary}})]
+        checks = [check_line("nginx: binary", bool(found), literal(found) if found
+                             else msg("check.platform.binary_missing", binary=binary))]
         if not found:
             return checks
+        include = str(self.include)
         try:
             dump = parse_dump(await self.control.dump())
         except PlatformError as exc:
-            detail = str(exc)
-            if upstream_variable(self.settings.upstream_name)[1:] in detail:  # the variable the include defines
-                detail += f" — add `include {self.include};` inside http {{}}"
-            return [*checks, PlatformCheck("nginx: configuration", False, detail,
-                                           text=exc.text if detail == str(exc) else None)]
-        include = str(self.include)
+            if upstream_variable(self.settings.upstream_name)[1:] in str(exc):  # the variable the include defines
+                return [*checks, check_line("nginx: configuration", False, msg(
+                    "check.nginx.config_needs_include", error=exc.text, include=include))]
+            return [*checks, failed_line("nginx: configuration", exc)]
         target = f"http://{upstream_variable(self.settings.upstream_name)}"
-        checks.append(PlatformCheck("nginx: include", dump.includes(include),
-                                    f"{include} is included" if dump.includes(include)
-                                    else f"add `include {include};` inside http {{}}"))
+        included = dump.includes(include)
+        checks.append(check_line("nginx: include", included, msg(
+            "check.nginx.included" if included else "check.nginx.add_include", include=include)))
         used = dump.uses_upstream(target, outside=include)
-        checks.append(PlatformCheck("nginx: proxy_pass", used, f"a location proxies to {target}" if used
-                                    else f"add `proxy_pass {target};` to the location that serves the service"))
+        checks.append(check_line("nginx: proxy_pass", used, msg(
+            "check.nginx.proxies" if used else "check.nginx.add_proxy_pass", target=target)))
         if self.settings.access_log:
-            fmt = dump.format_of(self.settings.access_log)
-            missing = [f for f in REQUIRED_LOG_FIELDS if fmt is None or f not in fmt]
-            checks.append(PlatformCheck(
-                "nginx: access log", not missing,
-                f"{self.settings.access_log} has the fields canaria reads" if not missing else
-                (f"no access_log {self.settings.access_log} in the configuration" if fmt is None
-                 else f"the log_format lacks {', '.join(missing)} (the canaria.yaml of "
-                      f"`canaria init --platform nginx` has it)")))
+            checks.append(self._log_check(dump.format_of(self.settings.access_log)))
         loaded = await self.control.loaded()
-        checks.append(PlatformCheck("nginx: loaded route", True,
-                                    f"workers serve generation {loaded['generation']}" if loaded else
-                                    f"nothing answers {self.control.status_url} yet (loaded by the first stage)",
-                                    warning=loaded is None))
+        checks.append(check_line("nginx: loaded route", True, msg(
+            "check.nginx.generation", generation=loaded["generation"]) if loaded else
+            msg("check.nginx.not_loaded", url=self.control.status_url), warning=loaded is None))
         return checks
+
+    def _log_check(self, fmt: str | None) -> PlatformCheck:
+        path = self.settings.access_log
+        missing = [f for f in REQUIRED_LOG_FIELDS if fmt is None or f not in fmt]
+        if not missing:
+            return check_line("nginx: access log", True, msg("check.nginx.log_fields", path=path))
+        return check_line("nginx: access log", False, msg("check.nginx.no_access_log", path=path) if fmt is None
+                          else msg("check.nginx.log_lacks", fields=", ".join(missing)))
 
     async def close(self) -> None:
         await self.control.close()

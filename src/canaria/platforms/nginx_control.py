@@ -139,5 +139,7 @@ class NginxControl:
         """`nginx -T`: the configuration nginx would load, every included file in full."""
         result = await run_command(self.dump_command)
         if result.returncode != 0:
-            raise PlatformError(f"{self.dump_command!r} failed: {nginx_error_line(result.output)}")
+            said = {"command": repr(self.dump_command), "detail": nginx_error_line(result.output)}
+            raise PlatformError(f"{said['command']} failed: {said['detail']}", key="error.nginx.dump_failed",
+                                params=said)
         return result.output

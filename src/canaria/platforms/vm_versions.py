@@ -21,6 +21,7 @@ import httpx
 
 from canaria.errors import ConfigError, PlatformError, UsageError
 from canaria.foundation.files import read_json_object, write_atomic
+from canaria.i18n.text import msg
 from canaria.platforms.base import HealthResult, Platform, Variant, VersionInfo
 from canaria.platforms.nginx_control import run_command
 from canaria.platforms.processes import (
@@ -136,6 +137,13 @@ class VmVersions:
             return proc.pid if proc.alive() else None
         pid = (self.state.get("pids") or {}).get(key)
         return int(pid) if pid and pid_alive(int(pid)) else None
+
+    def stop_canary_plan(self) -> list[dict[str, Any]]:
+        """The rollback-plan step the proxy backends share: stopping the canary canaria runs (none when it
+        runs none). The words are the local backend's, so its catalogue keys are shared."""
+        if not self.specs["canary"].command:
+            return []
+        return [msg("plan.local.stop_canary", pid=self.pid_of("canary") or msg("plan.local.not_running"))]
 
     def _key(self, variant: Variant) -> Variant:
         return "canary" if self.promoted and variant == "stable" else variant

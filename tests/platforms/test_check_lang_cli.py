@@ -1,0 +1,53 @@
+"""`canaria check --lang ko` as a user runs it against real nginx and HAProxy: the backends' own lines read in
+Korean, and `check --json` in English keeps the words it always had."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .proxy_fixtures import Processes, haproxy_config, nginx_config, processes, start_haproxy, start_nginx
+
+__all__ = ["processes"]
+pytestmark = pytest.mark.integration
+
+
+def _check(tmp_path: Path, data: dict[str, object], *args: str) -> str:
+    path = tmp_path / "canaria.yaml"
+    path.write_text(yaml.safe_dump(data))
+    result = subprocess.run([sys.executable, "-m", "canaria", "check", "-c", str(path), *args], capture_output=True,
+                            text=True, env={"COLUMNS": "400", "LANG": "C.UTF-8", "PATH": "/usr/sbin:/usr/bin:/bin"},
+                            timeout=60, stdin=subprocess.DEVNULL)
+    return result.stdout if "--json" in args else " ".join((result.stdout + result.stderr).split())
+
+
+def test_nginx_check_in_korean(tmp_path: Path, processes: Processes) -> None:
+    stable, canary = processes.origin("stable"), processes.origin("canary")
+    nginx = start_nginx(tmp_path, processes, [stable.address], [canary.address])
+    data = nginx_config(nginx, stable, canary, tmp_path)
+    out = _check(tmp_path, data, "--lang", "ko")
+    for line in (f"✅ nginx: include: {nginx.include}이(가) 포함되어 있습니다",
+                 "✅ nginx: proxy_pass: location 하나가 http://$canaria_app_upstream(으)로 프록시합니다",
+                 f"✅ nginx: access log: {nginx.access_log}에 canaria가 읽는 필드가 있습니다",
+                 "✅ nginx: loaded route: 워커가 라우팅 세대 0을(를) 적용 중입니다"):
+        assert line in out, out
+    assert "is included" not in out and "proxies to" not in out, out
+    lines = {line["name"]: line["detail"] for line in json.loads(_check(tmp_path, data, "--json"))["checks"]}
+    assert lines["nginx: include"] == f"{nginx.include} is included"
+    assert lines["nginx: loaded route"] == "workers serve generation 0"
+
+
+def test_haproxy_check_in_korean(tmp_path: Path, processes: Processes) -> None:
+    stable, canary = processes.origin("stable"), processes.origin("canary")
+    proxy = start_haproxy(tmp_path, processes, stable, canary)
+    out = _check(tmp_path, haproxy_config(proxy, stable, canary, tmp_path), "--lang", "ko")
+    for line in ("✅ haproxy: servers: stable 가중치 100, canary 가중치 0",
+                 f"✅ haproxy: tester map: {proxy.map_file}이(가) 로드되어 있습니다",
+                 f"✅ haproxy: access log: 배포 중에 canaria가 udp://127.0.0.1:{proxy.log_port}에서 수신합니다"):
+        assert line in out, out
+    assert "✅ haproxy: runtime API: HAProxy 2." in out and f"{proxy.socket}에서 응답합니다" in out, out
