@@ -95,3 +95,49 @@ def test_init_template_for_cloud_run_parses(monkeypatch: pytest.MonkeyPatch) -> 
     assert config.metrics.cloud_monitoring is not None
     assert config.analysis.interval >= config.metrics.cloud_monitoring.alignment_period
     assert config.analysis.interval >= config.metrics.cloud_monitoring.ingestion_delay
+
+
+async def test_the_stable_revisions_past_windows_are_its_own_counts(fake: CloudRunEmulator,
+                                                                   provider: CloudMonitoringProvider) -> None:
+    """An hour of minute points written before the rollout: 5-minute windows hold exactly their five minutes."""
+    from tests.emulators.cloudrun.timeseries import Point, Series, exponential
+
+    info = await provider.platform.describe()  # type: ignore[union-attr]
+    stable, canary = info["stable"].revision, info["canary"].revision
+    assert stable and canary and stable != canary
+    end = (time.time() // 300) * 300 - 600  # well before anything the traffic generator writes
+    start = end - 3600
+
+    def write(revision: str, at: float, requests: int, errors: int) -> None:
+        resource = {"project_id": "my-project", "location": "asia-northeast3", "service_name": "ion-api",
+                    "revision_name": revision, "configuration_name": "ion-api"}
+        for code, code_class, count in (("200", "2xx", requests - errors), ("503", "5xx", errors)):
+            labels = {"response_code": code, "response_code_class": code_class, "route_type": "default"}
+            fake.store.write(Series("run.googleapis.com/request_count", labels, "cloud_run_revision", resource,
+                                    "DELTA", "INT64", "1"), Point(at - 60, at, count))
+            latencies = exponential(num_finite=64, growth=1.2, scale=1.0)
+            for i in range(count):
+                latencies.record(40.0 + i % 50)
+            fake.store.write(Series("run.googleapis.com/request_latencies", labels, "cloud_run_revision", resource,
+                                    "DELTA", "DISTRIBUTION", "ms"), Point(at - 60, at, latencies))
+
+    expected: dict[float, tuple[int, int]] = {}
+    for minute in range(60):
+        if 20 <= minute < 30:
+            continue  # ten quiet minutes: windows 5 and 6 have no stable requests and are left out
+        at = start + 60 * (minute + 1)
+        requests, errors = 100 + minute, 3 if minute % 7 == 0 else 0
+        write(stable, at, requests, errors)
+        write(canary, at, 50, 50)  # a revision that is not the stable one is never counted
+        window_end = start + 300 * (minute // 5 + 1)
+        total, failed = expected.get(window_end, (0, 0))
+        expected[window_end] = (total + requests, failed + errors)
+
+    windows = await provider.read_baseline(start=start, end=end, interval=300)
+    assert [(w.requests, w.errors) for w in windows] == [expected[t] for t in sorted(expected)]
+    assert len(windows) == 10
+    for window in windows:
+        assert window.latency.count == window.requests and window.status.get("5xx", 0) == window.errors
+        assert window.status["2xx"] == window.requests - window.errors
+        assert window.p50_ms is not None and 40 <= window.p50_ms <= 95
+    assert await provider.read_baseline(start=end - 200, end=end, interval=300) == []  # shorter than a window

@@ -8,6 +8,7 @@ import asyncio
 import os
 import signal
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -118,6 +119,14 @@ async def test_access_log_feeds_per_variant_windows(kind: str, tmp_path: Path, p
         assert (window.canary.requests, window.canary.errors) == (at_canary, at_canary)
         assert window.canary.status == {"5xx": at_canary} and window.control.latency.count == at_stable
         assert source.window(cut=True).control.requests == 0  # the cut started a new window
+        # the same log read back as the stable version's history (a baseline): nginx's lines carry their time,
+        # HAProxy's format has none and it logs to a socket, so it has no history
+        now = time.time()
+        history = await source.history(start=now - 600, end=now + 1, interval=601)
+        if kind == "nginx":
+            assert [(w.requests, w.errors) for w in history] == [(at_stable, 0)]
+        else:
+            assert history == []
     finally:
         await source.close()
         await platform.close()

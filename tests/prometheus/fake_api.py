@@ -20,10 +20,16 @@ def vector(*series: tuple[dict[str, str], float | str]) -> list[tuple[dict[str, 
 
 
 class FakePrometheus:
-    def __init__(self, answer: Callable[[str], Answer]) -> None:
+    """`answer` serves instant queries; range queries (a baseline's history) fail as `answer` fails, and
+    otherwise return `history`'s series at every step — none by default: a server with no past."""
+
+    def __init__(self, answer: Callable[[str], Answer],
+                 history: Callable[[str], list[tuple[dict[str, str], float | str]]] | None = None) -> None:
         self.answer = answer
+        self.history = history
         self.queries: list[str] = []
         self.times: list[str | None] = []
+        self.ranges: list[dict[str, str]] = []  # the query_range parameters asked
         self.calls = 0
 
     def transport(self) -> httpx.MockTransport:
@@ -38,6 +44,8 @@ class FakePrometheus:
             if isinstance(failure, httpx.Response):
                 return failure
             return httpx.Response(200, json={"status": "success", "data": {"version": "2.42.0"}})
+        if request.url.path == "/api/v1/query_range":
+            return self.handle_range(request)
         assert request.url.path == "/api/v1/query", request.url.path
         query = request.url.params["query"]
         self.queries.append(query)
@@ -51,6 +59,23 @@ class FakePrometheus:
             "resultType": "vector",
             "result": [{"metric": labels, "value": [1700000000.0, str(value)]} for labels, value in result],
         }
+        return httpx.Response(200, content=json.dumps({"status": "success", "data": data}).encode(),
+                              headers={"content-type": "application/json"})
+
+
+    def handle_range(self, request: httpx.Request) -> httpx.Response:
+        params = dict(request.url.params)
+        self.ranges.append(params)
+        result = self.answer(params["query"])
+        if isinstance(result, Exception):
+            raise result
+        if isinstance(result, httpx.Response):
+            return result
+        start, end, step = float(params["start"]), float(params["end"]), float(params["step"])
+        times = [start + k * step for k in range(int((end - start) / step + 1e-9) + 1)]
+        series = self.history(params["query"]) if self.history is not None else []
+        data = {"resultType": "matrix",
+                "result": [{"metric": labels, "values": [[t, str(value)] for t in times]} for labels, value in series]}
         return httpx.Response(200, content=json.dumps({"status": "success", "data": data}).encode(),
                               headers={"content-type": "application/json"})
 

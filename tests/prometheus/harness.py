@@ -89,8 +89,9 @@ class Service:
 class Prometheus:
     """A real Prometheus on a free loopback port with its own temporary storage."""
 
-    def __init__(self, binary: str, workdir: Path, *, port: int | None = None) -> None:
+    def __init__(self, binary: str, workdir: Path, *, port: int | None = None, retention: str = "1h") -> None:
         self.binary = binary
+        self.retention = retention  # longer for backfilled history, which would otherwise be deleted at once
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config_path = workdir / "prometheus.yml"
@@ -108,7 +109,7 @@ class Prometheus:
             self.process = subprocess.Popen(
                 [self.binary, f"--config.file={self.config_path}", f"--storage.tsdb.path={self.workdir / 'data'}",
                  f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn",
-                 "--storage.tsdb.retention.time=1h"],
+                 f"--storage.tsdb.retention.time={self.retention}"],
                 stdout=log, stderr=log, stdin=subprocess.DEVNULL,
             )
         finally:

@@ -346,3 +346,31 @@ def test_variants_must_name_both_and_differ() -> None:
         config(extra="    variants: {stable: {version: v1}}\n")
     with pytest.raises(ConfigError, match="the same labels"):
         config(extra="    variants: {stable: {version: v1}, canary: {version: v1}}\n")
+
+
+async def test_the_baseline_asks_each_count_query_once_over_the_span_for_the_stable_version() -> None:
+    table: dict[tuple[str, str], Answer] = dict(GOOD)
+    fake = FakePrometheus(lambda q: vector(),
+                          history=lambda q: table.get((variant_of(q), kind(q)), vector()))
+    p = provider(fake)
+    windows = await p.read_baseline(start=1_700_000_000.0, end=1_700_003_600.0, interval=300)
+    assert len(windows) == 12 and all((w.requests, w.errors) == (1000, 0) for w in windows)
+    assert windows[0].status == {"2xx": 1000} and windows[0].latency.count == 1000
+    assert windows[0].memory_pct is None  # gauges of the moment are not a baseline
+    # four range queries (requests, errors, status, buckets) of the stable version, ending at the rollout's start
+    assert sorted(kind(r["query"]) for r in fake.ranges) == ["errors", "latency", "requests", "status"]
+    assert all(variant_of(r["query"]) == "stable" and "[300s]" in r["query"] for r in fake.ranges)
+    assert {(r["start"], r["end"], r["step"]) for r in fake.ranges} == {("1700000300.000", "1700003600.000", "300")}
+    assert fake.queries == []  # no instant query per window
+    await p.close()
+
+
+async def test_a_baseline_read_fails_as_a_metrics_error_and_an_empty_server_has_none() -> None:
+    p = provider(FakePrometheus(lambda q: httpx.ConnectError("refused")))
+    with pytest.raises(MetricsError, match="unreachable"):
+        await p.read_baseline(start=1_700_000_000.0, end=1_700_003_600.0, interval=300)
+    await p.close()
+    p = provider(FakePrometheus(lambda q: vector()))
+    assert await p.read_baseline(start=1_700_000_000.0, end=1_700_003_600.0, interval=300) == []
+    assert await p.read_baseline(start=1_700_000_000.0, end=1_700_000_100.0, interval=300) == []  # under a window
+    await p.close()

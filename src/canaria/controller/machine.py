@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from canaria.analysis.context import StageContext
-from canaria.analysis.judge import JudgeState, evaluate
+from canaria.analysis.judge import evaluate
 from canaria.analysis.verdict import Decision, Verdict
 from canaria.analysis.window import Window
 from canaria.config import CanariaConfig
+from canaria.controller.baseline import JudgeStates
 from canaria.controller.clock import Clock, SystemClock
 from canaria.controller.events import EventSink, NullSink
 from canaria.controller.messages import Text, english, error_text, rollback_reason_of, stage_text, verdict_headline
@@ -75,7 +76,7 @@ class Controller:
         self.lang = lang
         self.stages = config.plan.stages
         self._pending_events: list[Event] = []
-        self._judge_states: dict[str, JudgeState] = {}  # evidence kept between ticks, per rollout
+        self._judge_states = JudgeStates(self)  # evidence kept between ticks, per rollout
         self.watch = DataPlaneWatch(self)  # supervision of the data plane, and the memory of its outages
 
     # ------------------------------------------------------------ recording
@@ -225,7 +226,7 @@ class Controller:
         result.window = window
         history = self.store.windows(rollout.id)
         ctx = self.stage_context(rollout)
-        state = self._judge_states.setdefault(rollout.id, JudgeState())
+        state = await self._judge_states.of(rollout)  # the first: with the stable version's past
         verdict = evaluate(history, ctx, self.config.guardrails, self.config.analysis, state=state)
         disturbance = self.watch.disturbed_since(rollout, window.start) if verdict.decision is Decision.GO else None
         if disturbance is not None:  # never advance on a window an outage cut through

@@ -21,6 +21,14 @@ EVENT_MESSAGES: dict[str, dict[str, str]] = {
         "event.rollback_retried": "finishing the rollback that did not complete ({reason})",
         "event.metrics_unavailable": "metrics unavailable: {error}",
         "event.metrics_unavailable_streak": "metrics unavailable on {n} consecutive checks: {error}",
+        "event.baseline_read": "baseline: {windows} windows of the stable version over the {span} before the "
+        "rollout ({requests} requests, {error_pct}% errors)",
+        "event.baseline_empty": "baseline: no requests of the stable version in the {span} before the rollout (the "
+        "metrics provider keeps no history, or there was no traffic); the canary is compared with the rollout's "
+        "own control only",
+        "event.baseline_unavailable": "baseline: the stable version's {span} before the rollout could not be read "
+        "({error}); the canary is compared with the rollout's own control only",
+        "baseline.no_answer": "no answer within {span}",
         "event.restart_offered": "{leak}: the memory-leak playbook restarts the canary first (`{command}`)",
         "event.approved": "approved",
         "event.manual_promote": "promoted by hand",
@@ -82,6 +90,13 @@ EVENT_MESSAGES: dict[str, dict[str, str]] = {
         "event.rollback_retried": "끝나지 않은 롤백을 마무리합니다 ({reason})",
         "event.metrics_unavailable": "메트릭을 읽을 수 없습니다: {error}",
         "event.metrics_unavailable_streak": "{n}회 연속 메트릭을 읽을 수 없습니다: {error}",
+        "event.baseline_read": "기준선: 배포 전 {span} 동안 안정 버전의 구간 {windows}개 (요청 {requests}건, "
+        "에러 {error_pct}%)",
+        "event.baseline_empty": "기준선: 배포 전 {span} 동안 안정 버전의 요청이 없습니다 (메트릭 제공자에 이력이 없거나 "
+        "트래픽이 없었습니다). 카나리는 이번 배포의 대조군과만 비교합니다",
+        "event.baseline_unavailable": "기준선: 배포 전 {span} 동안의 안정 버전 메트릭을 읽지 못했습니다 ({error}). "
+        "카나리는 이번 배포의 대조군과만 비교합니다",
+        "baseline.no_answer": "{span} 안에 응답이 없습니다",
         "event.restart_offered": "{leak}: 메모리 누수 대응 절차에 따라 먼저 카나리를 재시작합니다 (`{command}`)",
         "event.approved": "승인됨",
         "event.manual_promote": "수동으로 다음 단계 진행",

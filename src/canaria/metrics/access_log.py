@@ -3,20 +3,26 @@
 Each line the proxy writes is parsed (`canaria.platforms.access_log`), attributed to stable or canary
 by the server it names, and counted into the same `Meter` the embedded gateway keeps — so windows,
 status classes and latency histograms are identical in shape and constant in memory. A file is tailed
-across rotation; a `udp://` or `unix://` target is a syslog socket canaria listens on (HAProxy).
+across rotation; a `udp://` or `unix://` target is a syslog socket canaria listens on (HAProxy). The same
+file, read from its start, gives the stable version's windows before the rollout (`history`), when its lines
+carry a time (nginx's `canaria_json` does; HAProxy's `canaria1` format does not).
 """
 
 from __future__ import annotations
 
+import asyncio
+import math
 from collections.abc import Callable
+from pathlib import Path
 
+from canaria.analysis.window import VariantWindow
 from canaria.gateway.measure import Meter, Snapshot
 from canaria.platforms.access_log import AccessLogSpec, AccessRecord, VariantOf
 from canaria.platforms.base import Platform
 from canaria.platforms.log_tail import LogTail
 from canaria.platforms.syslog_receiver import SyslogReceiver, is_syslog_target
 
-__all__ = ["AccessLogSource", "access_log_of"]
+__all__ = ["AccessLogSource", "access_log_of", "stable_windows"]
 
 
 def access_log_of(platform: Platform) -> AccessLogSource | None:
@@ -82,6 +88,16 @@ class AccessLogSource:
         self.poll()
         return self.meter.cut() if cut else self.meter.window()
 
+    async def history(self, *, start: float, end: float, interval: float) -> list[VariantWindow]:
+        """The stable version's windows over [start, end] from what the log file (and its previous rotation,
+        `NAME.1`, while uncompressed) still holds; none from a syslog socket, or from a format without a
+        time (HAProxy's), or for the hours rotation already took away."""
+        if not self.is_file:
+            return []
+        files = [Path(f"{self.target}.1"), Path(self.target)]
+        return await asyncio.to_thread(stable_windows, files, self._parse, self._variant_of,
+                                       start=start, end=end, interval=interval)
+
     async def close(self) -> None:
         if self._tail is not None:
             self._tail.close()
@@ -89,3 +105,37 @@ class AccessLogSource:
         if self._receiver is not None:
             await self._receiver.stop()
             self._receiver = None
+
+
+#: lines read without finding a time before a log is taken for one whose format has none
+_UNTIMED_LIMIT = 1000
+
+
+def stable_windows(files: list[Path], parse: Callable[[str], AccessRecord | None], variant_of: VariantOf, *,
+                   start: float, end: float, interval: float) -> list[VariantWindow]:
+    """Windows ending at `end`, end − interval, … over [start, end], counted as the Meter counts a rollout's."""
+    interval = max(1.0, interval)
+    count = int((end - start + 1e-6) // interval)
+    meters: dict[int, Meter] = {}  # only the windows that have lines
+    first = end - count * interval  # the oldest window's start
+    for path in files:
+        try:
+            handle = path.open(encoding="utf-8", errors="replace")
+        except OSError:
+            continue  # no previous rotation, or rotated away: fewer windows, never an error
+        untimed = 0
+        with handle:
+            for line in handle:
+                record = parse(line)
+                if record is None:
+                    continue
+                if record.at is None:
+                    untimed += 1
+                    if untimed >= _UNTIMED_LIMIT:
+                        break
+                    continue
+                index = math.ceil((record.at - first) / interval) - 1  # (t − interval, t]
+                if 0 <= index < count and variant_of(record.server) == "stable":
+                    meter = meters.get(index) or meters.setdefault(index, Meter())
+                    meter.record("stable", record.status, record.latency_ms)
+    return [meters[index].window().control for index in sorted(meters)]

@@ -135,6 +135,12 @@ class BuiltinMetricsProvider(MetricsProvider):
         return Window(start=start, end=end, control=control, canary=canary,
                       canary_weight=canary_weight, stage_index=stage_index)
 
+    async def read_baseline(self, *, start: float, end: float, interval: float) -> list[VariantWindow]:
+        """From the proxy's access log file, when it still holds that span; the gateway's meter has no past."""
+        if self._access_log is None:
+            return []
+        return await self._access_log.history(start=start, end=end, interval=interval)
+
     async def _counts_check(self) -> ProviderCheck:
         source = self._access_log
         if source is not None:

@@ -10,6 +10,8 @@ one_of(stable, canary)`), each aligned over the whole window and summed per revi
   the memory and CPU guardrails, in percent.
 Only complete windows are read (see `cloud_monitoring_series.complete_window`): Cloud Run's samples arrive up to
 three minutes late, and a window with no points yet is no data for the judge — never zero traffic, never a GO.
+The stable revision's windows before the rollout (`read_baseline`) come from the same two count metrics, aligned
+per window: Monitoring keeps six weeks of Cloud Run's metrics, so a few hours of history are always there.
 """
 
 from __future__ import annotations
@@ -138,6 +140,44 @@ class CloudMonitoringProvider(MetricsProvider):
         return await call_google(f"Cloud Monitoring: reading {metric}",
                                  lambda: list(client.list_time_series(request=request, timeout=self.settings.timeout)),
                                  error=MetricsError)
+
+    # ------------------------------------------------------------ the stable revision's past
+    async def read_baseline(self, *, start: float, end: float, interval: float) -> list[VariantWindow]:
+        """The stable revision's windows before the rollout: the same two count series `read_window` reads,
+        aligned at `interval` (a multiple of the alignment period) instead of over one window, so one call per
+        metric returns every window. Only complete, grid-aligned periods are read, as for a rollout window."""
+        s = self.settings
+        period = max(1, round(interval / s.alignment_period)) * s.alignment_period
+        complete_until = min(end, self.clock() - s.ingestion_delay)  # the delay counts from now, not from `end`
+        span = complete_window(start, complete_until, now=complete_until, period=period, delay=0.0)
+        stable = (await self._revisions())["stable"] if span is not None else None
+        if span is None or not stable:
+            return []
+        by_end: dict[int, VariantWindow] = {}
+
+        def at(point: Any) -> VariantWindow:
+            return by_end.setdefault(round(point.interval.end_time.timestamp()), VariantWindow())
+
+        seconds = int(round(period))
+        for series in await self._list("request_count", [stable], span.start, span.end, seconds, "ALIGN_DELTA",
+                                       "REDUCE_SUM", ["resource.labels.revision_name",
+                                                      "metric.labels.response_code_class"]):
+            code_class = series.metric.labels.get("response_code_class", "")
+            for point in series.points:
+                count = int(point.value.int64_value)
+                if count:
+                    window = at(point)
+                    window.requests += count
+                    window.status[code_class] = window.status.get(code_class, 0) + count
+                    window.errors += count if code_class == "5xx" else 0
+        for series in await self._list("request_latencies", [stable], span.start, span.end, seconds,
+                                       "ALIGN_DELTA", "REDUCE_SUM", ["resource.labels.revision_name"]):
+            for point in series.points:
+                value = point.value.distribution_value
+                if value.count:
+                    at(point).latency.merge(distribution_histogram(bucket_bounds(value.bucket_options),
+                                                                   [int(c) for c in value.bucket_counts]))
+        return [by_end[t] for t in sorted(by_end) if by_end[t].requests > 0]
 
     # ------------------------------------------------------------ pre-flight
     async def check(self) -> list[ProviderCheck]:

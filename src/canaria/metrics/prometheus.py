@@ -1,4 +1,5 @@
-"""Prometheus provider: each window's control-vs-canary measurements from PromQL instant queries.
+"""Prometheus provider: each window's control-vs-canary measurements from PromQL instant queries, and the
+stable version's windows before the rollout from the same queries as range queries (`read_baseline`).
 
 The judge needs evidence, not ratios: request and error *counts* (`increase` over the window) and the
 latency *histogram* (`increase` of every `le` bucket), so its statistics can weigh sample sizes exactly
@@ -25,7 +26,7 @@ from canaria.errors import ConfigError, MetricsError
 from canaria.foundation.histogram import LatencyHistogram
 from canaria.i18n.text import msg
 from canaria.metrics.base import MetricsProvider, ProviderCheck
-from canaria.metrics.prometheus_api import PrometheusAPI, Sample
+from canaria.metrics.prometheus_api import PrometheusAPI, RangeSeries, Sample
 
 if TYPE_CHECKING:
     from canaria.config import CanariaConfig
@@ -38,6 +39,8 @@ __all__ = ["PrometheusMetricsProvider", "prometheus_checks"]
 VARIANTS = ("stable", "canary")
 #: queries whose emptiness in `canaria check` means the provider cannot judge (errors/status may be empty)
 _REQUIRED = {"requests", "latency_buckets", "memory", "cpu"}
+#: the queries that count requests: what a pre-canary baseline is made of
+_COUNTS = ("requests", "errors", "status", "latency_buckets")
 
 
 class _Missing(Exception):
@@ -105,7 +108,9 @@ class PrometheusMetricsProvider(MetricsProvider):
         jobs = self.templates()
         answers = await _all(*(self._run(name, q, variant, window_s, at) for name, q, _ in jobs))
         results = {name: answer for (name, _, _), answer in zip(jobs, answers)}
-        window = VariantWindow()
+        window = _counted(results, variant)
+        if window.requests == 0:
+            return window  # no data: nothing else of this variant is evidence
 
         def single(name: str) -> float | None:
             if name not in results:
@@ -113,15 +118,6 @@ class PrometheusMetricsProvider(MetricsProvider):
             promql, samples = results[name]
             return _single(samples, name, variant, promql)
 
-        requests = single("requests")
-        window.requests = _count(requests)
-        if window.requests == 0:
-            return window  # no data: nothing else of this variant is evidence
-        window.errors = min(window.requests, _count(single("errors")))
-        if "status" in results:
-            window.status = _status(*results["status"], variant)
-        if "latency_buckets" in results:
-            window.latency = _histogram(*results["latency_buckets"], variant)
         window.memory_pct = _finite(single("memory"))
         window.cpu_pct = _finite(single("cpu"))
         for custom in self.settings.custom:
@@ -129,6 +125,42 @@ class PrometheusMetricsProvider(MetricsProvider):
             if value is not None:
                 window.custom[custom.name] = value
         return window
+
+    # ------------------------------------------------------------ the stable version's past
+    async def read_baseline(self, *, start: float, end: float, interval: float) -> list[VariantWindow]:
+        """The stable side of `read_window` at past times: the same count queries (requests, errors, status,
+        latency buckets) with `{window}` = `interval`, each asked ONCE as a range query stepping `interval`,
+        so the windows end at `end`, end − interval, … and tile [start, end] as back-to-back windows would.
+        Saturation and custom queries are gauges of the moment and the judge pools only counts: not read."""
+        interval = max(1.0, interval)
+        count = int((end - start + 1e-6) // interval)
+        if count < 1:
+            return []
+        first = end - (count - 1) * interval  # the oldest window's end
+        jobs = [(name, q) for name, q, _ in self.templates() if name in _COUNTS]
+        answers = await _all(*(self._run_range(q, interval, first, end) for _, q in jobs))
+        per_step: list[dict[str, tuple[str, list[Sample] | None]]] = [{} for _ in range(count)]
+        for (name, _), (promql, series) in zip(jobs, answers):
+            if series is None:
+                continue  # a variable without a value: the query is not asked, as in read_window
+            steps: list[list[Sample]] = [[] for _ in range(count)]
+            for one in series:
+                for at, value in one.values:
+                    index = round((at - first) / interval)
+                    if 0 <= index < count:
+                        steps[index].append(Sample(one.labels, value))
+            for results, samples in zip(per_step, steps):
+                results[name] = (promql, samples)
+        windows = [_counted(results, "stable") for results in per_step]
+        return [window for window in windows if window.requests > 0]
+
+    async def _run_range(self, template: str, interval: float, first: float, end: float
+                         ) -> tuple[str, list[RangeSeries] | None]:
+        try:
+            promql = self.render(template, "stable", interval)
+        except _Missing as missing:
+            return str(missing), None
+        return promql, await self.api.query_range(promql, start=first, end=end, step=interval)
 
     # ------------------------------------------------------------ pre-flight
     async def check(self) -> list[ProviderCheck]:
@@ -198,6 +230,23 @@ def _single(samples: list[Sample] | None, name: str, variant: str, promql: str) 
         raise MetricsError(f"query {name} for {variant} returned {len(samples)} series where one is expected "
                            f"({_describe(samples)}); aggregate it, e.g. sum(...)\n  query: {promql}")
     return samples[0].value
+
+
+def _counted(results: dict[str, tuple[str, list[Sample] | None]], variant: str) -> VariantWindow:
+    """Requests, errors, status classes and the latency histogram of one variant from its queries' answers."""
+    window = VariantWindow()
+    if "requests" in results:
+        window.requests = _count(_single(results["requests"][1], "requests", variant, results["requests"][0]))
+    if window.requests == 0:
+        return window  # no data: nothing else of this variant is evidence
+    if "errors" in results:
+        promql, samples = results["errors"]
+        window.errors = min(window.requests, _count(_single(samples, "errors", variant, promql)))
+    if "status" in results:
+        window.status = _status(*results["status"], variant)
+    if "latency_buckets" in results:
+        window.latency = _histogram(*results["latency_buckets"], variant)
+    return window
 
 
 def _finite(value: float | None) -> float | None:

@@ -1,4 +1,5 @@
-"""A small client of the Prometheus HTTP API (`/api/v1/query`) with httpx errors mapped at the edge.
+"""A small client of the Prometheus HTTP API (`/api/v1/query`, `/api/v1/query_range`) with httpx errors mapped
+at the edge.
 
 Every failure leaves this module as a `MetricsError` whose text says what to do about it::
 
@@ -23,7 +24,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from canaria.errors import MetricsError
 
-__all__ = ["PrometheusAPI", "Sample"]
+__all__ = ["PrometheusAPI", "RangeSeries", "Sample"]
 
 _TRANSIENT_STATUS = {502, 503, 504}
 
@@ -38,6 +39,18 @@ class Sample:
     @property
     def finite(self) -> bool:
         return math.isfinite(self.value)
+
+
+@dataclass(frozen=True)
+class RangeSeries:
+    """One series of a range-query result: (evaluation time, value) pairs, oldest first."""
+
+    labels: dict[str, str]
+    values: list[tuple[float, float]]
+
+
+#: Prometheus refuses a range query of more than 11,000 points per series; ask in chunks below that
+MAX_POINTS = 10_000
 
 
 class _Transient(MetricsError):
@@ -122,6 +135,27 @@ class PrometheusAPI:
             labels = {str(k): str(v) for k, v in dict(item.get("metric", {})).items()}
             samples.append(Sample(labels, _number(item.get("value", [0, "NaN"])[1])))
         return samples
+
+    async def query_range(self, promql: str, *, start: float, end: float, step: float) -> list[RangeSeries]:
+        """A range query evaluated at start, start+step, ... ≤ end (in chunks under Prometheus' point limit);
+        each series' points from every chunk, oldest first."""
+        merged: dict[tuple[tuple[str, str], ...], RangeSeries] = {}
+        chunk_start = start
+        while chunk_start <= end + 1e-6:
+            chunk_end = min(end, chunk_start + (MAX_POINTS - 1) * step)
+            params = {"query": promql, "start": f"{chunk_start:.3f}", "end": f"{chunk_end:.3f}", "step": f"{step:g}"}
+            data = await self.get("/api/v1/query_range", params)
+            if not isinstance(data, dict) or data.get("resultType") != "matrix" or not isinstance(
+                    data.get("result"), list):
+                kind = data.get("resultType") if isinstance(data, dict) else None
+                raise MetricsError(f"expected a range vector, Prometheus returned a {kind}: {promql}")
+            for item in data["result"]:
+                labels = {str(k): str(v) for k, v in dict(item.get("metric", {})).items()}
+                key = tuple(sorted(labels.items()))
+                series = merged.setdefault(key, RangeSeries(labels, []))
+                series.values.extend((float(t), _number(v)) for t, v in item.get("values", []))
+            chunk_start = chunk_end + step
+        return list(merged.values())
 
     async def buildinfo(self) -> dict[str, Any]:
         data = await self.get("/api/v1/status/buildinfo")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 __all__ = ["AccessLogSpec", "ParseLine", "AccessRecord", "parse_nginx_json", "parse_haproxy", "HAPROXY_LOG_FORMAT", "NGINX_LOG_FORMAT",
@@ -46,6 +47,7 @@ class AccessRecord:
     status: int
     latency_ms: float  # the whole request, as the client saw it from the proxy
     upstream_ms: float | None  # the server's response time, when it answered
+    at: float | None = None  # when it was logged (epoch s), if the format says: nginx's $time_iso8601, not HAProxy's
 
 
 ParseLine = Callable[[str], "AccessRecord | None"]
@@ -73,6 +75,17 @@ def _seconds_ms(value: object) -> float | None:
     return None
 
 
+def _epoch(value: object) -> float | None:
+    """$time_iso8601 ("2026-12-02T10:30:00+09:00") as epoch seconds; None when absent or not a time."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.timestamp() if moment.tzinfo is not None else None
+
+
 def parse_nginx_json(line: str) -> AccessRecord | None:
     """One `canaria_json` line; None for lines that are not (or name no upstream, like the status page)."""
     try:
@@ -93,7 +106,8 @@ def parse_nginx_json(line: str) -> AccessRecord | None:
     latency = _seconds_ms(data.get("request_time"))
     if latency is None:
         return None
-    return AccessRecord(server, status, latency, _seconds_ms(data.get("upstream_response_time")))
+    return AccessRecord(server, status, latency, _seconds_ms(data.get("upstream_response_time")),
+                        _epoch(data.get("time")))
 
 
 def parse_haproxy(line: str) -> AccessRecord | None:
