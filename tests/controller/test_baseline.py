@@ -40,7 +40,7 @@ class HistoryMetrics(FakeMetrics):
         return list(self.history)
 
 
-def make(tmp_path: Path, metrics: HistoryMetrics, compare: str = "") -> tuple[App, FakeClock]:
+def make(tmp_path: Path, metrics: HistoryMetrics, compare: str = ", compare: {baseline: 6h}") -> tuple[App, FakeClock]:
     config = parse_config(CONFIG.format(state=tmp_path / "state", compare=compare))
     clock = FakeClock()
     return open_app(config, clock=clock, platform=FakePlatform(), metrics=metrics), clock
