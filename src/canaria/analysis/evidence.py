@@ -24,7 +24,8 @@ __all__ = ["LEANING_MAX_RATIO", "RATIO_GRID", "RatioEvidence", "log_lr_increment
 #: tolerated up to 0.3 % is caught from ~0.45 % upwards; beyond 24x the top component still gains evidence
 #: with every event). Fewer, wider-spaced points cost less prior mass where the truth is (issue 15).
 RATIO_GRID: np.ndarray = np.exp(np.linspace(math.log(1.5), math.log(24.0), 12))
-_LOG_WEIGHTS = np.full(len(RATIO_GRID), -math.log(len(RATIO_GRID)))
+_WEIGHTS = np.full(len(RATIO_GRID), 1.0 / len(RATIO_GRID))
+_LOG_WEIGHTS = np.log(_WEIGHTS)
 _LOG_GRID = np.log(RATIO_GRID)
 #: the alternatives up to this multiple of the null ratio make the "leaning" Bayes factor (see below)
 LEANING_MAX_RATIO = 5.0
@@ -75,13 +76,17 @@ class RatioEvidence:
     #: the rows started at a stage's start (the leaning factor reads only these)
     stage_rows: list[int] = field(default_factory=lambda: [0])
     _log_e: np.ndarray | None = field(default=None, init=False, repr=False)
-    _leaning_value: float = field(default=1.0, init=False, repr=False)
+    _row_mass: np.ndarray | None = field(default=None, init=False, repr=False)  # each start's e-value
+    _leaning_value: float | None = field(default=None, init=False, repr=False)
+
+    def _changed(self) -> None:
+        self._log_e = self._row_mass = self._leaning_value = None
 
     def restart(self, *, stage: bool = True) -> None:
         self.log_lr = np.vstack((self.log_lr, np.zeros(len(RATIO_GRID))))
         if stage:
             self.stage_rows.append(len(self.log_lr) - 1)
-        self._log_e = None
+        self._changed()
 
     def update(self, canary_events: float, canary_exposure: float, control_events: float, control_exposure: float) -> None:
         if canary_exposure <= 0 or control_exposure <= 0:
@@ -97,30 +102,15 @@ class RatioEvidence:
             self.log_lr += canary_events * _LOG_GRID + events * (
                 math.log(a + control_exposure) - np.log(a * RATIO_GRID + control_exposure)
             )
-            self._log_e = None
+            self._changed()
 
     @property
     def log_e_values(self) -> np.ndarray:
         """log e-value of each start's mixture."""
         if self._log_e is None:
-            self._summarise()
-        assert self._log_e is not None
+            top = self.log_lr.max(axis=1)
+            self._log_e = top + np.log(np.exp(self.log_lr - top[:, None]).sum(axis=1)) + _LOG_WEIGHTS[0]
         return self._log_e
-
-    def _summarise(self) -> None:
-        """Each start's log e-value and the leaning factor from one exponentiation (the judge reads both of
-        five statistics every tick)."""
-        top = self.log_lr.max(axis=1)
-        scaled = np.exp(self.log_lr - top[:, None])
-        self._log_e = top + np.log(scaled.sum(axis=1)) + _LOG_WEIGHTS[0]
-        with np.errstate(divide="ignore"):
-            log_mean = top + np.log(scaled[:, :_LEANING].sum(axis=1) / _LEANING)
-        best = float(log_mean[self.stage_rows].max())
-        if not math.isfinite(best):  # the modest block underflowed under a huge top: recompute it on its own
-            block = self.log_lr[self.stage_rows, :_LEANING]
-            block_top = block.max(axis=1)
-            best = float((block_top + np.log(np.exp(block - block_top[:, None]).sum(axis=1) / _LEANING)).max())
-        self._leaning_value = math.exp(min(best, 700.0))
 
     @property
     def log_e_value(self) -> float:
@@ -134,17 +124,22 @@ class RatioEvidence:
     @property
     def leaning_e_value(self) -> float:
         """The Bayes factor of the modest alternatives (up to LEANING_MAX_RATIO x the null), the largest over
-        the starts and unweighted: above 1 when any start's data favour a modest regression over none. The
-        large alternatives are left out because a modestly bad canary drives them down fast, and their
+        the stages' starts and unweighted: above 1 when any start's data favour a modest regression over none.
+        The large alternatives are left out because a modestly bad canary drives them down fast, and their
         weight in the full mixture would hide it; a large regression is rejected outright long before."""
-        if self._log_e is None:
-            self._summarise()
+        if self._leaning_value is None:
+            block = self.log_lr[self.stage_rows, :_LEANING]
+            top = block.max(axis=1)
+            best = float((top + np.log(np.exp(block - top[:, None]).sum(axis=1) / _LEANING)).max())
+            self._leaning_value = math.exp(min(best, 700.0))
         return self._leaning_value
 
     def weighted(self, weights: list[float]) -> float:
-        """sum_s weights[s] * e-value of start s: an e-value when the weights sum to at most 1."""
-        log_e = np.minimum(self.log_e_values, 700.0)
-        return float(np.dot(np.asarray(weights[: len(log_e)]), np.exp(log_e[: len(weights)])))
+        """sum_s weights[s] * e-value of start s: an e-value when the weights sum to at most 1 (one weight
+        per start, as ComparisonState keeps them)."""
+        if self._row_mass is None:
+            self._row_mass = np.exp(np.minimum(self.log_lr, 700.0)) @ _WEIGHTS
+        return float(np.dot(weights, self._row_mass))
 
     @property
     def canary_rate(self) -> float | None:

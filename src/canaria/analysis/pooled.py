@@ -156,7 +156,7 @@ class PooledEvidence:
         self.stage_control[1] += control_exposure
         self._cache.clear()
 
-    def _summarise(self) -> tuple[list[float], float]:
+    def _summarise(self) -> tuple[np.ndarray, float]:
         """Each start's log e-value and the leaning factor, from one pass over the numerators."""
         alternatives = self.log_q[:, 1:]
         top = alternatives.max(axis=1)
@@ -165,19 +165,20 @@ class PooledEvidence:
         # leaning: log mean over the modest alternatives of exp(log_q[g] - log_q[boundary]), per start; it
         # underflows to -inf only under a large alternative so far ahead that the e-value has long rejected
         with np.errstate(divide="ignore"):
-            log_lean = (top - self.log_q[:, 0] + np.log(scaled[:, : self._leaning - 1].mean(axis=1)))[self.stage_rows].tolist()
+            rows = self.stage_rows
+            log_lean = top[rows] - self.log_q[rows, 0] + np.log(scaled[rows, : self._leaning - 1].mean(axis=1))
         xb, nb = self.control_events, self.control_exposure
         xc, nc = self.canary[:, 0], self.canary[:, 1]
         if nb > 0:
             seen = nc > 0
             with np.errstate(divide="ignore", invalid="ignore"):
                 sup = null_log_sup_rows(xc, np.where(seen, nc, 1.0), xb, nb, self.null_ratio)
-            log_e = np.where(seen, log_q + self._log_w + self.control_log_q - sup, 0.0).tolist()
+            log_e = np.where(seen, log_q + self._log_w + self.control_log_q - sup, 0.0)
         else:
-            log_e = [0.0] * len(log_q)
-        return log_e, math.exp(min(max(log_lean), 700.0))
+            log_e = np.zeros(len(log_q))
+        return log_e, math.exp(min(float(log_lean.max()), 700.0))
 
-    def _summary(self) -> tuple[list[float], float]:
+    def _summary(self) -> tuple[np.ndarray, float]:
         cached = self._cache.get("summary")
         if cached is None:
             cached = self._cache["summary"] = self._summarise()
@@ -187,7 +188,7 @@ class PooledEvidence:
     @property
     def log_e_values(self) -> list[float]:
         """log e-value of each start (0 before any data)."""
-        return self._summary()[0]
+        return self._summary()[0].tolist()
 
     @property
     def leaning_e_value(self) -> float:
@@ -220,5 +221,4 @@ class PooledEvidence:
         """sum_s weights[s] * e-value of start s, 0 while the guard is off."""
         if not self.stable or not any(weights):
             return 0.0
-        log_e = np.minimum(np.asarray(self.log_e_values), 700.0)
-        return float(np.dot(np.asarray(weights[: len(log_e)]), np.exp(log_e[: len(weights)])))
+        return float(np.dot(weights, np.exp(np.minimum(self._summary()[0], 700.0))))
