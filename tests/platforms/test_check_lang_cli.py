@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from canaria.platforms.processes import free_port
+
 from .proxy_fixtures import Processes, haproxy_config, nginx_config, processes, start_haproxy, start_nginx
 
 __all__ = ["processes"]
@@ -40,6 +42,7 @@ def test_nginx_check_in_korean(tmp_path: Path, processes: Processes) -> None:
     lines = {line["name"]: line["detail"] for line in json.loads(_check(tmp_path, data, "--json"))["checks"]}
     assert lines["nginx: include"] == f"{nginx.include} is included"
     assert lines["nginx: loaded route"] == "workers serve generation 0"
+    assert lines["stable: GET /health"] == lines["canary: GET /health"] == "1 server(s) /health → 200"
 
 
 def test_haproxy_check_in_korean(tmp_path: Path, processes: Processes) -> None:
@@ -51,3 +54,14 @@ def test_haproxy_check_in_korean(tmp_path: Path, processes: Processes) -> None:
                  f"✅ haproxy: access log: 배포 중에 canaria가 udp://127.0.0.1:{proxy.log_port}에서 수신합니다"):
         assert line in out, out
     assert "✅ haproxy: runtime API: HAProxy 2." in out and f"{proxy.socket}에서 응답합니다" in out, out
+
+
+def test_local_health_check_in_english(tmp_path: Path, processes: Processes) -> None:
+    stable, canary = processes.origin("stable"), processes.origin("canary", error_rate=1.0)
+    data = {"service": "svc", "state_dir": str(tmp_path / "state"),
+            "gateway": {"listen": f"127.0.0.1:{free_port()}", "admin_listen": f"127.0.0.1:{free_port()}"},
+            "platform": {"stable": {"url": f"http://{stable.address}"}, "canary": {"url": f"http://{canary.address}"}}}
+    lines = {line["name"]: line["detail"] for line in json.loads(_check(tmp_path, data, "--json"))["checks"]}
+    assert lines["stable: GET /health"] == f"http://{stable.address}/health → 200"
+    assert lines["canary: GET /health"] == f"http://{canary.address}/health → 200"
+    assert lines["stable: GET /health/detailed"] == f"http://{stable.address}/health/detailed → 200"
