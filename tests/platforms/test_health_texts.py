@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from canaria.config import CanariaConfig, parse_config
+from canaria.errors import InfrastructureError
 from canaria.i18n.text import render
 from canaria.platforms.base import HealthResult
 from canaria.platforms.cloudrun import CloudRunPlatform
@@ -28,20 +29,23 @@ from .proxy_fixtures import Processes, as_config, nginx_config, processes, start
 __all__ = ["fake", "processes"]
 
 Cases = dict[str, HealthResult]
+CRASHED = ("Revision '{revision}' is not ready and cannot serve traffic. The user-provided container failed to start "
+           "and listen on the port defined provided by the PORT=8080 environment variable within the allocated "
+           "timeout. Container called exit(1).")
 
 
 def english(results: Cases) -> dict[str, str]:
     """The English lines; a result with a text must say in English exactly what its `detail` (the JSON) says."""
     lines = {case: result.detail for case, result in results.items()}
-    assert {case: render(r.text, "en") for case, r in results.items() if getattr(r, "text", None)} == \
-        {case: lines[case] for case, r in results.items() if getattr(r, "text", None)}
+    assert {case: render(r.text, "en") for case, r in results.items() if r.text} == \
+        {case: lines[case] for case, r in results.items() if r.text}
     return lines
 
 
 def korean(results: Cases) -> dict[str, str]:
     """What `check --lang ko` shows: every result must carry a text (no English left under `--lang ko`)."""
-    assert [case for case, result in results.items() if not getattr(result, "text", None)] == []
-    return {case: render(getattr(result, "text", None), "ko") for case, result in results.items()}
+    assert [case for case, result in results.items() if not result.text] == []
+    return {case: render(result.text, "ko") for case, result in results.items()}
 
 
 async def local_cases(tmp_path: Path, processes: Processes) -> tuple[Cases, str, str]:
@@ -133,7 +137,7 @@ async def test_kubernetes_health_in_english_is_unchanged(processes: Processes) -
         "unreachable": "ConnectError: All connection attempts failed"}
 
 
-async def cloudrun_cases(fake: CloudRunEmulator, tmp_path: Path) -> tuple[Cases, str, str]:
+async def cloudrun_cases(fake: CloudRunEmulator, tmp_path: Path) -> tuple[Cases, str, str, str]:
     fake.model.images[CANARY_IMAGE] = ImageBehaviour()
     platform = CloudRunPlatform(parse_config(yaml.safe_dump(cloudrun_data(fake, tmp_path / "state"))))
     try:
@@ -142,17 +146,61 @@ async def cloudrun_cases(fake: CloudRunEmulator, tmp_path: Path) -> tuple[Cases,
         cases["ready"] = await platform.health("canary")
         cases["stable"] = await platform.health("stable")
         info = await platform.describe()
+        await platform.rollback()
+        fake.model.images[CANARY_IMAGE] = ImageBehaviour(startup="crash")
+        with pytest.raises(InfrastructureError):
+            await platform.start_canary()
+        cases["crashed"] = await platform.health("canary")
+        crashed = (await platform.describe())["canary"].revision
     finally:
         await platform.close()
-    return cases, str(info["stable"].revision), str(info["canary"].revision)
+    return cases, str(info["stable"].revision), str(info["canary"].revision), str(crashed)
 
 
 async def test_cloudrun_health_in_english_is_unchanged(fake: CloudRunEmulator, tmp_path: Path) -> None:
-    cases, stable, canary = await cloudrun_cases(fake, tmp_path)
+    cases, stable, canary, crashed = await cloudrun_cases(fake, tmp_path)
     assert english(cases) == {
         "no canary": "no canary revision yet",
         "ready": f"revision {canary} Ready (Cloud Run's own probes)",
-        "stable": f"revision {stable} Ready (Cloud Run's own probes)"}
+        "stable": f"revision {stable} Ready (Cloud Run's own probes)",
+        "crashed": f"revision {crashed} not Ready: {CRASHED.format(revision=crashed)}"}
+
+
+async def test_local_health_in_korean(tmp_path: Path, processes: Processes) -> None:
+    cases, good, silent = await local_cases(tmp_path, processes)
+    lines = korean(cases)
+    failing = cases["500"].detail.removesuffix(" → 500")
+    assert lines == {
+        "ok": f"http://{good}/health 응답 200",
+        "500": f"{failing} 응답 500",
+        "unreachable": f"http://{silent}/health 요청 실패: ConnectError All connection attempts failed",
+        "no upstream": "설정된 업스트림이 없습니다"}
+
+
+async def test_nginx_health_in_korean(tmp_path: Path, processes: Processes) -> None:
+    cases, (failing, silent), _ = await nginx_cases(tmp_path, processes)
+    assert korean(cases) == {
+        "ok": "서버 2대 모두 /health 응답 200",
+        "failures": f"http://{failing}/health/detailed 응답 500; http://{silent}/health/detailed 요청 실패: "
+                    "ConnectError All connection attempts failed"}  # httpx's own words, as it says them
+
+
+async def test_kubernetes_health_in_korean(processes: Processes) -> None:
+    cases, _, _ = await kubernetes_cases(processes)
+    assert korean(cases) == {
+        "ready": "파드 2/2개 준비됨 (readiness 프로브 기준; URL 설정 없음)",
+        "not found": "Deployment ion-api-canary을(를) 찾을 수 없습니다",
+        "http": "HTTP 200 응답",
+        "unreachable": "요청 실패(ConnectError): All connection attempts failed"}
+
+
+async def test_cloudrun_health_in_korean(fake: CloudRunEmulator, tmp_path: Path) -> None:
+    cases, stable, canary, crashed = await cloudrun_cases(fake, tmp_path)
+    assert korean(cases) == {
+        "no canary": "아직 카나리 리비전이 없습니다",
+        "ready": f"리비전 {canary} 준비됨 (Cloud Run 자체 프로브 기준)",
+        "stable": f"리비전 {stable} 준비됨 (Cloud Run 자체 프로브 기준)",
+        "crashed": f"리비전 {crashed} 준비 안 됨: {CRASHED.format(revision=crashed)}"}  # Cloud Run's own words
 
 
 pytestmark = pytest.mark.integration
