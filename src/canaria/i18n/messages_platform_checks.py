@@ -1,5 +1,6 @@
-"""`canaria check`'s lines that only a platform backend can tell (nginx, HAProxy, Kubernetes, Cloud Run), and the
-backends' errors those lines show, in English and Korean (both carry every key; a test checks).
+"""`canaria check`'s lines that only a platform backend can tell (nginx, HAProxy, Kubernetes, Cloud Run), every
+backend's health answers (`stable: GET /health`), and the backends' errors those lines show, in English and Korean
+(both carry every key; a test checks).
 
 English entries are exactly the words the backends and their errors always wrote (`check --json`, the deployment
 record and other tools match them); the backends render `detail` from these entries, so the two cannot drift apart."""
@@ -58,6 +59,18 @@ PLATFORM_CHECK_MESSAGES: dict[str, dict[str, str]] = {
         "error.kubernetes.no_selector": "Service {service} has no selector",
         "error.kubernetes.no_rule": "HTTPRoute {name} has no rule with a backendRef to Service {service}",
         "error.kubernetes.no_route": "VirtualService {name} has no http route to host {service}",
+        "check.health.no_upstream": "no upstream configured",
+        "check.health.unreachable": "{url}: {error}",
+        "check.health.answered": "{url} → {status}",
+        "check.health.servers_ok": "{servers} server(s) {path} → 200",
+        "check.health.request_failed": "{kind}: {error}",
+        "check.health.http_status": "HTTP {status}",
+        "check.health.deployment_missing": "Deployment {name} not found",
+        "check.health.pods_ready": "{ready}/{wanted} pods Ready (readiness probes; no URL configured)",
+        "check.health.no_canary_revision": "no canary revision yet",
+        "check.health.revision_ready": "revision {revision} Ready (Cloud Run's own probes)",
+        "check.health.revision_not_ready": "revision {revision} not Ready: {reason}",
+        "check.health.no_ready_condition": "no Ready condition",
     },
     "ko": {
         "check.name.stable_deployment": "안정 버전 Deployment 가용",
@@ -112,5 +125,17 @@ PLATFORM_CHECK_MESSAGES: dict[str, dict[str, str]] = {
         "error.kubernetes.no_selector": "Service {service}에 selector가 없습니다",
         "error.kubernetes.no_rule": "HTTPRoute {name}에 Service {service}(으)로 가는 backendRef 규칙이 없습니다",
         "error.kubernetes.no_route": "VirtualService {name}에 호스트 {service}(으)로 가는 http 경로가 없습니다",
+        "check.health.no_upstream": "설정된 업스트림이 없습니다",
+        "check.health.unreachable": "{url} 요청 실패: {error}",
+        "check.health.answered": "{url} 응답 {status}",
+        "check.health.servers_ok": "서버 {servers}대 모두 {path} 응답 200",
+        "check.health.request_failed": "요청 실패({kind}): {error}",
+        "check.health.http_status": "HTTP {status} 응답",
+        "check.health.deployment_missing": "Deployment {name}을(를) 찾을 수 없습니다",
+        "check.health.pods_ready": "파드 {ready}/{wanted}개 준비됨 (readiness 프로브 기준; URL 설정 없음)",
+        "check.health.no_canary_revision": "아직 카나리 리비전이 없습니다",
+        "check.health.revision_ready": "리비전 {revision} 준비됨 (Cloud Run 자체 프로브 기준)",
+        "check.health.revision_not_ready": "리비전 {revision} 준비 안 됨: {reason}",
+        "check.health.no_ready_condition": "Ready 조건 없음",
     },
 }

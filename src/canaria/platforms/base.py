@@ -53,8 +53,9 @@ class HealthResult:
     path: str
     ok: bool
     status: int | None
-    detail: str
+    detail: str  # English: what `check --json`, the record and other tools read
     body: dict[str, object] | None = None
+    text: dict[str, object] | None = None  # `detail` as a catalogue key + params (canaria.i18n.text), if it has one
 
 
 @dataclass

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from canaria.config.platform import CloudRunPlatformConfig
 from canaria.errors import ConfigError, InfrastructureError, PlatformError, UsageError
-from canaria.i18n.text import msg, render
+from canaria.i18n.text import literal, msg, render
 from canaria.platforms.base import (
     HealthResult,
     Platform,
@@ -34,6 +34,7 @@ from canaria.platforms.base import (
     Variant,
     VersionInfo,
 )
+from canaria.platforms.check_lines import health_result
 from canaria.platforms.cloudrun_checks import CheckTarget, cloudrun_checks
 from canaria.platforms.cloudrun_traffic import (
     Target,
@@ -287,12 +288,13 @@ class CloudRunPlatform(Platform):
         stable, canary = self._roles(await self._service())
         short = canary if variant == "canary" else stable
         if short is None:
-            return HealthResult(variant, path, False, None, "no canary revision yet")
+            return health_result(variant, path, False, None, msg("check.health.no_canary_revision"))
         ready = _ready_condition(await self._revision(short))
         ok = ready is not None and ready.state.name == "CONDITION_SUCCEEDED"
-        detail = f"revision {short} Ready (Cloud Run's own probes)" if ok else \
-            f"revision {short} not Ready: {ready.message if ready is not None else 'no Ready condition'}"
-        return HealthResult(variant, path, ok, 200 if ok else None, detail)
+        reason = literal(ready.message) if ready is not None else msg("check.health.no_ready_condition")
+        text = msg("check.health.revision_ready", revision=short) if ok else \
+            msg("check.health.revision_not_ready", revision=short, reason=reason)
+        return health_result(variant, path, ok, 200 if ok else None, text)
 
     def rollback_plan(self) -> list[str]:
         return [render(step, "en") for step in self.rollback_plan_text()]

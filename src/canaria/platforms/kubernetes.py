@@ -23,7 +23,7 @@ import httpx
 
 from canaria.config.platform import KubernetesPlatformConfig
 from canaria.errors import ConfigError, PlatformError, UsageError
-from canaria.i18n.text import msg, render
+from canaria.i18n.text import literal, msg, render
 from canaria.platforms.base import (
     HealthResult,
     Platform,
@@ -34,6 +34,7 @@ from canaria.platforms.base import (
     Variant,
     VersionInfo,
 )
+from canaria.platforms.check_lines import health_result
 from canaria.platforms.kubernetes_checks import KubernetesCheckTarget, kubernetes_checks
 from canaria.platforms.kubernetes_client import KubeApi, NotFound
 from canaria.platforms.kubernetes_history import find_revision, owned_replicasets, revisions_of
@@ -316,18 +317,19 @@ class KubernetesPlatform(Platform):
             try:
                 response = await self._http.get(url + path)
             except httpx.HTTPError as exc:
-                return HealthResult(variant, path, False, None, f"{type(exc).__name__}: {exc}")
+                return health_result(variant, path, False, None, msg(
+                    "check.health.request_failed", kind=type(exc).__name__, error=literal(str(exc))))
             body = response.json() if "json" in response.headers.get("content-type", "") else None
-            return HealthResult(variant, path, response.status_code == 200, response.status_code,
-                                f"HTTP {response.status_code}", body if isinstance(body, dict) else None)
+            return health_result(variant, path, response.status_code == 200, response.status_code, msg(
+                "check.health.http_status", status=response.status_code), body if isinstance(body, dict) else None)
         name = self.canary_name if variant == "canary" else self.stable_name
         deployment = await self.api.find("Deployment", name)
         if deployment is None:
-            return HealthResult(variant, path, False, None, f"Deployment {name} not found")
+            return health_result(variant, path, False, None, msg("check.health.deployment_missing", name=name))
         status, wanted = deployment.get("status") or {}, int(deployment["spec"].get("replicas", 1))
         ready = int(status.get("readyReplicas", 0))
-        return HealthResult(variant, path, ready >= wanted and wanted > 0, None,
-                            f"{ready}/{wanted} pods Ready (readiness probes; no URL configured)")
+        return health_result(variant, path, ready >= wanted and wanted > 0, None,
+                             msg("check.health.pods_ready", ready=ready, wanted=wanted))
 
     def rollback_plan(self) -> list[str]:
         return [render(step, "en") for step in self.rollback_plan_text()]

@@ -20,8 +20,9 @@ from canaria.config import CanariaConfig, UpstreamConfig
 from canaria.errors import GatewayError, PlatformError
 from canaria.foundation.files import read_json_object, write_atomic
 from canaria.gateway.client import GatewayClient
-from canaria.i18n.text import msg, render
+from canaria.i18n.text import literal, msg, render
 from canaria.platforms.base import HealthResult, Platform, RouteStatus, TesterMatch, Variant, VersionInfo
+from canaria.platforms.check_lines import health_result
 from canaria.platforms.held_listener import HeldListener
 from canaria.platforms.local_gateway import LocalGatewayProcess
 from canaria.platforms.local_supervision import LocalSupervision
@@ -282,11 +283,12 @@ class LocalPlatform(LocalGatewayProcess, LocalSupervision, Platform):
         url = self._upstream_url(variant)
         path = (spec.health_detailed if detailed else spec.health) if spec else "/health"
         if url is None:
-            return HealthResult(variant, path, False, None, "no upstream configured")
+            return health_result(variant, path, False, None, msg("check.health.no_upstream"))
         try:
             response = await self._http.get(url + path)
         except httpx.HTTPError as exc:
-            return HealthResult(variant, path, False, None, f"{url}{path}: {type(exc).__name__} {exc}".strip())
+            return health_result(variant, path, False, None, msg(
+                "check.health.unreachable", url=url + path, error=literal(f"{type(exc).__name__} {exc}".strip())))
         body: dict[str, object] | None = None
         try:
             parsed = response.json()
@@ -294,7 +296,8 @@ class LocalPlatform(LocalGatewayProcess, LocalSupervision, Platform):
         except ValueError:
             pass
         ok = response.status_code == 200
-        return HealthResult(variant, path, ok, response.status_code, f"{url}{path} → {response.status_code}", body)
+        return health_result(variant, path, ok, response.status_code,
+                             msg("check.health.answered", url=url + path, status=response.status_code), body)
 
     def rollback_plan(self) -> list[str]:
         return [render(step, "en") for step in self.rollback_plan_text()]

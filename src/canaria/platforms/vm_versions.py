@@ -21,8 +21,9 @@ import httpx
 
 from canaria.errors import ConfigError, PlatformError, UsageError
 from canaria.foundation.files import read_json_object, write_atomic
-from canaria.i18n.text import msg
+from canaria.i18n.text import join, literal, msg
 from canaria.platforms.base import HealthResult, Platform, Variant, VersionInfo
+from canaria.platforms.check_lines import health_result
 from canaria.platforms.nginx_control import run_command
 from canaria.platforms.processes import (
     ManagedProcess,
@@ -218,7 +219,7 @@ class VmVersions:
     async def health(self, variant: Variant, *, detailed: bool = False) -> HealthResult:
         spec = self.serving(variant)
         path = spec.health_detailed if detailed else spec.health
-        failures = []
+        failures: list[dict[str, Any]] = []
         body: dict[str, object] | None = None
         status = None
         for server in spec.servers:  # health is per server: one bad pool member is a failure
@@ -226,19 +227,20 @@ class VmVersions:
             try:
                 response = await self._http.get(url)
             except httpx.HTTPError as exc:
-                failures.append(f"{url}: {type(exc).__name__} {exc}".strip())
+                failures.append(msg("check.health.unreachable", url=url,
+                                    error=literal(f"{type(exc).__name__} {exc}".strip())))
                 continue
             status = response.status_code
             if status != 200:
-                failures.append(f"{url} → {status}")
+                failures.append(msg("check.health.answered", url=url, status=status))
             elif body is None:
                 try:
                     parsed = response.json()
                     body = parsed if isinstance(parsed, dict) else None
                 except ValueError:
                     pass
-        detail = "; ".join(failures) if failures else f"{len(spec.servers)} server(s) {path} → 200"
-        return HealthResult(variant, path, not failures, status, detail, body)
+        text = join(failures) if failures else msg("check.health.servers_ok", servers=len(spec.servers), path=path)
+        return health_result(variant, path, not failures, status, text, body)
 
     def describe(self) -> dict[Variant, VersionInfo]:
         out: dict[Variant, VersionInfo] = {}

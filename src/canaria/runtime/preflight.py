@@ -93,7 +93,8 @@ async def _variant_checks(app: App, variant: Variant, lang: str) -> list[CheckLi
             lines.append(CheckLine(f"{variant}: GET {result.path}", True, t(
                 "check.warn.detailed_missing", lang, name=variant, status=result.status), warning=True))
             continue
-        lines.append(CheckLine(f"{variant}: GET {result.path}", result.ok, result.detail))
+        detail = render(result.text, lang) if result.text else result.detail  # no text: the backend's English
+        lines.append(CheckLine(f"{variant}: GET {result.path}", result.ok, detail))
     return lines
 
 
