@@ -81,7 +81,8 @@ def check(config: ConfigOpt = Path("canaria.yaml"), lang: LangOpt = None, as_jso
     from canaria.runtime.preflight import run_checks
 
     async def body(application: App, lg: str) -> None:
-        lines = await run_checks(application, notify_test=notify_test, lang=lg)
+        # --json is for tools: English details whatever the reader's language (as status --json's messages)
+        lines = await run_checks(application, notify_test=notify_test, lang="en" if as_json else lg)
         failed = [line for line in lines if not line.ok]
         if as_json:
             print_json({"ok": not failed, "checks": [line.to_dict() for line in lines]})
