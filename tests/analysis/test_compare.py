@@ -180,3 +180,29 @@ def test_a_pre_canary_baseline_joins_the_pooled_control_and_keeps_state_and_reco
         kept = compare(history[:t], config, state=state)
         fresh = compare(history[:t], config, baseline=baseline)
         assert [c.e_value for c in kept] == pytest.approx([c.e_value for c in fresh], rel=1e-12)
+
+
+def test_every_start_together_keeps_the_false_alarm_rate_at_the_error_nulls_boundary() -> None:
+    """The rollout's start, each stage's, the restarts inside every stage and the pooled halves, with a
+    pre-canary baseline, checked after every window of a 5 / 10 / 50 % plan: a canary exactly at the
+    tolerated error ratio is flagged at most alpha of the time (here alpha/2, the error test's share)."""
+    config = CompareConfig(alpha=0.2)
+    rng = np.random.default_rng(12)
+    runs, alarms = 150, 0  # 2 % at the boundary, 83 % at 3x the control rate (measured with this seed)
+    control_rate = 0.01
+    for _ in range(runs):
+        baseline = [variant(300, errors=int(rng.binomial(300, control_rate))) for _ in range(12)]
+        state = ComparisonState(config, baseline)
+        history, crossed = [], False
+        for k in range(36):
+            stage = k // 12
+            n = 300
+            n_canary = int(rng.binomial(n, (0.05, 0.10, 0.50)[stage]))
+            canary = variant(n_canary, errors=int(rng.binomial(n_canary, 1.5 * control_rate)))
+            control = variant(n - n_canary, errors=int(rng.binomial(n - n_canary, control_rate)))
+            history.append(window(k, canary, control, stage=stage))
+            errors = compare(history, config, state=state)[0]
+            crossed = crossed or errors.rejected
+        alarms += crossed
+    assert len(state.weights) == 36
+    assert alarms / runs <= config.alpha / 2
