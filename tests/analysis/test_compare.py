@@ -206,3 +206,15 @@ def test_every_start_together_keeps_the_false_alarm_rate_at_the_error_nulls_boun
         alarms += crossed
     assert len(state.weights) == 36
     assert alarms / runs <= config.alpha / 2
+
+
+def test_a_few_milliseconds_on_a_fast_service_are_not_a_latency_regression() -> None:
+    """Control P50 5 ms, canary 7 ms (a fresh process): +40 % at every quantile but at most ~6 ms (P99 16 vs
+    22 ms), under latency_min_delta_ms; the same ratio on a 100 ms service is a regression."""
+    rng = np.random.default_rng(13)
+    fast = _history(rng, 24, canary_p50=7.0, share=0.5)
+    for w in fast:
+        w.control.latency = lognormal_variant(rng, w.control.requests, p50=5.0, sigma=0.5).latency
+    assert not compare(fast, CompareConfig())[1].rejected
+    assert compare(fast, CompareConfig(latency_min_delta_ms=0))[1].rejected
+    assert compare(_history(rng, 24, canary_p50=140.0, share=0.5), CompareConfig())[1].rejected

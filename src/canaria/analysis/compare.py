@@ -289,7 +289,10 @@ class ComparisonState:
             i = bisect_left(cumulative, q * total)
             if i >= last:
                 continue
-            j = bisect_left(BUCKET_BOUNDS_MS, scale * BUCKET_BOUNDS_MS[i])
+            # at least (1+tau)x and at least latency_min_delta_ms slower: a higher canary threshold only makes
+            # P(canary > it) smaller, so the test stays valid for the null "(1+tau)x control"
+            bound = BUCKET_BOUNDS_MS[i]
+            j = bisect_left(BUCKET_BOUNDS_MS, max(scale * bound, bound + self.config.latency_min_delta_ms))
             if j <= last:
                 thresholds.append((k, i, j))
         return thresholds

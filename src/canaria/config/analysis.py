@@ -26,6 +26,10 @@ class CompareConfig(_Model):
     enabled: bool = True
     error_rate_tolerance: float = Field(default=0.5, ge=0, description="tolerated relative increase")
     latency_tolerance: float = Field(default=0.2, ge=0, description="tolerated relative P50/P95 increase")
+    latency_min_delta_ms: float = Field(
+        default=10.0, ge=0,
+        description="a quantile regression must also be this many ms slower (5 ms vs 10 ms is process noise, not users' pain)",
+    )
     alpha: float = Field(default=0.01, gt=0, lt=1)
     slow_ms: float = Field(default=500.0, gt=0, description="latency objective for 'bad request' counting")
     slow_rate_tolerance: float = Field(
