@@ -5,13 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from canaria.analysis.compare import (
-    WITHIN_STAGE_RESTARTS,
-    WITHIN_STAGE_SHARE,
-    ComparisonState,
-    compare,
-    restart_weight,
-)
+from canaria.analysis.budget import WITHIN_STAGE_RESTARTS, WITHIN_STAGE_SHARE, restart_weight
+from canaria.analysis.compare import ComparisonState, compare
 from canaria.analysis.verdict import Decision, Severity
 from canaria.config import CompareConfig
 from canaria.foundation.histogram import LatencyHistogram

@@ -25,10 +25,10 @@ the binomial is the Poisson limit Lindon & Malek work in. The latency e-process 
 per-threshold e-processes (a convex combination of e-processes is one): five sixths on the objective, a
 sixth shared by the quantiles.
 
-Evidence also restarts at each stage with its share of the budget (ComparisonState, restart_weight), and
-from each later stage's start the error and slow-count tests also weigh the canary against control pooled
-over the whole rollout (pooled.py: the stable version does not change during it), half of that start's
-share each. Alpha is split evenly between the error and the latency test, so the comparison as a whole
+Evidence also restarts at each stage with its share of the budget (ComparisonState, restart_weight), half
+of it again at the stage's first windows (WITHIN_STAGE_SHARE), and from each later stage's start (and the
+rollout's, given a pre-canary baseline) the error and slow-count tests also weigh the canary against control
+pooled over the whole rollout (pooled.py: the stable version does not change during it). Alpha is split evenly between the error and the latency test, so the comparison as a whole
 falsely flags a canary that is within tolerance with probability at most alpha over the whole rollout
 (for the pooled half, provided control's rates do not drift upwards unseen by its guard).
 """
@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 from operator import add
 
+from canaria.analysis.budget import WITHIN_STAGE_RESTARTS, WITHIN_STAGE_SHARE, restart_weight, split_budget
 from canaria.analysis.evidence import RatioEvidence
 from canaria.analysis.pooled import PooledEvidence
 from canaria.analysis.verdict import Decision, Reason, Severity
@@ -57,15 +58,6 @@ __all__ = ["Comparison", "ComparisonState", "compare"]
 SLOW_SHARE = 5.0 / 6.0
 _MIN_CONTROL_FOR_THRESHOLDS = 50  # control requests seen before a quantile threshold is taken
 _WARN_FRACTION = 0.5  # share of the way (in log evidence) to rejection at which a finding is reported
-#: share of each later stage's start, in the error and slow-count tests, on the evidence against control
-#: pooled over the rollout (pooled.py); the rest stays on the concurrent test, valid whatever drift both
-#: versions share (bursty or diurnal load, a dependency's incident). The rollout's own start keeps all of
-#: its budget on the concurrent test: there the pool holds no control data the concurrent windows lack,
-#: so pooling would only pay its regret (measured: 2.55x the oracle with a half share there, 2.43x without)
-POOLED_SHARE = 0.5
-#: the rollout's own start's share on the pooled control when a pre-canary baseline is given (the stable
-#: version's history before the canary started): then the pool holds control data the concurrent windows lack
-BASELINE_START_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -142,29 +134,6 @@ def _describe(c: Comparison) -> str:
     return f"{label} {c.canary_value:.0f} ms vs control {c.control_value:.0f} ms ({change:+.0%}; {tol})"
 
 
-#: shares of the budget of the evidence started at the rollout's start and at the next two stages; later
-#: stages share the remaining 0.1 geometrically (0.05, 0.025...), so the sum is 1
-RESTART_WEIGHTS = (0.45, 0.2, 0.25)
-#: share of each stage's budget on e-processes restarted inside the stage, at its j-th window (j = 1, 2...,
-#: up to WITHIN_STAGE_RESTARTS) with weight share/(j(j+1)): a fault that begins after a stage's first
-#: windows is judged on its own data, not under the good windows before it, which drive the large
-#: alternatives down fast (docs/judge.md). The weights over j sum to less than the share, so every start's
-#: weights sum to at most 1 and the weighted sum stays an e-process.
-WITHIN_STAGE_SHARE = 0.5
-WITHIN_STAGE_RESTARTS = 12
-
-
-def restart_weight(start: int) -> float:
-    """Share of the budget of evidence started at the rollout's start (0) and at each later stage (1, 2...):
-    any sequence summing to at most 1 keeps the weighted sum an e-process. Not a halving at each stage:
-    the runbook's plan has three stages before all traffic, and the third (50 %) gets more than the second
-    (10 %) because a bad request there comes five times as fast, so a nat of threshold costs five times as
-    many bad requests (docs/judge.md)."""
-    if start < len(RESTART_WEIGHTS):
-        return RESTART_WEIGHTS[start]
-    return 0.1 * 0.5 ** (start - len(RESTART_WEIGHTS) + 1)
-
-
 def _bucket_quantile(counts: Sequence[float], q: float) -> float | None:
     """Upper bound (ms) of the bucket holding the q-quantile: interpolation-free, like the thresholds."""
     cumulative = list(accumulate(counts))
@@ -178,9 +147,10 @@ class ComparisonState:
     """Evidence so far; `update` consumes new windows only, so the judge costs O(1) per tick.
 
     Evidence restarts with every stage, at its share of the budget (0.45 for the rollout's start, 0.2 for
-    the second stage, 0.25 for the third, then 0.05, 0.025...): the weighted sum of e-processes started at
-    those points is still an e-process, and a fault that appears late is not buried under hours of good
-    data before it (the alternatives far from the null lose most during that time).
+    the second stage, 0.25 for the third, then 0.05, 0.025...), and within a stage at its j-th window with
+    weight share*WITHIN_STAGE_SHARE/(j(j+1)): the weighted sum of e-processes started at those points is
+    still an e-process, and a fault that appears late is not buried under the good data before it (the
+    alternatives far from the null lose most during that time).
 
     Windows are identified by (start, end); if the history passed in does not extend what was consumed
     (a different rollout, a restart with other data), the state starts again from the first window.
@@ -300,7 +270,7 @@ class ComparisonState:
     # ------------------------------------------------------------------ results
 
     def _budget_split(self) -> tuple[list[float], list[float]]:
-        return _split(self.weights, self._row_stage, has_baseline=bool(self.baseline))
+        return split_budget(self.weights, self._row_stage, has_baseline=bool(self.baseline))
 
     def error_comparison(self, reject_at: float) -> Comparison:
         ev = self.errors
@@ -364,18 +334,6 @@ class ComparisonState:
                 self.pooled_slow.leaning_e_value,
             ),
         )
-
-
-def _pooled_share(start: int, has_baseline: bool) -> float:
-    if start == 0:
-        return BASELINE_START_SHARE if has_baseline else 0.0
-    return POOLED_SHARE
-
-
-def _split(weights: list[float], row_stage: list[int], *, has_baseline: bool) -> tuple[list[float], list[float]]:
-    """Each start's share of the budget, split between its concurrent and its pooled e-process."""
-    shares = [_pooled_share(s, has_baseline) for s in row_stage]
-    return [w * (1.0 - f) for w, f in zip(weights, shares)], [w * f for w, f in zip(weights, shares)]
 
 
 def _combined(concurrent: RatioEvidence, pooled: PooledEvidence, split: tuple[list[float], list[float]]) -> float:
