@@ -124,7 +124,7 @@ def _port_closed(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
-def run_rollout(scenario: Scenario, *, timeout_s: float = 60.0) -> tuple[int, dict[str, Any], str]:
+def run_rollout(scenario: Scenario, *, timeout_s: float = 120.0) -> tuple[int, dict[str, Any], str]:
     """`canaria run -c FILE --json` with load through the gateway; returns (exit code, JSON, stderr).
 
     Always ends with `rollback --force` and `stop` (as an operator cleaning up would), then checks that
