@@ -3,19 +3,22 @@ counted as the meter counts a rollout's windows; HAProxy's format has no time, s
 
 from __future__ import annotations
 
+import gzip
 import json
+import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Literal
 
-from canaria.metrics.access_log import AccessLogSource, stable_windows
+from canaria.metrics.access_log import AccessLogSource, previous_rotation, stable_windows
 from canaria.platforms.access_log import parse_haproxy, parse_nginx_json
 
 KST = timezone(timedelta(hours=9))  # nginx writes local time with its offset
 STABLE, CANARY = "127.0.0.1:8001", "127.0.0.1:8002"
 
 
-def variant_of(server: str) -> str | None:
-    return {STABLE: "stable", CANARY: "canary"}.get(server)  # type: ignore[return-value]
+def variant_of(server: str) -> Literal["stable", "canary"] | None:
+    return "stable" if server == STABLE else "canary" if server == CANARY else None
 
 
 def line(at: float, server: str, status: int = 200, seconds: float = 0.05) -> str:
@@ -57,3 +60,42 @@ async def test_a_missing_previous_rotation_is_fewer_windows_not_an_error(tmp_pat
     source = AccessLogSource(str(log), parse_nginx_json, variant_of)
     windows = await source.history(start=1_000_000_000.0, end=1_000_000_300.0, interval=300)
     assert [w.requests for w in windows] == [1]
+
+
+async def test_a_compressed_previous_rotation_is_read_too(tmp_path: Path) -> None:
+    """logrotate's `compress` without `delaycompress` leaves NAME.1.gz: its lines join the baseline."""
+    end = 1_796_000_000.0
+    log = tmp_path / "ion-api.json"
+    log.write_text("".join(line(end - 100 + i, STABLE) for i in range(5)))
+    with gzip.open(tmp_path / "ion-api.json.1.gz", "wt", encoding="utf-8") as rotated:
+        rotated.write("".join(line(end - 500 + i, STABLE, 500 if i < 2 else 200) for i in range(8)))
+    os.utime(tmp_path / "ion-api.json.1.gz", (end - 400, end - 400))
+    source = AccessLogSource(str(log), parse_nginx_json, variant_of)
+    windows = await source.history(start=end - 600, end=end, interval=300)
+    assert [(w.requests, w.errors) for w in windows] == [(8, 2), (5, 0)]
+
+
+def test_the_uncompressed_rotation_wins_and_one_written_before_the_span_is_not_read(tmp_path: Path) -> None:
+    log = tmp_path / "ion-api.json"
+    log.write_text("")
+    plain, packed = tmp_path / "ion-api.json.1", tmp_path / "ion-api.json.1.gz"
+    plain.write_text("")
+    packed.write_bytes(gzip.compress(b""))
+    assert previous_rotation(log, since=0) == [plain]  # delaycompress: .1 is the newer one
+    plain.unlink()
+    assert previous_rotation(log, since=0) == [packed]
+    os.utime(packed, (1_000, 1_000))
+    assert previous_rotation(log, since=2_000) == []  # all its lines are older than the span
+    packed.unlink()
+    assert previous_rotation(log, since=0) == []
+
+
+def test_a_truncated_compressed_rotation_gives_what_it_holds(tmp_path: Path) -> None:
+    end = 1_796_000_000.0
+    whole = gzip.compress("".join(line(end - 250 + i, STABLE) for i in range(2000)).encode())
+    cut = tmp_path / "ion-api.json.1.gz"
+    cut.write_bytes(whole[: len(whole) // 2])  # logrotate still writing it
+    log = tmp_path / "ion-api.json"
+    log.write_text(line(end - 10, STABLE))
+    windows = stable_windows([cut, log], parse_nginx_json, variant_of, start=end - 300, end=end, interval=300)
+    assert len(windows) == 1 and 1 < windows[0].requests < 2001

@@ -11,9 +11,11 @@ carry a time (nginx's `canaria_json` does; HAProxy's `canaria1` format does not)
 from __future__ import annotations
 
 import asyncio
+import gzip
 import math
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 from canaria.analysis.window import VariantWindow
 from canaria.gateway.measure import Meter, Snapshot
@@ -22,7 +24,7 @@ from canaria.platforms.base import Platform
 from canaria.platforms.log_tail import LogTail
 from canaria.platforms.syslog_receiver import SyslogReceiver, is_syslog_target
 
-__all__ = ["AccessLogSource", "access_log_of", "stable_windows"]
+__all__ = ["AccessLogSource", "access_log_of", "previous_rotation", "stable_windows"]
 
 
 def access_log_of(platform: Platform) -> AccessLogSource | None:
@@ -89,12 +91,12 @@ class AccessLogSource:
         return self.meter.cut() if cut else self.meter.window()
 
     async def history(self, *, start: float, end: float, interval: float) -> list[VariantWindow]:
-        """The stable version's windows over [start, end] from what the log file (and its previous rotation,
-        `NAME.1`, while uncompressed) still holds; none from a syslog socket, or from a format without a
-        time (HAProxy's), or for the hours rotation already took away."""
+        """The stable version's windows over [start, end] from what the log file and its previous rotation
+        (`NAME.1`, or `NAME.1.gz` when logrotate compresses at once) still hold; none from a syslog socket, or
+        from a format without a time (HAProxy's), or for the hours rotation already took away."""
         if not self.is_file:
             return []
-        files = [Path(f"{self.target}.1"), Path(self.target)]
+        files = [*previous_rotation(Path(self.target), since=start), Path(self.target)]
         return await asyncio.to_thread(stable_windows, files, self._parse, self._variant_of,
                                        start=start, end=end, interval=interval)
 
@@ -105,6 +107,25 @@ class AccessLogSource:
         if self._receiver is not None:
             await self._receiver.stop()
             self._receiver = None
+
+
+def previous_rotation(log: Path, *, since: float) -> list[Path]:
+    """The rotation before `log` that may hold lines after `since`: `NAME.1` (logrotate's `delaycompress`, or
+    no compression), else `NAME.1.gz`. None when it was last written before `since` (all its lines are older)
+    or there is none. Older rotations are not read: a baseline spans hours, a rotation usually a day."""
+    for path in (log.with_name(f"{log.name}.1"), log.with_name(f"{log.name}.1.gz")):
+        try:
+            written = path.stat().st_mtime
+        except OSError:
+            continue
+        return [path] if written >= since else []
+    return []
+
+
+def _open_text(path: Path) -> IO[str]:
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
+    return path.open(encoding="utf-8", errors="replace")
 
 
 #: lines read without finding a time before a log is taken for one whose format has none
@@ -120,22 +141,25 @@ def stable_windows(files: list[Path], parse: Callable[[str], AccessRecord | None
     first = end - count * interval  # the oldest window's start
     for path in files:
         try:
-            handle = path.open(encoding="utf-8", errors="replace")
+            handle = _open_text(path)
         except OSError:
             continue  # no previous rotation, or rotated away: fewer windows, never an error
         untimed = 0
-        with handle:
-            for line in handle:
-                record = parse(line)
-                if record is None:
-                    continue
-                if record.at is None:
-                    untimed += 1
-                    if untimed >= _UNTIMED_LIMIT:
-                        break
-                    continue
-                index = math.ceil((record.at - first) / interval) - 1  # (t − interval, t]
-                if 0 <= index < count and variant_of(record.server) == "stable":
-                    meter = meters.get(index) or meters.setdefault(index, Meter())
-                    meter.record("stable", record.status, record.latency_ms)
+        try:
+            with handle:
+                for line in handle:
+                    record = parse(line)
+                    if record is None:
+                        continue
+                    if record.at is None:
+                        untimed += 1
+                        if untimed >= _UNTIMED_LIMIT:
+                            break
+                        continue
+                    index = math.ceil((record.at - first) / interval) - 1  # (t − interval, t]
+                    if 0 <= index < count and variant_of(record.server) == "stable":
+                        meter = meters.get(index) or meters.setdefault(index, Meter())
+                        meter.record("stable", record.status, record.latency_ms)
+        except (OSError, EOFError):
+            continue  # a truncated or corrupt .gz (being written by logrotate): what was read counts
     return [meters[index].window().control for index in sorted(meters)]
