@@ -140,6 +140,13 @@ class Prometheus:
         result = body["data"]["result"]
         return result if body["data"]["resultType"] == "vector" else [{"metric": {}, "value": result}]
 
+    def query_range(self, expr: str, *, start: float, end: float, step: float = 1.0) -> list[dict[str, Any]]:
+        """The series of `expr` over [start, end], as Grafana evaluates a panel or an annotation over its range."""
+        params = {"query": expr, "start": str(start), "end": str(end), "step": str(step)}
+        body = httpx.get(f"{self.url}/api/v1/query_range", params=params, timeout=10).json()
+        assert body["status"] == "success", f"{expr}: {body}"
+        return list(body["data"]["result"])
+
     def wait_for(self, expr: str, *, count: int = 1, timeout_s: float = 20.0) -> list[dict[str, Any]]:
         """Poll until `expr` returns at least `count` series."""
         deadline = time.monotonic() + timeout_s
