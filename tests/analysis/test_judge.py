@@ -90,6 +90,29 @@ def test_evidence_leaning_to_a_regression_holds_the_step_to_all_traffic_and_dela
     assert later.decision is Decision.GO
 
 
+def test_one_slow_canary_request_against_none_holds_the_step_to_all_traffic_only_until_it_is_immaterial() -> None:
+    """Seen on a loaded CI machine: one canary request over the 500 ms objective and none on control. The count
+    ratio leans towards a regression at any sample size (given one event, it is the canary's whatever the
+    exposure), so it held a good canary for ever; the excess over the tolerated share shrinks as the canary
+    serves more requests, and below `min_rate_delta_pct` (0.1 points) it no longer holds."""
+    def history(windows: int) -> list:
+        return [window(k, variant(36, latencies_ms=[700.0 if k == 1 and i == 0 else 20.0 for i in range(36)]),
+                       variant(36, latency_ms=20.0), weight=20.0, interval=3.0) for k in range(windows)]
+
+    def verdict(windows: int, analysis: AnalysisConfig) -> object:
+        last = StageContext(stage_index=0, traffic=20.0, hold_s=4.0, elapsed_in_stage_s=3.0 * windows,
+                            interval_s=3.0, next_stage_traffic=100.0)
+        return evaluate(history(windows), last, [], analysis, state=JudgeState())
+
+    analysis = AnalysisConfig(interval=3.0, max_hold_extension=30.0)
+    held = verdict(20, analysis)  # 1 of 720: 0.14 % beyond the tolerated 0 %
+    assert held.decision is Decision.OBSERVE and [r.params["detail"] for r in held.reasons
+                                                 if r.key == "compare.leaning"] == ["slow_share"]
+    assert verdict(28, analysis).decision is Decision.GO  # 1 of 1008: under 0.1 points
+    literal = analysis.model_copy(update={"compare": analysis.compare.model_copy(update={"min_rate_delta_pct": 0.0})})
+    assert verdict(80, literal).decision is Decision.OBSERVE  # without the floor: held at any length
+
+
 def test_keeping_state_between_ticks_gives_the_same_verdicts() -> None:
     history = good_history(20, seed=9, canary_errors=0.02)
     state = JudgeState()

@@ -106,6 +106,23 @@ def test_leaning_favours_a_regression_only_when_the_canary_is_worse() -> None:
     assert same.log_e_values[0] < 0.0
 
 
+def test_one_canary_event_against_none_leans_only_while_it_is_a_material_share() -> None:
+    from canaria.analysis.evidence import RatioEvidence
+
+    pooled = PooledEvidence(1.5, min_excess=0.001)
+    pooled.add_baseline(0, 5000)  # the stable version's past: no event either
+    for evidence in (pooled, RatioEvidence(1.5, min_excess=0.001)):
+        evidence.update(1, 100, 0, 100)
+        assert evidence.leaning_e_value > 1.0, evidence  # 1 % of the canary's requests
+        for _ in range(10):
+            evidence.update(0, 100, 0, 100)
+        assert evidence.leaning_e_value == 0.0, evidence  # 1 in 1,100: under 0.1 points
+    literal = RatioEvidence(1.5)
+    for _ in range(11):
+        literal.update(int(not literal.canary_events), 100, 0, 100)
+    assert literal.leaning_e_value > 1.0  # the count ratio alone never lets go of it
+
+
 def test_the_null_maximum_over_many_starts_at_once_equals_the_scalar_one() -> None:
     from canaria.analysis.pooled import null_log_sup_rows
 

@@ -70,7 +70,9 @@ def _scenario(tmp: Path, fault: str, prom_url: str) -> Scenario:
     extra: dict[str, Any] = {
         "service": f"ion-api-{fault}",
         "plan": {"stages": [{"traffic": 20, "hold": "5s"}, {"traffic": 50, "hold": "5s"}, {"traffic": 100}]},
-        "analysis": {"interval": f"{INTERVAL_S:g}s", "min_requests": 10, "max_hold_extension": "30s"},
+        # seconds-long stages: a suspect rate must be a point above the tolerated one to hold (see the judge docs)
+        "analysis": {"interval": f"{INTERVAL_S:g}s", "min_requests": 10, "max_hold_extension": "30s",
+                     "compare": {"min_rate_delta_pct": 1.0}},
         "guardrails": GUARDRAILS,
         "report": {"every": "1h"},
         "metrics": {"provider": "prometheus", "prometheus": {

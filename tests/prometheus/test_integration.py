@@ -55,7 +55,10 @@ def canaria_config(kind: str, *, prom_url: str, stable: Service, canary: Service
         "platform": {"stable": {"url": stable.url, "memory_limit": "512MiB"},
                      "canary": {"url": canary.url, "memory_limit": "512MiB"}},
         "plan": {"stages": [{"traffic": 20, "hold": hold}, {"traffic": 100}]},
-        "analysis": {"interval": interval, "min_requests": 10, "max_hold_extension": "30s"},
+        # seconds-long stages of ~36 canary requests a window: a suspect rate must be a point above the tolerated
+        # one to hold the rollout (the 0.1-point default lets one slow request on a loaded machine hold ~90 s)
+        "analysis": {"interval": interval, "min_requests": 10, "max_hold_extension": "30s",
+                     "compare": {"min_rate_delta_pct": 1.0}},
         "report": {"every": "1h"},
         "guardrails": [
             {"metric": "error_rate_pct", "max": 1.0, "consecutive": 3},

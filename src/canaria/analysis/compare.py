@@ -168,11 +168,12 @@ class ComparisonState:
         self.weights = [restart_weight(0) * (1.0 - WITHIN_STAGE_SHARE)]
         self._row_stage = [0]  # ordinal of the stage each start belongs to (0: the rollout's first)
         self._stage_windows = 0  # windows consumed in the current stage
-        self.errors = RatioEvidence(null_ratio=1.0 + config.error_rate_tolerance)
-        self.quantiles = [RatioEvidence(null_ratio=1.0) for _ in config.latency_quantiles]
-        self.slow = RatioEvidence(null_ratio=1.0 + config.slow_rate_tolerance)
-        self.pooled_errors = PooledEvidence(null_ratio=1.0 + config.error_rate_tolerance)
-        self.pooled_slow = PooledEvidence(null_ratio=1.0 + config.slow_rate_tolerance)
+        floor = config.min_rate_delta_pct / 100.0
+        self.errors = RatioEvidence(null_ratio=1.0 + config.error_rate_tolerance, min_excess=floor)
+        self.quantiles = [RatioEvidence(null_ratio=1.0, min_excess=floor) for _ in config.latency_quantiles]
+        self.slow = RatioEvidence(null_ratio=1.0 + config.slow_rate_tolerance, min_excess=floor)
+        self.pooled_errors = PooledEvidence(null_ratio=1.0 + config.error_rate_tolerance, min_excess=floor)
+        self.pooled_slow = PooledEvidence(null_ratio=1.0 + config.slow_rate_tolerance, min_excess=floor)
         self.control_latency: list[int] | None = None  # pooled bucket counts
         self.canary_latency: list[int] | None = None
         self.canary_requests = 0

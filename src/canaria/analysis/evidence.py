@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["LEANING_MAX_RATIO", "RATIO_GRID", "RatioEvidence", "log_lr_increment"]
+__all__ = ["LEANING_MAX_RATIO", "RATIO_GRID", "RatioEvidence", "log_lr_increment", "material_rows"]
 
 #: Alternatives as multiples of the null ratio; a uniform prior on this log-spaced grid is the mixture. It
 #: spans the effects that matter for a canary (1.5x to 24x the tolerated ratio: an error rate of 0.2 %
@@ -58,6 +58,17 @@ def log_lr_increment(
     return np.where(valid, increment, 0.0)
 
 
+def material_rows(counts: np.ndarray, null_ratio: float, min_excess: float) -> np.ndarray:
+    """Which starts' canary rate exceeds `null_ratio` x control's by more than `min_excess`.
+
+    `counts`: one row per start of canary events, canary exposure, control events, control exposure."""
+    xc, nc, xb, nb = counts.T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        excess = np.where(nc > 0, xc / np.where(nc > 0, nc, 1.0), 0.0) - null_ratio * np.where(
+            nb > 0, xb / np.where(nb > 0, nb, 1.0), 0.0)
+    return (nc > 0) & (excess > min_excess)
+
+
 @dataclass
 class RatioEvidence:
     """Running mixture likelihood ratios for "canary rate <= null_ratio x control rate".
@@ -67,7 +78,13 @@ class RatioEvidence:
     """
 
     null_ratio: float
+    #: a start leans only while the canary's rate since it exceeds null_ratio x control's by more than this
+    #: (an absolute rate): one slow request against none is no regression, and no amount of waiting moves
+    #: the count-ratio test off it (see `leaning_e_value`)
+    min_excess: float = 0.0
     log_lr: np.ndarray = field(default_factory=lambda: np.zeros((1, len(RATIO_GRID))))
+    #: per start: canary events, canary exposure, control events, control exposure
+    row_counts: np.ndarray = field(default_factory=lambda: np.zeros((1, 4)))
     canary_events: float = 0.0
     canary_exposure: float = 0.0
     control_events: float = 0.0
@@ -84,6 +101,7 @@ class RatioEvidence:
 
     def restart(self, *, stage: bool = True) -> None:
         self.log_lr = np.vstack((self.log_lr, np.zeros(len(RATIO_GRID))))
+        self.row_counts = np.vstack((self.row_counts, np.zeros(4)))
         if stage:
             self.stage_rows.append(len(self.log_lr) - 1)
         self._changed()
@@ -95,6 +113,8 @@ class RatioEvidence:
         self.canary_exposure += canary_exposure
         self.control_events += control_events
         self.control_exposure += control_exposure
+        self.row_counts += (canary_events, canary_exposure, control_events, control_exposure)
+        self._leaning_value = None  # the exposure moved the excess even when no event came
         events = canary_events + control_events
         if events > 0:
             # the scalar case of log_lr_increment, inlined: it runs for every window of every tick
@@ -126,9 +146,18 @@ class RatioEvidence:
         """The Bayes factor of the modest alternatives (up to LEANING_MAX_RATIO x the null), the largest over
         the stages' starts and unweighted: above 1 when any start's data favour a modest regression over none.
         The large alternatives are left out because a modestly bad canary drives them down fast, and their
-        weight in the full mixture would hide it; a large regression is rejected outright long before."""
+        weight in the full mixture would hide it; a large regression is rejected outright long before.
+
+        Only starts whose canary rate exceeds the tolerated rate by more than `min_excess` count (0 when
+        none does): the ratio of counts cannot tell 1 slow request against 0 from a regression however long
+        it waits (the likelihood ratio given the events depends on the counts alone), but the absolute
+        excess shrinks as the canary serves more requests without another one."""
         if self._leaning_value is None:
-            block = self.log_lr[self.stage_rows, :_LEANING]
+            rows = material_rows(self.row_counts[self.stage_rows], self.null_ratio, self.min_excess)
+            if not rows.any():
+                self._leaning_value = 0.0
+                return 0.0
+            block = self.log_lr[np.asarray(self.stage_rows)[rows], :_LEANING]
             top = block.max(axis=1)
             best = float((top + np.log(np.exp(block - top[:, None]).sum(axis=1) / _LEANING)).max())
             self._leaning_value = math.exp(min(best, 700.0))

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import xlogy
 
-from canaria.analysis.evidence import LEANING_MAX_RATIO
+from canaria.analysis.evidence import LEANING_MAX_RATIO, material_rows
 
 __all__ = ["DRIFT_LOG_LR", "POOLED_RATIO_GRID", "PRIOR_RATE", "PRIOR_REQUESTS", "PooledEvidence", "null_log_sup"]
 
@@ -99,6 +99,9 @@ class PooledEvidence:
     """
 
     null_ratio: float
+    #: as RatioEvidence.min_excess: a start leans only while its canary rate exceeds null_ratio x control's
+    #: pooled rate by more than this
+    min_excess: float = 0.0
     control_events: float = 0.0
     control_exposure: float = 0.0
     control_log_q: float = 0.0
@@ -164,11 +167,15 @@ class PooledEvidence:
         log_q = top + np.log(scaled.sum(axis=1))
         # leaning: log mean over the modest alternatives of exp(log_q[g] - log_q[boundary]), per start; it
         # underflows to -inf only under a large alternative so far ahead that the e-value has long rejected
-        with np.errstate(divide="ignore"):
-            rows = self.stage_rows
-            log_lean = top[rows] - self.log_q[rows, 0] + np.log(scaled[rows, : self._leaning - 1].mean(axis=1))
         xb, nb = self.control_events, self.control_exposure
         xc, nc = self.canary[:, 0], self.canary[:, 1]
+        stage_rows = np.asarray(self.stage_rows)
+        counts = np.column_stack((xc[stage_rows], nc[stage_rows], np.full(len(stage_rows), xb),
+                                  np.full(len(stage_rows), nb)))
+        rows = stage_rows[material_rows(counts, self.null_ratio, self.min_excess)]
+        with np.errstate(divide="ignore"):
+            log_lean = top[rows] - self.log_q[rows, 0] + np.log(scaled[rows, : self._leaning - 1].mean(axis=1))
+        lean = math.exp(min(float(log_lean.max()), 700.0)) if len(rows) else 0.0
         if nb > 0:
             seen = nc > 0
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -176,7 +183,7 @@ class PooledEvidence:
             log_e = np.where(seen, log_q + self._log_w + self.control_log_q - sup, 0.0)
         else:
             log_e = np.zeros(len(log_q))
-        return log_e, math.exp(min(float(log_lean.max()), 700.0))
+        return log_e, lean
 
     def _summary(self) -> tuple[np.ndarray, float]:
         cached = self._cache.get("summary")

@@ -35,6 +35,12 @@ class CompareConfig(_Model):
     slow_rate_tolerance: float = Field(
         default=0.5, ge=0, description="tolerated relative increase in the share of requests slower than slow_ms"
     )
+    min_rate_delta_pct: float = Field(
+        default=0.1, ge=0, le=100,
+        description="before the step to all traffic, a rate regression (errors, slow or tail requests) not yet "
+        "conclusive holds the rollout only while the canary's share exceeds the tolerated share by more than "
+        "this many percentage points (1 slow request against none is noise, not users' pain)",
+    )
     latency_quantiles: list[float] = Field(
         default_factory=lambda: [0.5, 0.95, 0.99], min_length=1, description="control quantiles compared"
     )

@@ -65,7 +65,10 @@ def demo_config(state_dir: Path, scenario: str, *, lang: str) -> dict[str, Any]:
              "quantile": 0.95}]},
         "guardrails": [g.model_dump(exclude_none=True) for g in runbook_guardrails()] + [
             {"metric": "custom:recommendation_latency_ms", "max": 100, "consecutive": 3}],
-        "analysis": {"interval": "2s", "min_requests": 8, "max_hold_extension": "20s"},
+        # stages of seconds, not hours: a suspect rate must be a point above the tolerated one to hold the
+        # demo (at the 0.1-point default, one slow request held the 50 % stage ~100 s on a loaded machine)
+        "analysis": {"interval": "2s", "min_requests": 8, "max_hold_extension": "20s",
+                     "compare": {"min_rate_delta_pct": 1.0}},
         "report": {"every": "6s", "dir": str(Path.cwd() / ".canaria" / "demo-reports")},
     }
 
