@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Literal
 
-from canaria.metrics.access_log import AccessLogSource, previous_rotation, stable_windows
+from canaria.metrics.access_log import AccessLogSource, previous_rotations, stable_windows
 from canaria.platforms.access_log import parse_haproxy, parse_nginx_json
 
 KST = timezone(timedelta(hours=9))  # nginx writes local time with its offset
@@ -81,13 +81,32 @@ def test_the_uncompressed_rotation_wins_and_one_written_before_the_span_is_not_r
     plain, packed = tmp_path / "ion-api.json.1", tmp_path / "ion-api.json.1.gz"
     plain.write_text("")
     packed.write_bytes(gzip.compress(b""))
-    assert previous_rotation(log, since=0) == [plain]  # delaycompress: .1 is the newer one
+    assert previous_rotations(log, since=0) == [plain]  # delaycompress: .1 is the newer one
     plain.unlink()
-    assert previous_rotation(log, since=0) == [packed]
+    assert previous_rotations(log, since=0) == [packed]
     os.utime(packed, (1_000, 1_000))
-    assert previous_rotation(log, since=2_000) == []  # all its lines are older than the span
+    assert previous_rotations(log, since=2_000) == []  # all its lines are older than the span
     packed.unlink()
-    assert previous_rotation(log, since=0) == []
+    assert previous_rotations(log, since=0) == []
+
+
+async def test_older_rotations_are_read_back_to_the_spans_start(tmp_path: Path) -> None:
+    """Size-based rotation every few minutes: .1, .2.gz, .3.gz hold the span; .4.gz was written before it."""
+    end = 1_796_000_000.0
+    log = tmp_path / "ion-api.json"
+    log.write_text("".join(line(end - 100 + i, STABLE) for i in range(5)))  # window (end-300, end]
+    (tmp_path / "ion-api.json.1").write_text("".join(line(end - 280 + i, STABLE) for i in range(3)))
+    os.utime(tmp_path / "ion-api.json.1", (end - 250, end - 250))
+    for n, (first, count, last_write) in {2: (end - 450, 4, end - 400), 3: (end - 590, 6, end - 550),
+                                          4: (end - 900, 9, end - 700)}.items():
+        with gzip.open(tmp_path / f"ion-api.json.{n}.gz", "wt", encoding="utf-8") as rotated:
+            rotated.write("".join(line(first + i, STABLE, 500 if n == 3 else 200) for i in range(count)))
+        os.utime(tmp_path / f"ion-api.json.{n}.gz", (last_write, last_write))
+    assert [p.name for p in previous_rotations(log, since=end - 600)] == [
+        "ion-api.json.3.gz", "ion-api.json.2.gz", "ion-api.json.1"]
+    source = AccessLogSource(str(log), parse_nginx_json, variant_of)
+    windows = await source.history(start=end - 600, end=end, interval=300)
+    assert [(w.requests, w.errors) for w in windows] == [(10, 6), (8, 0)]
 
 
 def test_a_truncated_compressed_rotation_gives_what_it_holds(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from canaria.platforms.base import Platform
 from canaria.platforms.log_tail import LogTail
 from canaria.platforms.syslog_receiver import SyslogReceiver, is_syslog_target
 
-__all__ = ["AccessLogSource", "access_log_of", "previous_rotation", "stable_windows"]
+__all__ = ["AccessLogSource", "access_log_of", "previous_rotations", "stable_windows"]
 
 
 def access_log_of(platform: Platform) -> AccessLogSource | None:
@@ -96,7 +96,7 @@ class AccessLogSource:
         from a format without a time (HAProxy's), or for the hours rotation already took away."""
         if not self.is_file:
             return []
-        files = [*previous_rotation(Path(self.target), since=start), Path(self.target)]
+        files = [*previous_rotations(Path(self.target), since=start), Path(self.target)]
         return await asyncio.to_thread(stable_windows, files, self._parse, self._variant_of,
                                        start=start, end=end, interval=interval)
 
@@ -109,17 +109,29 @@ class AccessLogSource:
             self._receiver = None
 
 
-def previous_rotation(log: Path, *, since: float) -> list[Path]:
-    """The rotation before `log` that may hold lines after `since`: `NAME.1` (logrotate's `delaycompress`, or
-    no compression), else `NAME.1.gz`. None when it was last written before `since` (all its lines are older)
-    or there is none. Older rotations are not read: a baseline spans hours, a rotation usually a day."""
-    for path in (log.with_name(f"{log.name}.1"), log.with_name(f"{log.name}.1.gz")):
-        try:
-            written = path.stat().st_mtime
-        except OSError:
-            continue
-        return [path] if written >= since else []
-    return []
+#: rotations looked at, at most (logrotate's `rotate N` keeps N; a baseline spans hours)
+MAX_ROTATIONS = 32
+
+
+def previous_rotations(log: Path, *, since: float) -> list[Path]:
+    """The rotations before `log` that may hold lines after `since`, oldest first: `NAME.1` (logrotate's
+    `delaycompress`, or no compression) or `NAME.1.gz`, then `NAME.2.gz` (or `NAME.2`), … A rotation last
+    written before `since` holds only older lines, and so does every one after it: the walk stops there, or
+    at the first number missing."""
+    found: list[Path] = []
+    for n in range(1, MAX_ROTATIONS + 1):
+        for path in (log.with_name(f"{log.name}.{n}"), log.with_name(f"{log.name}.{n}.gz")):
+            try:
+                written = path.stat().st_mtime
+            except OSError:
+                continue
+            break
+        else:
+            break  # no rotation with this number
+        if written < since:
+            break
+        found.append(path)
+    return found[::-1]
 
 
 def _open_text(path: Path) -> IO[str]:
