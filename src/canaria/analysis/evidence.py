@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["LEANING_MAX_RATIO", "RATIO_GRID", "RatioEvidence", "log_lr_increment", "material_rows"]
+__all__ = ["LEANING_MAX_RATIO", "RATIO_GRID", "RatioEvidence", "is_material", "log_lr_increment"]
 
 #: Alternatives as multiples of the null ratio; a uniform prior on this log-spaced grid is the mixture. It
 #: spans the effects that matter for a canary (1.5x to 24x the tolerated ratio: an error rate of 0.2 %
@@ -58,15 +58,13 @@ def log_lr_increment(
     return np.where(valid, increment, 0.0)
 
 
-def material_rows(counts: np.ndarray, null_ratio: float, min_excess: float) -> np.ndarray:
-    """Which starts' canary rate exceeds `null_ratio` x control's by more than `min_excess`.
-
-    `counts`: one row per start of canary events, canary exposure, control events, control exposure."""
-    xc, nc, xb, nb = counts.T
-    with np.errstate(divide="ignore", invalid="ignore"):
-        excess = np.where(nc > 0, xc / np.where(nc > 0, nc, 1.0), 0.0) - null_ratio * np.where(
-            nb > 0, xb / np.where(nb > 0, nb, 1.0), 0.0)
-    return (nc > 0) & (excess > min_excess)
+def is_material(canary_events: float, canary_exposure: float, control_events: float, control_exposure: float,
+                null_ratio: float, min_excess: float) -> bool:
+    """Whether the canary's rate exceeds `null_ratio` x control's by more than `min_excess` (an absolute rate)."""
+    if canary_exposure <= 0:
+        return False
+    control_rate = control_events / control_exposure if control_exposure > 0 else 0.0
+    return canary_events / canary_exposure - null_ratio * control_rate > min_excess
 
 
 @dataclass
@@ -83,8 +81,8 @@ class RatioEvidence:
     #: the count-ratio test off it (see `leaning_e_value`)
     min_excess: float = 0.0
     log_lr: np.ndarray = field(default_factory=lambda: np.zeros((1, len(RATIO_GRID))))
-    #: per start: canary events, canary exposure, control events, control exposure
-    row_counts: np.ndarray = field(default_factory=lambda: np.zeros((1, 4)))
+    #: per start: the four totals below when it started (its own counts are the totals now minus these)
+    row_origins: list[tuple[float, float, float, float]] = field(default_factory=lambda: [(0.0, 0.0, 0.0, 0.0)])
     canary_events: float = 0.0
     canary_exposure: float = 0.0
     control_events: float = 0.0
@@ -101,7 +99,7 @@ class RatioEvidence:
 
     def restart(self, *, stage: bool = True) -> None:
         self.log_lr = np.vstack((self.log_lr, np.zeros(len(RATIO_GRID))))
-        self.row_counts = np.vstack((self.row_counts, np.zeros(4)))
+        self.row_origins.append(self.totals)
         if stage:
             self.stage_rows.append(len(self.log_lr) - 1)
         self._changed()
@@ -113,7 +111,6 @@ class RatioEvidence:
         self.canary_exposure += canary_exposure
         self.control_events += control_events
         self.control_exposure += control_exposure
-        self.row_counts += (canary_events, canary_exposure, control_events, control_exposure)
         self._leaning_value = None  # the exposure moved the excess even when no event came
         events = canary_events + control_events
         if events > 0:
@@ -153,11 +150,16 @@ class RatioEvidence:
         it waits (the likelihood ratio given the events depends on the counts alone), but the absolute
         excess shrinks as the canary serves more requests without another one."""
         if self._leaning_value is None:
-            rows = material_rows(self.row_counts[self.stage_rows], self.null_ratio, self.min_excess)
-            if not rows.any():
+            xc, nc, xb, nb = self.totals
+            rows = []
+            for r in self.stage_rows:
+                oc, on, ob, onb = self.row_origins[r]
+                if is_material(xc - oc, nc - on, xb - ob, nb - onb, self.null_ratio, self.min_excess):
+                    rows.append(r)
+            if not rows:
                 self._leaning_value = 0.0
                 return 0.0
-            block = self.log_lr[np.asarray(self.stage_rows)[rows], :_LEANING]
+            block = self.log_lr[rows, :_LEANING]
             top = block.max(axis=1)
             best = float((top + np.log(np.exp(block - top[:, None]).sum(axis=1) / _LEANING)).max())
             self._leaning_value = math.exp(min(best, 700.0))
@@ -169,6 +171,10 @@ class RatioEvidence:
         if self._row_mass is None:
             self._row_mass = np.exp(np.minimum(self.log_lr, 700.0)) @ _WEIGHTS
         return float(np.dot(weights, self._row_mass))
+
+    @property
+    def totals(self) -> tuple[float, float, float, float]:
+        return self.canary_events, self.canary_exposure, self.control_events, self.control_exposure
 
     @property
     def canary_rate(self) -> float | None:

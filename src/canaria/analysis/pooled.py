@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import xlogy
 
-from canaria.analysis.evidence import LEANING_MAX_RATIO, material_rows
+from canaria.analysis.evidence import LEANING_MAX_RATIO, is_material
 
 __all__ = ["DRIFT_LOG_LR", "POOLED_RATIO_GRID", "PRIOR_RATE", "PRIOR_REQUESTS", "PooledEvidence", "null_log_sup"]
 
@@ -169,10 +169,8 @@ class PooledEvidence:
         # underflows to -inf only under a large alternative so far ahead that the e-value has long rejected
         xb, nb = self.control_events, self.control_exposure
         xc, nc = self.canary[:, 0], self.canary[:, 1]
-        stage_rows = np.asarray(self.stage_rows)
-        counts = np.column_stack((xc[stage_rows], nc[stage_rows], np.full(len(stage_rows), xb),
-                                  np.full(len(stage_rows), nb)))
-        rows = stage_rows[material_rows(counts, self.null_ratio, self.min_excess)]
+        rows = [r for r in self.stage_rows
+                if is_material(float(xc[r]), float(nc[r]), xb, nb, self.null_ratio, self.min_excess)]
         with np.errstate(divide="ignore"):
             log_lean = top[rows] - self.log_q[rows, 0] + np.log(scaled[rows, : self._leaning - 1].mean(axis=1))
         lean = math.exp(min(float(log_lean.max()), 700.0)) if len(rows) else 0.0
