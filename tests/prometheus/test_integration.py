@@ -12,7 +12,6 @@ import asyncio
 import json
 import re
 import time
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +44,9 @@ JOBS = {"good": "ion-api", "errors": "ion-api-errors", "latency": "ion-api-laten
 ENGINE_P95 = ("1000 * histogram_quantile(0.95, sum by (le) "
               "(rate(recommendation_engine_latency_seconds_bucket{{selector}}[{window}])))")
 ALERTS = DEPLOY / "prometheus" / "canaria-alerts.yml"
+#: how long a rollout may take before the test gives up: a guard, not a speed target (a good canary took 8-21 s
+#: here, 58 s once on CI's loaded machine, where its slow share really was worse than stable's for ~30 s)
+ROLLOUT_GUARD_S = 180
 
 
 def canaria_config(kind: str, *, prom_url: str, stable: Service, canary: Service, state: Path,
@@ -266,16 +268,14 @@ async def _rollout(stack: Stack, kind: str) -> Outcome:
     try:
         began = time.monotonic()
         try:
-            # a guard, not a speed target: a good canary whose evidence leans by chance (one slow request
-            # on a loaded CI machine) is held until it resolves, which took up to 40 s under a parallel suite
-            final = await asyncio.wait_for(app.controller.run(), timeout=120)
+            # a good canary whose evidence leans is held until it resolves (see ROLLOUT_GUARD_S)
+            final = await asyncio.wait_for(app.controller.run(), timeout=ROLLOUT_GUARD_S)
         except TimeoutError:
-            pytest.fail(f"{kind}: no outcome in 120 s; its verdicts: {_verdict_trail(app)}")
+            pytest.fail(f"{kind}: no outcome in {ROLLOUT_GUARD_S} s; its verdicts: {_verdict_trail(app)}")
         took = time.monotonic() - began
+        # shown with the output of any test that fails on these rollouts (on CI once: the good canary's slow
+        # share leaned 3.97-4.70 for ~30 s on a loaded machine, then resolved and was promoted at 58 s)
         print(f"{kind}: {final.outcome} after {took:.1f} s; verdicts: {_verdict_trail(app)}")
-        if took > 30:  # not a failure (see above), but worth seeing in CI's summary
-            warnings.warn(f"{kind} canary took {took:.0f} s to an outcome; verdicts: {_verdict_trail(app)}",
-                          stacklevel=1)
         [baseline] = app.store.events(final.id, kinds=("baseline_read", "baseline_unavailable"))
         return Outcome(final, app.store.windows(final.id), list(platform.calls), baseline, took)
     finally:
