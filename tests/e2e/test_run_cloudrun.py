@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ import yaml
 
 from tests.emulators.cloudrun import CloudRunEmulator, ImageBehaviour
 from tests.platforms.cloudrun_harness import PROJECT, REGION, STABLE_IMAGE, cloudrun_data
+
+OPERATION_DELAY_S = 0.2
 
 SCENARIOS = {
     "good": ImageBehaviour(),
@@ -47,7 +50,8 @@ def _config(fake: CloudRunEmulator, tmp_path: Path, scenario: str) -> Path:
 
 
 def test_good_promoted_erroring_rolled_back_never_ready_rejected(tmp_path: Path) -> None:
-    with CloudRunEmulator(operation_delay=0.2, revision_ready_delay=0.2, sample_period=0.5, rps=200) as fake:
+    with CloudRunEmulator(operation_delay=OPERATION_DELAY_S, revision_ready_delay=0.2, sample_period=0.5,
+                          rps=200) as fake:
         stables = {s: fake.model.add_service(PROJECT, REGION, f"ion-api-{s}", STABLE_IMAGE).latest_ready
                    for s in SCENARIOS}
         env = {**os.environ, **fake.write_adc(tmp_path, project=PROJECT), "LANG": "C.UTF-8", "COLUMNS": "200"}
@@ -63,6 +67,11 @@ def test_good_promoted_erroring_rolled_back_never_ready_rejected(tmp_path: Path)
                 if process.poll() is None:
                     process.kill()
                     process.wait()
+        # canaria's last write (the promotion, a rollback) is an operation Cloud Run finishes on its own, after
+        # canaria may have exited; the fake moves only when asked, so let its operations come due and finish them
+        time.sleep(OPERATION_DELAY_S + 0.2)
+        with fake.model.lock:
+            fake.model.advance()
         for scenario, (stdout, stderr) in outputs.items():
             code, outcome = EXPECTED[scenario]
             assert running[scenario].returncode == code, f"{scenario}: {stderr[-2000:]}"

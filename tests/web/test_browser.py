@@ -79,7 +79,11 @@ async def test_dashboard_in_a_real_browser(tmp_path: Path, artifacts_dir: Path) 
                 assert await page.locator("#chart-latency path.line").count() == 6
                 assert await page.locator("#chart-errors path.line").count() == 2
                 assert first_p95
-                # the charts: no tick label twice, the latency axis follows the data, one time format everywhere
+                # the charts: no tick label twice, the latency axis follows the data, one time format everywhere;
+                # first a span long enough for two time labels (a second of 0.3 s windows may have only one)
+                await page.wait_for_function("""() => [...document.querySelectorAll("svg.chart")].every((svg) => {
+                    const ticks = svg.querySelectorAll("text.x-tick").length; return ticks === 0 || ticks >= 2; })""",
+                                             timeout=10000)
                 axes, latency_top = await page.evaluate("""() => [
                     [...document.querySelectorAll("svg.chart")].map((svg) => ({
                         id: svg.id, y: [...svg.querySelectorAll("text.y-tick")].map((n) => n.textContent),
