@@ -258,7 +258,6 @@ class Outcome:
     windows: list[Any]
     calls: list[str]
     baseline: Any
-    took_s: float
 
 
 async def _rollout(stack: Stack, kind: str) -> Outcome:
@@ -273,11 +272,11 @@ async def _rollout(stack: Stack, kind: str) -> Outcome:
         except TimeoutError:
             pytest.fail(f"{kind}: no outcome in {ROLLOUT_GUARD_S} s; its verdicts: {_verdict_trail(app)}")
         took = time.monotonic() - began
-        # shown with the output of any test that fails on these rollouts (on CI once: the good canary's slow
-        # share leaned 3.97-4.70 for ~30 s on a loaded machine, then resolved and was promoted at 58 s)
+        # in the captured setup output of the first test using these rollouts, when it fails (on CI once: the
+        # good canary's slow share leaned 3.97-4.70 for ~30 s on a loaded machine, then promoted at 58 s)
         print(f"{kind}: {final.outcome} after {took:.1f} s; verdicts: {_verdict_trail(app)}")
         [baseline] = app.store.events(final.id, kinds=("baseline_read", "baseline_unavailable"))
-        return Outcome(final, app.store.windows(final.id), list(platform.calls), baseline, took)
+        return Outcome(final, app.store.windows(final.id), list(platform.calls), baseline)
     finally:
         await app.close()
 

@@ -91,9 +91,9 @@ class AccessLogSource:
         return self.meter.cut() if cut else self.meter.window()
 
     async def history(self, *, start: float, end: float, interval: float) -> list[VariantWindow]:
-        """The stable version's windows over [start, end] from what the log file and its previous rotation
-        (`NAME.1`, or `NAME.1.gz` when logrotate compresses at once) still hold; none from a syslog socket, or
-        from a format without a time (HAProxy's), or for the hours rotation already took away."""
+        """The stable version's windows over [start, end] from what the log file and its rotations back to
+        `start` (`previous_rotations`: `NAME.1` or `NAME.1.gz`, `NAME.2.gz`, …) still hold; none from a syslog
+        socket, or from a format without a time (HAProxy's), or for the hours rotation already took away."""
         if not self.is_file:
             return []
         files = [*previous_rotations(Path(self.target), since=start), Path(self.target)]
