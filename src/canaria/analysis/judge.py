@@ -201,17 +201,22 @@ def evaluate(
         # Each start's factor counts unweighted: a fault that began in this stage shows only in this
         # stage's restart, whose share of alpha is small but whose data lean as clearly. An earlier stage
         # is held only a little longer (EARLY_LEANING_HOLD), and only on the weighted e-value.
+        # Past the longest hold it keeps holding (a NO-GO still rolls back, the evidence may still resolve),
+        # but says so as a warning: the controller tells a person once, who may promote or roll back now.
         decision = Decision.OBSERVE
         worst = max(leaning, key=lambda c: _lean_value(c, ctx))
+        overdue = ctx.promotes_fully and exhausted
         reasons.append(
             Reason(
                 check=worst.check,
-                severity=Severity.INFO,
+                severity=Severity.WARNING if overdue else Severity.INFO,
                 decision=Decision.OBSERVE,
                 message=f"evidence leans towards a regression ({worst.detail} e-value {_lean_value(worst, ctx):.2f} > 1); "
-                + ("holding until it resolves" if ctx.promotes_fully else "holding a little longer before the next stage"),
+                + ("holding until it resolves" if ctx.promotes_fully else "holding a little longer before the next stage")
+                + (" (past the longest hold: a person may promote or roll back now)" if overdue else ""),
                 key="compare.leaning" if ctx.promotes_fully else "compare.leaning_early",
-                params={"detail": worst.detail, "e_value": round(_lean_value(worst, ctx), 3)},
+                params={"detail": worst.detail, "e_value": round(_lean_value(worst, ctx), 3), "overdue": overdue,
+                        "tolerance": worst.tolerance},
                 canary_value=worst.canary_value,
                 control_value=worst.control_value,
                 threshold=1.0,

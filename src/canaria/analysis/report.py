@@ -122,7 +122,8 @@ def _ko_reason(reason: Reason) -> str | None:
         if key.endswith(".suspect"):
             return f"{what}: 기존 버전보다 나빠 보이나 아직 결론 전 ({evidence})"
         if key == "compare.leaning":
-            return f"{name}: 증거가 악화 쪽으로 기울어 전체 배포 전 추가 관찰 (증거 {p.get('e_value', 0):.3g} > 1)"
+            overdue = " · 최대 보류 시간 경과: 지금 사람이 진행 또는 롤백을 결정할 수 있음" if p.get("overdue") else ""
+            return f"{name}: 증거가 악화 쪽으로 기울어 전체 배포 전 추가 관찰 (증거 {p.get('e_value', 0):.3g} > 1){overdue}"
         if key == "compare.leaning_early":
             return f"{name}: 증거가 악화 쪽으로 기울어 다음 단계 전 잠시 추가 관찰 (증거 {p.get('e_value', 0):.3g} > 1)"
         return f"{what}: 허용 범위 이내 ({evidence})"

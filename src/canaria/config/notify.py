@@ -45,6 +45,7 @@ DEFAULT_EVENTS = (
     "manual_promote",
     "paused",
     "resumed",
+    "hold_overdue",
     "traffic_set",
     "canary_failed",
     "rollback_started",

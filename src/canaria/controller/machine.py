@@ -22,6 +22,7 @@ from canaria.controller.baseline import JudgeStates
 from canaria.controller.clock import Clock, SystemClock
 from canaria.controller.events import EventSink, NullSink
 from canaria.controller.messages import Text, english, error_text, rollback_reason_of, stage_text, verdict_headline
+from canaria.controller.overdue import warn_overdue_hold_once
 from canaria.controller.phases import Outcome, Phase, check_transition, is_terminal
 from canaria.controller.playbook import offer_restart_once
 from canaria.controller.reporting import decision_severity, report_if_due
@@ -240,6 +241,7 @@ class Controller:
                                        headline=verdict_headline(verdict)), data=verdict.to_dict())
         await report_if_due(self, rollout, history, verdict)
         await offer_restart_once(self, rollout, verdict)
+        await warn_overdue_hold_once(self, rollout, verdict, ctx)
 
         phase = Phase(rollout.phase)
         if verdict.decision is Decision.NO_GO:

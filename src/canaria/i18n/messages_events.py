@@ -30,6 +30,8 @@ EVENT_MESSAGES: dict[str, dict[str, str]] = {
         "({error}); the canary is compared with the rollout's own control only",
         "baseline.no_answer": "no answer within {span}",
         "event.restart_offered": "{leak}: the memory-leak playbook restarts the canary first (`{command}`)",
+        "event.hold_overdue": "held at {traffic}% for {held}, past the longest hold ({longest}), because {finding}: "
+        "canaria keeps holding until the evidence resolves; `canaria promote` goes on now, `canaria rollback` stops",
         "event.approved": "approved",
         "event.manual_promote": "promoted by hand",
         "event.paused_by_operator": "paused by an operator",
@@ -98,6 +100,8 @@ EVENT_MESSAGES: dict[str, dict[str, str]] = {
         "카나리는 이번 배포의 대조군과만 비교합니다",
         "baseline.no_answer": "{span} 안에 응답이 없습니다",
         "event.restart_offered": "{leak}: 메모리 누수 대응 절차에 따라 먼저 카나리를 재시작합니다 (`{command}`)",
+        "event.hold_overdue": "트래픽 {traffic}%에서 {held} 동안 보류, 최대 보류 시간({longest})을 넘었습니다 (이유: {finding}). "
+        "증거가 정리될 때까지 계속 보류합니다. 지금 진행하려면 `canaria promote`, 중단하려면 `canaria rollback`",
         "event.approved": "승인됨",
         "event.manual_promote": "수동으로 다음 단계 진행",
         "event.paused_by_operator": "운영자가 일시 중지함",

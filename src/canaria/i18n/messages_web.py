@@ -9,6 +9,7 @@ _EVENTS_EN = {
     "canary_failed": "canary failed", "rollback_started": "rollback started", "rollback_finished": "rolled back",
     "promotion_started": "promotion started", "promotion_finished": "promoted", "controller_error": "controller error",
     "controller_stopped": "controller stopped", "acknowledged": "acknowledged",
+    "hold_overdue": "held past the longest hold",
 }
 _EVENTS_KO = {
     "rollout_started": "배포 시작", "stage_advanced": "단계 진행", "decision": "판정", "status_report": "상태 보고",
@@ -16,6 +17,7 @@ _EVENTS_KO = {
     "resumed": "재개", "traffic_set": "트래픽 설정", "canary_failed": "카나리 실패", "rollback_started": "롤백 시작",
     "rollback_finished": "롤백 완료", "promotion_started": "승격 시작", "promotion_finished": "승격 완료",
     "controller_error": "컨트롤러 오류", "controller_stopped": "컨트롤러 중지", "acknowledged": "확인함",
+    "hold_overdue": "최대 보류 시간 초과",
 }
 
 EN: dict[str, str] = {

@@ -131,7 +131,7 @@ class Renderer:
         nested = reason_in(event, self.lang)
         if nested:
             return nested
-        if event.kind in ("paused", "canary_failed") and event.text:
+        if event.kind in ("paused", "canary_failed", "hold_overdue") and event.text:
             return event_text(event, self.lang)
         return str((event.data or {}).get("reason") or (rollout.reason if rollout else "") or "")
 
@@ -181,7 +181,7 @@ class Renderer:
             fields.append((self._t("notify.field.score"), f"{score}/100"))
         if decision:
             fields.append((self._t("notify.field.decision"), f"{decision} · {self._t(f'report.action.{decision}')}"))
-        if event.kind in ("rollback_started", "rollback_finished", "paused", "canary_failed") and reason:
+        if event.kind in ("rollback_started", "rollback_finished", "paused", "canary_failed", "hold_overdue") and reason:
             fields.append((self._t("notify.field.reason"), reason))
         if event.kind == "controller_error":
             fields.append((self._t("notify.field.error"), event_text(event, self.lang)))

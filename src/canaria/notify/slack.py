@@ -20,7 +20,7 @@ __all__ = ["STATE_CHANGES", "SlackChannel", "slack_blocks"]
 
 #: the events that change what a rollout is doing (a webhook posts these; a bot threads everything)
 STATE_CHANGES = frozenset({"rollout_started", "stage_advanced", "approval_needed", "approved", "manual_promote",
-                           "paused", "resumed", "traffic_set", "canary_failed", "rollback_started",
+                           "paused", "resumed", "hold_overdue", "traffic_set", "canary_failed", "rollback_started",
                            "rollback_finished", "promotion_finished", "controller_error", "controller_stopped",
                            "escalated", "test"})
 

@@ -31,7 +31,7 @@ __all__ = ["DECISIONS", "EVENT_KINDS", "ControllerMetrics", "MetricsSink", "atta
 DECISIONS = ("GO", "OBSERVE", "NO-GO")
 EVENT_KINDS = (
     "rollout_started", "stage_advanced", "decision", "status_report", "approval_needed", "approved",
-    "manual_promote", "paused", "resumed", "traffic_set", "canary_failed", "rollback_started",
+    "manual_promote", "paused", "resumed", "hold_overdue", "traffic_set", "canary_failed", "rollback_started",
     "rollback_finished", "promotion_started", "promotion_finished", "controller_error", "controller_stopped",
 )
 OUTCOMES = ("rolled_back", "aborted", "failed")

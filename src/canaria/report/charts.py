@@ -14,7 +14,7 @@ CANARY = "#e45756"
 _DECISION_COLORS = {"GO": "#2da44e", "OBSERVE": "#bf8700", "NO-GO": "#cf222e"}
 _SEVERITY_COLORS = {"info": "#57606a", "warning": "#bf8700", "critical": "#cf222e"}
 CHART_IDS = ("traffic", "errors", "latency", "rps", "saturation", "score", "timeline")
-_TIMELINE_KINDS = {"rollout_started", "stage_advanced", "decision", "approval_needed", "approved", "paused",
+_TIMELINE_KINDS = {"rollout_started", "stage_advanced", "decision", "approval_needed", "approved", "paused", "hold_overdue",
                    "resumed", "traffic_set", "canary_failed", "rollback_started", "rollback_finished",
                    "promotion_started", "promotion_finished", "controller_error", "escalated", "acknowledged",
                    "note", "signoff", "manual_promote", "notify_failed"}
