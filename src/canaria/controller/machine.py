@@ -22,10 +22,8 @@ from canaria.controller.baseline import JudgeStates
 from canaria.controller.clock import Clock, SystemClock
 from canaria.controller.events import EventSink, NullSink
 from canaria.controller.messages import Text, english, error_text, rollback_reason_of, stage_text, verdict_headline
-from canaria.controller.overdue import warn_overdue_hold_once
 from canaria.controller.phases import Outcome, Phase, check_transition, is_terminal
-from canaria.controller.playbook import offer_restart_once
-from canaria.controller.reporting import decision_severity, report_if_due
+from canaria.controller.reporting import tell_verdict
 from canaria.controller.routing import RouteTarget, apply_route, route_data, target_of
 from canaria.controller.supervision import DataPlaneWatch, hold_for_fresh_window
 from canaria.errors import (
@@ -233,15 +231,7 @@ class Controller:
         if disturbance is not None:  # never advance on a window an outage cut through
             verdict = hold_for_fresh_window(verdict, disturbance)
         result.verdict = verdict
-        earlier = self.store.verdicts(rollout.id, last=1)
-        self.store.add_verdict(rollout.id, verdict, at=now, stage_index=rollout.stage_index, traffic=rollout.traffic)
-        if not earlier or earlier[-1].verdict.decision is not verdict.decision:
-            await self.record("decision", rollout, severity=decision_severity(verdict),
-                              text=msg("event.decision", decision=verdict.decision.value, score=verdict.score,
-                                       headline=verdict_headline(verdict)), data=verdict.to_dict())
-        await report_if_due(self, rollout, history, verdict)
-        await offer_restart_once(self, rollout, verdict)
-        await warn_overdue_hold_once(self, rollout, verdict, ctx)
+        await tell_verdict(self, rollout, history, verdict, ctx, at=now)
 
         phase = Phase(rollout.phase)
         if verdict.decision is Decision.NO_GO:
