@@ -140,3 +140,52 @@ async def test_the_versions_are_recorded_when_the_rollout_starts(tmp_path: Path)
     started = app.store.events(rollout.id, kinds=("rollout_started",))[-1]
     assert started.data["versions"] == {"stable": {"variant": "stable", "version": "v1"},
                                         "canary": {"variant": "canary", "version": "v2"}}
+
+
+async def test_a_rollback_is_finished_only_once_the_data_plane_sends_the_canary_nothing(tmp_path: Path) -> None:
+    platform = LaggingPlatform(lag=0)
+    app, clock = make(tmp_path, platform)
+    rollout = await app.controller.start()
+    platform.lag = None  # the data plane keeps serving the 5 % it had (a Cloud Run update still reconciling)
+    with pytest.raises(PlatformError, match=r"the rollback was written but not applied within 30 s \(pending"):
+        await Operator(app.controller, actor="lubit").rollback(reason="bad canary")
+    current = app.store.get_rollout(rollout.id)
+    assert current.phase == "rolling_back"  # not told finished while 5 % still reaches the canary
+    assert not app.store.events(rollout.id, kinds=("rollback_finished",))
+    platform.lag = 0  # the data plane catches up: the next tick finishes the rollback
+    await clock.sleep(60)
+    await app.controller.tick()
+    current = app.store.get_rollout(rollout.id)
+    assert current.phase == "rolled_back" and current.traffic == 0
+    finished = app.store.events(rollout.id, kinds=("rollback_finished",))[-1]
+    assert finished.data["route"]["state"] == "applied" and finished.data["route"]["applied_weight"] == 0.0
+    assert finished.data["reason"] == "bad canary"
+
+
+async def test_a_promotion_is_finished_only_once_nothing_is_pending(tmp_path: Path) -> None:
+    platform = LaggingPlatform(lag=0)
+    app, clock = make(tmp_path, platform, "plan: {stages: [{traffic: 50, hold: 1m}]}\n")
+    rollout = await app.controller.start()
+    platform.lag = None
+    with pytest.raises(PlatformError, match=r"the promotion was written but not applied within 30 s"):
+        await app.controller.advance(rollout)
+    assert app.store.get_rollout(rollout.id).phase == "promoting"
+    assert not app.store.events(rollout.id, kinds=("promotion_finished",))
+    platform.lag = 0
+    await clock.sleep(60)
+    await app.controller.tick()
+    assert app.store.get_rollout(rollout.id).phase == "succeeded"
+    finished = app.store.events(rollout.id, kinds=("promotion_finished",))[-1]
+    assert finished.data["route"]["state"] == "applied"
+
+
+async def test_a_forced_reset_that_is_not_applied_says_so(tmp_path: Path) -> None:
+    platform = LaggingPlatform(lag=None)
+    platform.applied = (10.0, None)  # a split left by a failed deploy script, which the data plane keeps
+    platform.weight = 10.0
+    app, _clock = make(tmp_path, platform)
+    result = await Operator(app.controller, actor="lubit").rollback(force=True)
+    assert not result.changed and "forced reset failed: the rollback was written but not applied" in result.message
+    platform.lag = 0
+    result = await Operator(app.controller, actor="lubit").rollback(force=True)
+    assert result.changed and result.message == "nothing active; forced all traffic to stable"

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from canaria.controller.clock import SystemClock
+from canaria.controller.routing import await_settled
 from canaria.errors import ConfigError, InfrastructureError, PlatformError, UsageError
 from canaria.platforms import base
 from canaria.platforms.cloudrun import CloudRunPlatform
@@ -104,6 +106,28 @@ async def test_rollback_and_promote(fake: CloudRunEmulator, platform: CloudRunPl
     assert await platform.rollback_to_revision(stable) == f"traffic 100% to revision {stable}"
     await _applied(platform)
     assert _spec(fake) == [{"type": REVISION, "revision": stable, "percent": 100}]
+
+
+async def test_a_rollback_or_promotion_counts_once_cloud_run_applies_it(fake: CloudRunEmulator,
+                                                                        platform: CloudRunPlatform) -> None:
+    """`update_service` returns while its operation runs; the controller reads back before saying it is done."""
+    await platform.start_canary()
+    await platform.set_route(10)
+    await _applied(platform)
+    fake.model.operation_delay = 0.6
+    await platform.rollback()
+    assert (await platform.verify_route()).state == "pending"  # what the write alone would have reported as done
+    status = await await_settled(platform, SystemClock(), after="rollback", timeout_s=10)
+    assert status.state == "applied" and status.weight == 0.0
+    assert "generation" in status.detail
+    await platform.start_canary()
+    await platform.set_route(50)
+    await _applied(platform)
+    fake.model.operation_delay = 30.0  # an operation that outlasts the timeout: said, with Cloud Run's own state
+    await platform.promote()
+    with pytest.raises(PlatformError, match=r"the promotion was written but not applied within 0.5 s \(pending: "
+                                            r"generation \d+ observed \d+, reconciling\)"):
+        await await_settled(platform, SystemClock(), after="promote", timeout_s=0.5)
 
 
 async def test_restart_is_a_new_revision_of_the_same_image(fake: CloudRunEmulator, platform: CloudRunPlatform

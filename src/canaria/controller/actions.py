@@ -9,7 +9,7 @@ from canaria.controller.lock import ControllerLock
 from canaria.controller.machine import Controller
 from canaria.controller.messages import Text, english, operator_text
 from canaria.controller.phases import Outcome, Phase, check_transition
-from canaria.controller.routing import RouteTarget
+from canaria.controller.routing import RouteTarget, await_settled
 from canaria.errors import RolloutActiveError, StateError, UsageError
 from canaria.i18n.text import literal, msg, render
 from canaria.platforms.base import Variant
@@ -100,6 +100,8 @@ class Operator:
             if force:  # the deploy script failed half-way: make sure no traffic reaches a canary
                 try:
                     await platform.rollback(keep_canary=self.ctrl.config.platform.keep_canary_on_rollback)
+                    await await_settled(platform, self.ctrl.clock, after="rollback",
+                                        timeout_s=self.ctrl.config.platform.verify_timeout)
                 except Exception as exc:  # noqa: BLE001 - force reports what it could not do
                     return ActionResult(None, False, f"nothing active; forced reset failed: {exc}")
                 return ActionResult(None, True, "nothing active; forced all traffic to stable")

@@ -24,7 +24,7 @@ from canaria.controller.events import EventSink, NullSink
 from canaria.controller.messages import Text, english, error_text, rollback_reason_of, stage_text, verdict_headline
 from canaria.controller.phases import Outcome, Phase, check_transition, is_terminal
 from canaria.controller.reporting import tell_verdict
-from canaria.controller.routing import RouteTarget, apply_route, route_data, target_of
+from canaria.controller.routing import RouteTarget, apply_route, await_settled, route_data, target_of
 from canaria.controller.supervision import DataPlaneWatch, hold_for_fresh_window
 from canaria.errors import (
     CanariaError,
@@ -312,8 +312,10 @@ class Controller:
 
     async def _promote(self, rollout: Rollout) -> Rollout:
         await self.platform.promote()
+        status = await await_settled(self.platform, self.clock, after="promote",
+                                     timeout_s=self.config.platform.verify_timeout)
         rollout = self.transition(rollout, Phase.SUCCEEDED, outcome=Outcome.PROMOTED.value, traffic=100.0)
-        await self.record("promotion_finished", rollout,
+        await self.record("promotion_finished", rollout, data=route_data(status),
                           text=msg("event.promotion_finished", service=self.config.service))
         return rollout
 
@@ -329,11 +331,13 @@ class Controller:
 
     async def _finish_rollback(self, rollout: Rollout, *, actor: str | None = None) -> Rollout:
         await self.platform.rollback(keep_canary=self.config.platform.keep_canary_on_rollback)
+        status = await await_settled(self.platform, self.clock, after="rollback",
+                                     timeout_s=self.config.platform.verify_timeout)
         rollout = self.transition(rollout, Phase.ROLLED_BACK, traffic=0.0)
         why = rollback_reason_of(self.store.events(rollout.id, kinds=("rollback_started",)), rollout.reason or "")
         await self.record("rollback_finished", rollout, severity="critical", actor=actor,
                           text=msg("event.rollback_finished", reason=why),
-                          data={"reason": rollout.reason, "outcome": rollout.outcome})
+                          data={"reason": rollout.reason, "outcome": rollout.outcome, **route_data(status)})
         return rollout
 
     async def rollback(self, rollout: Rollout, *, reason: str, actor: str, outcome: Outcome = Outcome.ABORTED,

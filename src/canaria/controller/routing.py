@@ -7,15 +7,16 @@ the step fails with the platform's own words, so traffic is never left half-move
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from canaria.config import StageConfig
 from canaria.controller.clock import Clock
 from canaria.errors import CanariaError, PlatformError
 from canaria.platforms.base import Platform, RouteStatus, TesterMatch
 
-__all__ = ["RouteTarget", "apply_route", "route_data", "target_of"]
+__all__ = ["RouteTarget", "apply_route", "await_settled", "route_data", "target_of"]
 
 _POLL_S = 0.5
 
@@ -52,17 +53,34 @@ async def apply_route(platform: Platform, clock: Clock, target: RouteTarget, *, 
     return status
 
 
-async def _await_applied(platform: Platform, clock: Clock, target: RouteTarget, *, timeout_s: float) -> RouteStatus:
+async def await_settled(platform: Platform, clock: Clock, *, after: Literal["promote", "rollback"],
+                        timeout_s: float) -> RouteStatus:
+    """After `platform.rollback()` / `promote()`: until the data plane applies it. A rollback is finished only
+    when the canary's share reads 0 (a Cloud Run update or an HTTPRoute can still be pending when the write
+    returns); a promotion once nothing is pending (the canary's share afterwards is the backend's own: the new
+    version is the stable one now, or still tagged)."""
+    if after == "rollback":
+        return await _await_applied(platform, clock, RouteTarget(0.0), timeout_s=timeout_s, what="the rollback")
+    return await _await(platform, clock, lambda status: status.state != "pending", timeout_s=timeout_s,
+                        what="the promotion")
+
+
+async def _await_applied(platform: Platform, clock: Clock, target: RouteTarget, *, timeout_s: float,
+                         what: str | None = None) -> RouteStatus:
+    return await _await(platform, clock, lambda status: status.state == "applied" and _matches(status, target),
+                        timeout_s=timeout_s, what=what or f"the route to {target.describe()}")
+
+
+async def _await(platform: Platform, clock: Clock, done: Callable[[RouteStatus], bool], *, timeout_s: float,
+                 what: str) -> RouteStatus:
     started = clock.now()
     while True:
         status = await platform.verify_route()
-        if status.state == "unsupported":
-            return status
-        if status.state == "applied" and _matches(status, target):
+        if status.state == "unsupported" or done(status):
             return status
         if clock.now() - started >= timeout_s:
             seen = "pending" if status.state == "pending" else f"applied {status.weight}"
-            raise PlatformError(f"the route to {target.describe()} was written but not applied within "
+            raise PlatformError(f"{what} was written but not applied within "
                                 f"{timeout_s:g} s ({seen}{': ' + status.detail if status.detail else ''})")
         await clock.sleep(_POLL_S)
 
