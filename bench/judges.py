@@ -1,12 +1,17 @@
 """Benchmark: every judge on the public suite, at the runbook's traffic and at high traffic.
 
     PYTHONPATH=src python bench/judges.py [--runs 200] [--workers 2] [--judges canaria,oracle] [--traffic low|high|both]
-                                          [--json out.json]
+                                          [--json out.json] [--threshold-factor G]
 
 Prints the summary table per traffic level, canaria's figures per scenario, canaria's mean bad requests per
 bad scenario as a ratio to the clairvoyant oracle's (and the total), the judge's cost per tick and the
 goals with a tick or a cross. Goals are printed, not asserted: they depend on the machine (time) and on the
 suite (what is detectable at ~15 canary requests per check).
+
+`--threshold-factor G` is a measuring instrument, not a judge anyone should run: canaria rejects at 1/G of its
+threshold (its alpha times G; every other judge keeps the configured alpha), which is what a judge needing
+log G fewer nats of evidence would serve — the price, in bad requests, of what canaria does not know and the
+oracle is told (docs/judge.md, "What the unknowns cost").
 """
 
 from __future__ import annotations
@@ -105,6 +110,25 @@ def goals(result: dict[str, Any], plan_min_s: float) -> list[tuple[str, bool, st
     return checks
 
 
+def run_suite(path: Path, runs: int, seed: int, workers: int, judges: list[str], threshold_factor: float
+              ) -> dict[str, Any]:
+    """Every judge on one suite; with a threshold factor canaria runs on its own with its alpha times it (the
+    generator draws the same runs for every judge whatever the setup, so the two halves compare run by run)."""
+    if threshold_factor == 1.0:
+        return simulate(path, runs=runs, seed=seed, workers=workers, judges=judges).to_json()
+    if not 1.0 <= threshold_factor < 1.0 / AnalysisConfig().compare.alpha:
+        raise SystemExit(f"--threshold-factor must be between 1 and {1.0 / AnalysisConfig().compare.alpha:g}")
+    default = AnalysisConfig()
+    lowered = default.model_copy(update={"compare": default.compare.model_copy(
+        update={"alpha": default.compare.alpha * threshold_factor})})
+    ours = simulate(path, runs=runs, seed=seed, workers=workers, judges=["canaria"], analysis=lowered).to_json()
+    others = [j for j in judges if j != "canaria"]
+    if not others:
+        return ours
+    rest = simulate(path, runs=runs, seed=seed, workers=workers, judges=others).to_json()
+    return {"judges": ours["judges"] + rest["judges"]}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=200)
@@ -115,6 +139,8 @@ def main() -> int:
                         help="which suite: low (the runbook's ~1 req/s), high (50 req/s) or both")
     parser.add_argument("--no-cost", action="store_true", help="skip the judge's cost per tick")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--threshold-factor", type=float, default=1.0,
+                        help="canaria rejects at 1/G of its threshold (an instrument: what log G nats are worth)")
     args = parser.parse_args()
     console = Console(width=150)
     judges = ["canaria", *(j for j in dict.fromkeys(args.judges.split(",")) if j and j != "canaria")]
@@ -123,9 +149,8 @@ def main() -> int:
     for title in TRAFFIC[args.traffic]:
         path = SUITES[title]
         started = time.perf_counter()
-        outcome = simulate(path, runs=args.runs, seed=args.seed, workers=args.workers, judges=judges)
+        result = run_suite(path, args.runs, args.seed, args.workers, judges, args.threshold_factor)
         elapsed = time.perf_counter() - started
-        result = outcome.to_json()
         everything[title] = result
         scenarios = len(result["judges"][0]["by_scenario"])
         console.print(render_table(result, title=f"{title}: {scenarios} scenarios x {args.runs} runs, "
