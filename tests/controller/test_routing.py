@@ -189,3 +189,25 @@ async def test_a_forced_reset_that_is_not_applied_says_so(tmp_path: Path) -> Non
     platform.lag = 0
     result = await Operator(app.controller, actor="lubit").rollback(force=True)
     assert result.changed and result.message == "nothing active; forced all traffic to stable"
+
+
+class DrainingPods(FakePlatform):
+    """An approximate split (Kubernetes replicas): a stage is applied near its weight, but a rollback only at 0."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ready_canary_share = 20.0
+
+    async def verify_route(self) -> RouteStatus:
+        return RouteStatus("applied", weight=self.ready_canary_share, approximate=True, detail="pods")
+
+
+async def test_an_approximate_split_is_rolled_back_only_at_zero(tmp_path: Path) -> None:
+    platform = DrainingPods()
+    app, _clock = make(tmp_path, platform)
+    rollout = await app.controller.start()
+    with pytest.raises(PlatformError, match=r"the rollback was written but not applied within 30 s \(applied 20"):
+        await app.controller.rollback(rollout, reason="bad", actor="lubit")
+    platform.ready_canary_share = 0.0
+    done = await app.controller.rollback(rollout, reason="bad", actor="lubit")
+    assert done.phase == "rolled_back"

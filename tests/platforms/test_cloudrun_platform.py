@@ -112,13 +112,15 @@ async def test_a_rollback_or_promotion_counts_once_cloud_run_applies_it(fake: Cl
                                                                         platform: CloudRunPlatform) -> None:
     """`update_service` returns while its operation runs; the controller reads back before saying it is done."""
     await platform.start_canary()
+    await platform.set_route(0, match=base.TesterMatch(value="always", header="X-Canary"))  # the tester stage
     await platform.set_route(10)
     await _applied(platform)
+    await platform.set_route(0, match=base.TesterMatch(value="always", header="X-Canary"))
     fake.model.operation_delay = 0.6
     await platform.rollback()
     assert (await platform.verify_route()).state == "pending"  # what the write alone would have reported as done
     status = await await_settled(platform, SystemClock(), after="rollback", timeout_s=10)
-    assert status.state == "applied" and status.weight == 0.0
+    assert status.state == "applied" and status.weight == 0.0  # not "unsupported": no tester route is asked now
     assert "generation" in status.detail
     await platform.start_canary()
     await platform.set_route(50)

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from canaria.config import CanariaConfig
+from canaria.controller.clock import SystemClock
+from canaria.controller.routing import await_settled
 from canaria.errors import ConfigError, PlatformError
 from canaria.platforms import base
 from canaria.platforms.kubernetes import KubernetesPlatform
@@ -247,6 +249,8 @@ async def test_replicas_router_is_approximate_and_says_so(emulator: KubernetesEm
         assert (await _applied(platform)).state == "unsupported"
         await platform.rollback()
         assert emulator.find("Deployment", "ion-api-canary") is None
+        settled = await await_settled(platform, SystemClock(), after="rollback", timeout_s=5)
+        assert (settled.state, settled.weight) == ("applied", 0.0)  # what the controller waits for
     finally:
         await platform.close()
 

@@ -59,8 +59,9 @@ async def await_settled(platform: Platform, clock: Clock, *, after: Literal["pro
     when the canary's share reads 0 (a Cloud Run update or an HTTPRoute can still be pending when the write
     returns); a promotion once nothing is pending (the canary's share afterwards is the backend's own: the new
     version is the stable one now, or still tagged)."""
-    if after == "rollback":
-        return await _await_applied(platform, clock, RouteTarget(0.0), timeout_s=timeout_s, what="the rollback")
+    if after == "rollback":  # none to the canary, even where a split is approximate (canary pods still Ready)
+        return await _await(platform, clock, lambda status: status.state == "applied" and status.match is None
+                            and (status.weight or 0.0) <= 0.01, timeout_s=timeout_s, what="the rollback")
     return await _await(platform, clock, lambda status: status.state != "pending", timeout_s=timeout_s,
                         what="the promotion")
 

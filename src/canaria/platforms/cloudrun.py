@@ -230,6 +230,7 @@ class CloudRunPlatform(Platform):
             current = TrafficPlan(stable=stable, canary=canary, targets=tuple(_targets(service.traffic)))
             return self._set_traffic(service, without_canary(current, self.tag, to=stable, keep_tag=keep_canary))
 
+        self.match, self.requested = None, None  # no tester route or split is asked any more
         await self._write("rolling back: 100% to the stable revision", build)
 
     async def promote(self) -> None:
@@ -244,6 +245,7 @@ class CloudRunPlatform(Platform):
             return self._set_traffic(service, without_canary(current, self.tag, to=canary, latest=as_latest,
                                                              keep_tag=self.settings.keep_tag_on_promote))
 
+        self.match, self.requested = None, None
         await self._write("promoting: 100% to the canary revision", build)
 
     async def restart(self, variant: Variant) -> str:

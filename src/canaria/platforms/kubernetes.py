@@ -264,10 +264,12 @@ class KubernetesPlatform(Platform):
 
         await self._wait(f"the rollout of Deployment {self.stable_name}", self.rollout_timeout, stable_rolled)
         await self.router.set(0.0, None)
+        self._asked_match = False
         await self._retire_canary(keep=self.k8s.keep_canary_objects)
 
     async def rollback(self, *, keep_canary: bool = False) -> None:
         await self.router.set(0.0, None)
+        self._asked_match = False  # no tester route is asked any more: the read-back must not say unsupported
         await self._retire_canary(keep=keep_canary or self.k8s.keep_canary_objects)
 
     async def _retire_canary(self, *, keep: bool) -> None:
