@@ -120,8 +120,10 @@ def test_kill_9_of_run_then_run_again_continues_with_the_gateway_serving(tmp_pat
         deadline = time.monotonic() + 40
         status: dict = {}
         while time.monotonic() < deadline:
-            status = canaria_json(config, "status")
-            if status["phase"] == "progressing" and status["last_verdicts"]:
+            polled = canaria(config, "status", "--json")  # exit 1 while `run` is still starting the data plane
+            assert polled.returncode in (0, 1), polled.stderr
+            status = json.loads(polled.stdout.strip().splitlines()[-1])
+            if status["phase"] == "progressing" and status["last_verdicts"] and polled.returncode == 0:
                 break
             time.sleep(0.3)
         assert status["phase"] == "progressing", status
