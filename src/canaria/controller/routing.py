@@ -66,10 +66,9 @@ async def await_settled(platform: Platform, clock: Clock, *, after: Literal["pro
                         what="the promotion")
 
 
-async def _await_applied(platform: Platform, clock: Clock, target: RouteTarget, *, timeout_s: float,
-                         what: str | None = None) -> RouteStatus:
+async def _await_applied(platform: Platform, clock: Clock, target: RouteTarget, *, timeout_s: float) -> RouteStatus:
     return await _await(platform, clock, lambda status: status.state == "applied" and _matches(status, target),
-                        timeout_s=timeout_s, what=what or f"the route to {target.describe()}")
+                        timeout_s=timeout_s, what=f"the route to {target.describe()}")
 
 
 async def _await(platform: Platform, clock: Clock, done: Callable[[RouteStatus], bool], *, timeout_s: float,
