@@ -10,6 +10,7 @@ import pytest
 from canaria.config import parse_config
 from canaria.controller.actions import Operator
 from canaria.controller.clock import FakeClock
+from canaria.controller.routing import RouteTarget
 from canaria.errors import PlatformError
 from canaria.platforms.base import RouteStatus, TesterMatch
 from canaria.runtime.app import open_app
@@ -211,3 +212,19 @@ async def test_an_approximate_split_is_rolled_back_only_at_zero(tmp_path: Path) 
     platform.ready_canary_share = 0.0
     done = await app.controller.rollback(rollout, reason="bad", actor="lubit")
     assert done.phase == "rolled_back"
+
+
+async def test_a_read_back_that_times_out_says_so_in_korean_too(tmp_path: Path) -> None:
+    from canaria.i18n.text import render
+
+    platform = LaggingPlatform(lag=0)
+    app, _clock = make(tmp_path, platform)
+    rollout = await app.controller.start()
+    platform.lag = None
+    with pytest.raises(PlatformError) as caught:
+        await app.controller.rollback(rollout, reason="bad", actor="lubit")
+    assert render(caught.value.text, "en") == str(caught.value)
+    assert render(caught.value.text, "ko").startswith("롤백을 기록했지만 30초 안에 적용되지 않았습니다 (pending")
+    with pytest.raises(PlatformError) as caught:
+        await app.controller.route(RouteTarget(20.0), previous=RouteTarget(5.0))
+    assert render(caught.value.text, "ko").startswith("20% 경로를 기록했지만 30초 안에")

@@ -61,18 +61,20 @@ async def await_settled(platform: Platform, clock: Clock, *, after: Literal["pro
     version is the stable one now, or still tagged)."""
     if after == "rollback":  # none to the canary, even where a split is approximate (canary pods still Ready)
         return await _await(platform, clock, lambda status: status.state == "applied" and status.match is None
-                            and (status.weight or 0.0) <= 0.01, timeout_s=timeout_s, what="the rollback")
+                            and (status.weight or 0.0) <= 0.01, timeout_s=timeout_s, what="the rollback",
+                            key="error.rollback.not_applied")
     return await _await(platform, clock, lambda status: status.state != "pending", timeout_s=timeout_s,
-                        what="the promotion")
+                        what="the promotion", key="error.promotion.not_applied")
 
 
 async def _await_applied(platform: Platform, clock: Clock, target: RouteTarget, *, timeout_s: float) -> RouteStatus:
     return await _await(platform, clock, lambda status: status.state == "applied" and _matches(status, target),
-                        timeout_s=timeout_s, what=f"the route to {target.describe()}")
+                        timeout_s=timeout_s, what=f"the route to {target.describe()}", key="error.route.not_applied",
+                        params={"target": target.describe()})
 
 
 async def _await(platform: Platform, clock: Clock, done: Callable[[RouteStatus], bool], *, timeout_s: float,
-                 what: str) -> RouteStatus:
+                 what: str, key: str, params: dict[str, object] | None = None) -> RouteStatus:
     started = clock.now()
     while True:
         status = await platform.verify_route()
@@ -80,8 +82,9 @@ async def _await(platform: Platform, clock: Clock, done: Callable[[RouteStatus],
             return status
         if clock.now() - started >= timeout_s:
             seen = "pending" if status.state == "pending" else f"applied {status.weight}"
-            raise PlatformError(f"{what} was written but not applied within "
-                                f"{timeout_s:g} s ({seen}{': ' + status.detail if status.detail else ''})")
+            seen += f": {status.detail}" if status.detail else ""
+            raise PlatformError(f"{what} was written but not applied within {timeout_s:g} s ({seen})", key=key,
+                                params={**(params or {}), "timeout": f"{timeout_s:g}", "seen": {"literal": seen}})
         await clock.sleep(_POLL_S)
 
 
