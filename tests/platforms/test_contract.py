@@ -109,3 +109,9 @@ async def test_promotion_makes_the_canary_the_new_stable(harness: Harness) -> No
     assert (await _verified(harness)).state in ("applied", "unsupported")  # what the controller waits for
     assert await harness.served_share() in (0.0, 100.0)  # one version serves everything
     assert harness.version_of("stable") == "v2"
+    # a second promote (the controller retries one whose read-back timed out, or restarts after a kill -9
+    # between the write and the record) changes nothing: the promoted version keeps serving
+    await harness.platform.promote()
+    assert (await _verified(harness)).state in ("applied", "unsupported")
+    assert await harness.served_share() in (0.0, 100.0)
+    assert harness.version_of("stable") == "v2"

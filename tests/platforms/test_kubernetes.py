@@ -209,6 +209,10 @@ async def test_slow_gateway_reports_pending_until_it_accepts_the_generation(emul
     status = await platform.verify_route()
     assert status.state == "pending" and "not yet" in status.detail
     assert (await _applied(platform)).state == "applied"
+    await platform.rollback()  # the canary's Service goes only once the gateway takes the route back to stable
+    status = await platform.verify_route()
+    assert (status.state, status.weight) == ("applied", 0.0), status
+    assert emulator.find("Service", "ion-api-canary") is None
 
 
 async def test_istio_router_weights_and_tester_route(emulator: KubernetesEmulator) -> None:

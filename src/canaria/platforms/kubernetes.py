@@ -245,6 +245,8 @@ class KubernetesPlatform(Platform):
     async def promote(self) -> None:
         canary = await self.api.find("Deployment", self.canary_name)
         if canary is None:
+            if await self._promoted_already():  # a retry (the read-back timed out, the controller restarted)
+                return await self._route_to_stable_then_retire(keep=self.k8s.keep_canary_objects)
             raise PlatformError(f"canary Deployment {self.canary_name} is gone; nothing to promote")
         image = container_of(canary["spec"]["template"], self.k8s.container).get("image")
 
@@ -263,14 +265,30 @@ class KubernetesPlatform(Platform):
             return rollout_complete(await self.api.get("Deployment", self.stable_name))
 
         await self._wait(f"the rollout of Deployment {self.stable_name}", self.rollout_timeout, stable_rolled)
-        await self.router.set(0.0, None)
-        self._asked_match = False
-        await self._retire_canary(keep=self.k8s.keep_canary_objects)
+        await self._route_to_stable_then_retire(keep=self.k8s.keep_canary_objects)
+
+    async def _promoted_already(self) -> bool:
+        """The canary's objects are retired and the stable Deployment runs the canary's image."""
+        stable = await self.api.get("Deployment", self.stable_name)
+        running = container_of(stable["spec"]["template"], self.k8s.container).get("image")
+        return bool(self.k8s.image) and running == self.k8s.image
 
     async def rollback(self, *, keep_canary: bool = False) -> None:
+        await self._route_to_stable_then_retire(keep=keep_canary or self.k8s.keep_canary_objects)
+
+    async def _route_to_stable_then_retire(self, *, keep: bool) -> None:
+        """Route everything to stable, and retire the canary's objects only once the router applies it: an
+        HTTPRoute not yet accepted still sends the canary's share to its Service, and the replicas router's
+        share is the canary's Ready pods, which a deleted Deployment leaves serving for a while."""
         await self.router.set(0.0, None)
         self._asked_match = False  # no tester route is asked any more: the read-back must not say unsupported
-        await self._retire_canary(keep=keep_canary or self.k8s.keep_canary_objects)
+
+        async def routed_to_stable() -> bool:
+            status = await self.router.verify()
+            return status.state == "applied" and (status.weight or 0.0) <= 0.01
+
+        await self._wait("the route back to stable", float(self.config.platform.verify_timeout), routed_to_stable)
+        await self._retire_canary(keep=keep)
 
     async def _retire_canary(self, *, keep: bool) -> None:
         if keep:

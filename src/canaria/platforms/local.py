@@ -259,6 +259,8 @@ class LocalPlatform(LocalGatewayProcess, LocalSupervision, Platform):
             await self._promote()
 
     async def _promote(self) -> None:
+        if self._state.get("canary") == {} and self._state.get("stable"):
+            return  # promoted already (a retry after the read-back, or a restarted controller): stable is the new one
         canary_url = self._upstream_url("canary")
         if canary_url is None:
             raise PlatformError("there is no canary to promote")
