@@ -151,7 +151,7 @@ def main() -> int:
         started = time.perf_counter()
         result = run_suite(path, args.runs, args.seed, args.workers, judges, args.threshold_factor)
         elapsed = time.perf_counter() - started
-        everything[title] = result
+        everything[title] = {**result, "canaria_threshold_factor": args.threshold_factor}
         scenarios = len(result["judges"][0]["by_scenario"])
         console.print(render_table(result, title=f"{title}: {scenarios} scenarios x {args.runs} runs, "
                                                f"{len(judges)} judges"))

@@ -228,3 +228,8 @@ async def test_a_read_back_that_times_out_says_so_in_korean_too(tmp_path: Path) 
     with pytest.raises(PlatformError) as caught:
         await app.controller.route(RouteTarget(20.0), previous=RouteTarget(5.0))
     assert render(caught.value.text, "ko").startswith("20% 경로를 기록했지만 30초 안에")
+    testers = RouteTarget(0.0, TesterMatch(value="always", header="X-Canary"))
+    with pytest.raises(PlatformError) as caught:
+        await app.controller.route(testers, previous=RouteTarget(5.0))
+    assert str(caught.value).startswith("the route to testers (header X-Canary = always) was written but not")
+    assert render(caught.value.text, "ko").startswith("테스터 (header X-Canary = always) 경로를 기록했지만")

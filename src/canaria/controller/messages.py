@@ -19,7 +19,7 @@ from canaria.platforms.base import DataPlaneHealth, RouteStatus
 from canaria.state.store import Event
 
 __all__ = ["Text", "driving_reason", "english", "error_text", "health_summary", "in_every_language",
-           "operator_text", "rollback_reason_of", "route_note", "stage_text", "target_text", "verdict_headline"]
+           "operator_text", "rollback_reason_of", "route_note", "stage_text", "verdict_headline"]
 
 Text = dict[str, Any]
 
@@ -34,16 +34,6 @@ def in_every_language(write: Any) -> Text:
     return by_lang({lang: write(lang) for lang in LANGS})
 
 
-def target_text(target: RouteTarget) -> Text:
-    """RouteTarget.describe(), translatable: "5%" or "testers (header X-Canary = always) + 5%"."""
-    weight = f"{target.weight:g}"
-    if target.match is None:
-        return msg("route.weight", weight=weight)
-    if target.weight:
-        return msg("route.testers_plus", match=literal(target.match.describe()), weight=weight)
-    return msg("route.testers", match=literal(target.match.describe()))
-
-
 def route_note(status: RouteStatus) -> Text | str:
     if status.state == "unsupported":
         return msg("route.note.unsupported")
@@ -55,7 +45,7 @@ def route_note(status: RouteStatus) -> Text | str:
 
 
 def stage_text(target: RouteTarget, *, index: int, total: int, status: RouteStatus) -> Text:
-    return msg("event.stage_advanced", target=target_text(target), n=index + 1, total=total,
+    return msg("event.stage_advanced", target=target.text(), n=index + 1, total=total,
                note=route_note(status))
 
 

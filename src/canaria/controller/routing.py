@@ -14,6 +14,7 @@ from typing import Any, Literal
 from canaria.config import StageConfig
 from canaria.controller.clock import Clock
 from canaria.errors import CanariaError, PlatformError
+from canaria.i18n.text import literal, msg
 from canaria.platforms.base import Platform, RouteStatus, TesterMatch
 
 __all__ = ["RouteTarget", "apply_route", "await_settled", "route_data", "target_of"]
@@ -31,6 +32,15 @@ class RouteTarget:
             return f"{self.weight:g}%"
         extra = f" + {self.weight:g}%" if self.weight else ""
         return f"testers ({self.match.describe()}){extra}"
+
+    def text(self) -> dict[str, Any]:
+        """`describe()`, translatable: "5%" or "testers (header X-Canary = always) + 5%"."""
+        weight = f"{self.weight:g}"
+        if self.match is None:
+            return msg("route.weight", weight=weight)
+        if self.weight:
+            return msg("route.testers_plus", match=literal(self.match.describe()), weight=weight)
+        return msg("route.testers", match=literal(self.match.describe()))
 
 
 def target_of(stage: StageConfig, *, traffic: float | None = None) -> RouteTarget:
@@ -70,7 +80,7 @@ async def await_settled(platform: Platform, clock: Clock, *, after: Literal["pro
 async def _await_applied(platform: Platform, clock: Clock, target: RouteTarget, *, timeout_s: float) -> RouteStatus:
     return await _await(platform, clock, lambda status: status.state == "applied" and _matches(status, target),
                         timeout_s=timeout_s, what=f"the route to {target.describe()}", key="error.route.not_applied",
-                        params={"target": target.describe()})
+                        params={"target": target.text()})
 
 
 async def _await(platform: Platform, clock: Clock, done: Callable[[RouteStatus], bool], *, timeout_s: float,
