@@ -70,9 +70,8 @@ async def await_settled(platform: Platform, clock: Clock, *, after: Literal["pro
     returns); a promotion once nothing is pending (the canary's share afterwards is the backend's own: the new
     version is the stable one now, or still tagged)."""
     if after == "rollback":  # none to the canary, even where a split is approximate (canary pods still Ready)
-        return await _await(platform, clock, lambda status: status.state == "applied" and status.match is None
-                            and (status.weight or 0.0) <= 0.01, timeout_s=timeout_s, what="the rollback",
-                            key="error.rollback.not_applied")
+        return await _await(platform, clock, lambda status: status.sends_canary_nothing, timeout_s=timeout_s,
+                            what="the rollback", key="error.rollback.not_applied")
     return await _await(platform, clock, lambda status: status.state != "pending", timeout_s=timeout_s,
                         what="the promotion", key="error.promotion.not_applied")
 

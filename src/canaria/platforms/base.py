@@ -68,6 +68,11 @@ class RouteStatus:
     detail: str = ""  # e.g. "nginx -T: upstream ion_api weights 95/5", "HTTPRoute generation 4 not yet accepted"
     approximate: bool = False  # the split is approximated (Kubernetes replica counts)
 
+    @property
+    def sends_canary_nothing(self) -> bool:
+        """Applied with no tester route and 0 % (an approximate split too: a rollback is not approximately done)."""
+        return self.state == "applied" and self.match is None and (self.weight or 0.0) <= 0.01
+
 
 @dataclass
 class VersionInfo:

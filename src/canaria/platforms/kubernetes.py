@@ -50,6 +50,7 @@ from canaria.platforms.kubernetes_objects import (
     pod_problem,
     promoted_template,
     rollout_complete,
+    runs_image,
     template_without_hash,
 )
 from canaria.platforms.kubernetes_routers import create_router
@@ -245,7 +246,8 @@ class KubernetesPlatform(Platform):
     async def promote(self) -> None:
         canary = await self.api.find("Deployment", self.canary_name)
         if canary is None:
-            if await self._promoted_already():  # a retry (the read-back timed out, the controller restarted)
+            stable = await self.api.get("Deployment", self.stable_name)
+            if runs_image(stable, self.k8s.container, self.k8s.image):  # promoted already: a retried promotion
                 return await self._route_to_stable_then_retire(keep=self.k8s.keep_canary_objects)
             raise PlatformError(f"canary Deployment {self.canary_name} is gone; nothing to promote")
         image = container_of(canary["spec"]["template"], self.k8s.container).get("image")
@@ -267,12 +269,6 @@ class KubernetesPlatform(Platform):
         await self._wait(f"the rollout of Deployment {self.stable_name}", self.rollout_timeout, stable_rolled)
         await self._route_to_stable_then_retire(keep=self.k8s.keep_canary_objects)
 
-    async def _promoted_already(self) -> bool:
-        """The canary's objects are retired and the stable Deployment runs the canary's image."""
-        stable = await self.api.get("Deployment", self.stable_name)
-        running = container_of(stable["spec"]["template"], self.k8s.container).get("image")
-        return bool(self.k8s.image) and running == self.k8s.image
-
     async def rollback(self, *, keep_canary: bool = False) -> None:
         await self._route_to_stable_then_retire(keep=keep_canary or self.k8s.keep_canary_objects)
 
@@ -284,8 +280,7 @@ class KubernetesPlatform(Platform):
         self._asked_match = False  # no tester route is asked any more: the read-back must not say unsupported
 
         async def routed_to_stable() -> bool:
-            status = await self.router.verify()
-            return status.state == "applied" and (status.weight or 0.0) <= 0.01
+            return (await self.router.verify()).sends_canary_nothing
 
         await self._wait("the route back to stable", float(self.config.platform.verify_timeout), routed_to_stable)
         await self._retire_canary(keep=keep)

@@ -18,6 +18,7 @@ __all__ = [
     "RESTARTED_ANNOTATION",
     "CHANGE_CAUSE_ANNOTATION",
     "canary_labels",
+    "runs_image",
     "canary_deployment",
     "canary_service",
     "promoted_template",
@@ -52,6 +53,11 @@ def canary_labels(stable_labels: dict[str, str], service_selector: dict[str, str
                 labels[key] = f"{labels[key]}-canary"
     labels[VARIANT_LABEL] = "canary"
     return labels
+
+
+def runs_image(deployment: Obj, container: str | None, image: str | None) -> bool:
+    """The Deployment's template runs `image` (after a promotion, or a retry of one, the stable one does)."""
+    return bool(image) and container_of(deployment["spec"]["template"], container).get("image") == image
 
 
 def container_of(template: Obj, name: str | None) -> Obj:
